@@ -1,0 +1,11 @@
+import { z } from "zod";
+
+/**
+ * Fields every public event carries. `event_id` is unique per event and doubles as the
+ * JetStream message id, so a re-published event is dropped as a duplicate.
+ */
+export const envelope = {
+  event_id: z.string().min(1).describe("Unique id of this event; also its Nats-Msg-Id."),
+  schema_version: z.number().int().positive().describe("Version of this payload schema; changes are additive."),
+  occurred_at: z.iso.datetime().describe("When the event happened (ISO-8601 UTC)."),
+};

@@ -1,0 +1,60 @@
+import { z } from "zod";
+import { envelope } from "./envelope.js";
+
+/** Published by the job-scheduler once a job is stored; the runners' work queue. */
+export const TrainingSubmittedSchema = z.object({
+  ...envelope,
+  job_id: z.string(),
+  experiment_name: z.string(),
+  model_name: z.string(),
+  script_name: z.string(),
+  /** sha256 of the script, which the runner receives in the claim answer. */
+  script_sha256: z.string(),
+  requirements: z.array(z.string()),
+  timeout_seconds: z.number().int().positive(),
+  submitted_at: z.iso.datetime(),
+});
+export type TrainingSubmitted = z.infer<typeof TrainingSubmittedSchema>;
+
+/** A batch of output lines of one attempt of a job, on `job.log.<job_id>`. */
+export const JobLogSchema = z.object({
+  ...envelope,
+  job_id: z.string(),
+  attempt: z.number().int().positive(),
+  /** Sequence of this batch within the attempt, from 1. */
+  batch: z.number().int().positive(),
+  lines: z.array(
+    z.object({
+      stream: z.enum(["stdout", "stderr", "system"]),
+      text: z.string(),
+      at: z.iso.datetime(),
+    }),
+  ),
+});
+export type JobLog = z.infer<typeof JobLogSchema>;
+
+export const RUN_OUTCOMES = ["succeeded", "failed", "timeout", "cancelled", "env_build_failed", "runner_lost"] as const;
+export const ERROR_TYPES = ["env_build", "script_error", "timeout", "runner_lost", "mlflow"] as const;
+
+/** Published by a runner when an attempt ends, however it ended. */
+export const RunCompletedSchema = z.object({
+  ...envelope,
+  job_id: z.string(),
+  attempt: z.number().int().positive(),
+  runner_id: z.string(),
+  outcome: z.enum(RUN_OUTCOMES),
+  error_type: z.enum(ERROR_TYPES).nullable(),
+  error: z.string().nullable(),
+  exit_code: z.number().int().nullable(),
+  run_id: z.string().nullable(),
+  experiment_id: z.string().nullable(),
+  model_name: z.string(),
+  /** MLflow 3 LoggedModel id and URI when the run logged a model. */
+  logged_model_id: z.string().nullable(),
+  logged_model_uri: z.string().nullable(),
+  duration_seconds: z.number().nonnegative(),
+  /** Stream sequence of the attempt's last `job.log` batch (0 when none was written). */
+  last_log_seq: z.number().int().nonnegative(),
+  last_log_batch: z.number().int().nonnegative(),
+});
+export type RunCompleted = z.infer<typeof RunCompletedSchema>;

