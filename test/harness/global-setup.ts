@@ -2,17 +2,20 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
-import { startMlflowServer, startNatsServer } from "@asgard/infra";
+import { startMlflowServer, startNatsServer, startSeaweedS3, type SeaweedS3 } from "@asgard/infra";
+import { ensureS3Bucket } from "@asgard/storage";
 import type { TestInfra } from "./infra.js";
 import { createScratchDatabase } from "./postgres.js";
 
 /**
  * Starts the run's infrastructure as local processes: nats-server with JetStream,
- * an MLflow server, and (when DATABASE_URL names a server) a fresh PostgreSQL database.
+ * an MLflow server, SeaweedFS serving S3 (with one bucket), and (when DATABASE_URL names
+ * a server) a fresh PostgreSQL database.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const workDir = await mkdtemp(join(tmpdir(), "asgard-test-"));
   const cleanups: Array<() => Promise<void>> = [];
+  let seaweedStarting: Promise<SeaweedS3> | undefined;
   try {
     const nats = await startNatsServer({ storeDir: join(workDir, "nats"), logFile: join(workDir, "nats.log") });
     cleanups.push(() => nats.stop());
@@ -26,6 +29,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
       cleanups.push(() => scratch.drop());
     }
 
+    // SeaweedFS comes up in a few seconds: start it now and let MLflow's start cover that.
+    seaweedStarting = startSeaweedS3({ dir: join(workDir, "seaweedfs"), logFile: join(workDir, "seaweedfs.log") });
+    seaweedStarting.then((seaweed) => cleanups.push(() => seaweed.stop()), () => undefined);
+
     const mlflow = await startMlflowServer({
       backendStoreUri: `sqlite:///${join(workDir, "mlflow", "mlflow.db")}`,
       artifactsDestination: join(workDir, "mlflow", "artifacts"),
@@ -33,21 +40,31 @@ export default async function setup(project: TestProject): Promise<() => Promise
     });
     cleanups.push(() => mlflow.stop());
 
+    const { endpoint, region, accessKeyId, secretAccessKey } = await seaweedStarting;
+    const s3 = { endpoint, region, accessKeyId, secretAccessKey, bucket: TEST_BUCKET };
+    // Creating the bucket is also the first signed request: it proves the credentials.
+    await ensureS3Bucket(s3);
+
     const infra: TestInfra = {
       natsUrl: nats.url,
       mlflowUrl: mlflow.url,
       databaseUrl,
       postgresAdminUrl,
-      s3: null,
+      s3,
       workDir,
     };
     project.provide("infra", infra);
   } catch (err) {
+    // Let a start still in flight register its cleanup before everything is torn down.
+    await seaweedStarting?.catch(() => undefined);
     await teardown(cleanups, workDir);
     throw err;
   }
   return () => teardown(cleanups, workDir);
 }
+
+/** The one bucket of a run; tests isolate themselves by key prefix inside it. */
+const TEST_BUCKET = "asgard-test";
 
 async function teardown(cleanups: Array<() => Promise<void>>, workDir: string): Promise<void> {
   for (const cleanup of cleanups.reverse()) {

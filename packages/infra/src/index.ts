@@ -4,3 +4,4 @@ export * from "./versions.js";
 export * from "./tools.js";
 export * from "./nats.js";
 export * from "./mlflow.js";
+export * from "./seaweed.js";

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream } from "node:fs";
+import { createInterface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
 
 export interface ManagedProcess {
@@ -20,6 +21,8 @@ export interface SpawnOptions {
   cwd?: string;
   /** Where stdout/stderr go; a file path, or "inherit". Default: discarded. */
   logFile?: string | "inherit";
+  /** Called with each output line (in addition to `logFile`). */
+  onLine?: (line: string) => void;
 }
 
 const live = new Set<ManagedProcess>();
@@ -57,7 +60,12 @@ export function spawnManaged(options: SpawnOptions): ManagedProcess {
     const out = createWriteStream(options.logFile, { flags: "a" });
     child.stdout?.pipe(out);
     child.stderr?.pipe(out);
-  } else if (!inherit) {
+  }
+  if (!inherit && options.onLine) {
+    for (const stream of [child.stdout, child.stderr]) {
+      if (stream) createInterface({ input: stream }).on("line", options.onLine);
+    }
+  } else if (!inherit && !options.logFile) {
     child.stdout?.resume();
     child.stderr?.resume();
   }

@@ -1,0 +1,139 @@
+import type { KvDef, Payload } from "@asgard/contracts";
+import { StorageType } from "@nats-io/jetstream";
+import { Kvm, type KV, type KvEntry } from "@nats-io/kv";
+import { backoffDelayMs, LOOP_BACKOFF, withJitter } from "./backoff.js";
+import { decodeJson, encodeJson, parseWith } from "./codec.js";
+import { requireConnected, type BusContext } from "./context.js";
+import { asBusError, BusError } from "./errors.js";
+import { sleep } from "./sleep.js";
+import type { TypedKv } from "./types.js";
+
+/** Creates the bucket when missing (an existing bucket is opened as it is) and wraps it. */
+export async function openKv<D extends KvDef>(ctx: BusContext, def: D): Promise<TypedKv<Payload<D>>> {
+  requireConnected(ctx, `open bucket ${def.bucket}`);
+  let kv: KV;
+  try {
+    kv = await new Kvm(ctx.js).create(def.bucket, {
+      history: def.history,
+      storage: def.storage === "memory" ? StorageType.Memory : StorageType.File,
+      ttl: def.ttlMs ?? 0,
+      description: def.description,
+    });
+  } catch (err) {
+    throw asBusError(err, `open bucket ${def.bucket}`);
+  }
+  return new TypedBucket<D>(ctx, def, kv);
+}
+
+class TypedBucket<D extends KvDef> implements TypedKv<Payload<D>> {
+  constructor(
+    private readonly ctx: BusContext,
+    private readonly def: D,
+    private readonly kv: KV,
+  ) {}
+
+  async put(key: string, value: Payload<D>): Promise<number> {
+    const data = parseWith(this.def.schema, value, `value of ${this.def.bucket}/${key}`);
+    requireConnected(this.ctx, `put ${this.def.bucket}/${key}`);
+    try {
+      return await this.kv.put(key, encodeJson(data));
+    } catch (err) {
+      throw asBusError(err, `put ${this.def.bucket}/${key}`);
+    }
+  }
+
+  async get(key: string): Promise<Payload<D> | null> {
+    requireConnected(this.ctx, `get ${this.def.bucket}/${key}`);
+    let entry: KvEntry | null;
+    try {
+      entry = await this.kv.get(key);
+    } catch (err) {
+      throw asBusError(err, `get ${this.def.bucket}/${key}`);
+    }
+    if (!entry || entry.operation !== "PUT") return null;
+    try {
+      return this.#decode(entry);
+    } catch (err) {
+      // Stored data is ours, not the caller's: a mismatch is an internal fault, not a bad request.
+      throw new BusError("INTERNAL", `value of ${this.def.bucket}/${key} does not match its schema`, {
+        issues: err instanceof BusError ? err.issues : undefined,
+        cause: err,
+      });
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    requireConnected(this.ctx, `delete ${this.def.bucket}/${key}`);
+    try {
+      await this.kv.delete(key);
+    } catch (err) {
+      throw asBusError(err, `delete ${this.def.bucket}/${key}`);
+    }
+  }
+
+  watch(key: string, onValue: (value: Payload<D> | null) => void): { stop(): Promise<void> } {
+    const fields = { bus: this.ctx.name, bucket: this.def.bucket, key };
+    const stopper = new AbortController();
+    let iterator: { stop(): void } | null = null;
+
+    const deliver = (value: Payload<D> | null) => {
+      try {
+        onValue(value);
+      } catch (err) {
+        this.ctx.logger.error({ ...fields, err }, "a watch callback threw");
+      }
+    };
+
+    // nats.js ends a watch when its consumer cannot be recovered; start a new one, which
+    // delivers the current value again (harmless for a "latest value" reader).
+    const run = async () => {
+      let failures = 0;
+      while (!stopper.signal.aborted) {
+        try {
+          await this.ctx.state.whenConnected(stopper.signal);
+          if (stopper.signal.aborted || this.ctx.state.current === "closed") return;
+          const iter = await this.kv.watch({ key });
+          iterator = iter;
+          if (stopper.signal.aborted) iter.stop();
+          failures = 0;
+          for await (const entry of iter) {
+            if (entry.operation === "PUT") {
+              const value = this.#tryDecode(entry, fields);
+              if (value !== undefined) deliver(value);
+            } else if (entry.isUpdate) {
+              deliver(null);
+            }
+          }
+        } catch (err) {
+          failures++;
+          if (failures === 1) this.ctx.logger.warn({ ...fields, err }, "watching a key failed; retrying");
+        }
+        if (stopper.signal.aborted || this.ctx.state.current === "closed") return;
+        await sleep(withJitter(backoffDelayMs(Math.max(1, failures), LOOP_BACKOFF)), stopper.signal);
+      }
+    };
+    const running = run();
+
+    const stop = this.ctx.closers.register(async () => {
+      stopper.abort();
+      iterator?.stop();
+      await running;
+    });
+    return { stop };
+  }
+
+  #decode(entry: KvEntry): Payload<D> {
+    const where = `value of ${this.def.bucket}/${entry.key}`;
+    return parseWith(this.def.schema, decodeJson(entry.value, where), where) as Payload<D>;
+  }
+
+  /** The decoded value, or undefined (logged) when it does not match the schema. */
+  #tryDecode(entry: KvEntry, fields: object): Payload<D> | undefined {
+    try {
+      return this.#decode(entry);
+    } catch (err) {
+      this.ctx.logger.error({ ...fields, revision: entry.revision, err }, "skipped a value that does not match its schema");
+      return undefined;
+    }
+  }
+}

@@ -1,0 +1,143 @@
+import { rpcQueueGroup, rpcReply, type ErrorCode, type FieldIssue, type RpcDef, type RpcRequest, type RpcResponse } from "@asgard/contracts";
+import type { Msg, Subscription } from "@nats-io/nats-core";
+import { decodeJson, encodeJson, headersToRecord, parseWith, recordToHeaders } from "./codec.js";
+import { InFlight, requireConnected, type BusContext } from "./context.js";
+import { asBusError, BusError, describeError, errorChainHas, RemoteError } from "./errors.js";
+
+/** What a request handler receives besides the request itself. */
+export interface RpcContext {
+  headers: Record<string, string>;
+}
+
+export type RpcHandler<D extends RpcDef> = (req: RpcRequest<D>, ctx: RpcContext) => Promise<RpcResponse<D>>;
+
+/** Options of one request. */
+export interface RequestOptions {
+  /** Default: the endpoint's `timeoutMs`. */
+  timeoutMs?: number;
+  headers?: Record<string, string>;
+}
+
+type ErrorReply = { ok: false; error: { code: ErrorCode; message: string; issues?: FieldIssue[] } };
+
+/** The message a caller sees for an unexpected failure; the real one stays in the server's log. */
+const INTERNAL_MESSAGE = "internal error";
+
+function errorReply(err: BusError): ErrorReply {
+  const error: ErrorReply["error"] = { code: err.code, message: err.message };
+  if (err.issues) error.issues = err.issues;
+  return { ok: false, error };
+}
+
+/**
+ * Serves an endpoint in its queue group, so replicas share the requests. Every reply is
+ * `{ ok: true, result }` or `{ ok: false, error }`; only BusErrors keep their message.
+ */
+export function serveRpc<D extends RpcDef>(
+  ctx: BusContext,
+  def: D,
+  handler: RpcHandler<D>,
+): { stop(): Promise<void> } {
+  const own = new InFlight();
+  const fields = { bus: ctx.name, rpc: def.subject };
+
+  const answer = async (msg: Msg): Promise<void> => {
+    if (!msg.reply) {
+      ctx.logger.warn({ ...fields }, "dropped a request without a reply subject");
+      return;
+    }
+    let reply: unknown;
+    try {
+      const req = parseWith(def.request, decodeJson(msg.data, `request to ${def.subject}`), `request to ${def.subject}`) as RpcRequest<D>;
+      const result = await handler(req, { headers: headersToRecord(msg.headers) });
+      const checked = def.response.safeParse(result);
+      if (!checked.success) {
+        ctx.logger.error({ ...fields, err: checked.error }, "handler returned a result that does not match its schema");
+        reply = errorReply(new BusError("INTERNAL", INTERNAL_MESSAGE));
+      } else {
+        reply = { ok: true, result: checked.data };
+      }
+    } catch (err) {
+      if (err instanceof BusError) {
+        reply = errorReply(err);
+      } else {
+        ctx.logger.error({ ...fields, err }, "request handler failed");
+        reply = errorReply(new BusError("INTERNAL", INTERNAL_MESSAGE));
+      }
+    }
+    try {
+      msg.respond(encodeJson(reply));
+    } catch (err) {
+      ctx.logger.warn({ ...fields, err }, "could not send a reply");
+    }
+  };
+
+  let sub: Subscription;
+  try {
+    sub = ctx.nc.subscribe(def.subject, {
+      queue: rpcQueueGroup(def),
+      callback: (err, msg) => {
+        if (err) {
+          ctx.logger.error({ ...fields, err }, "request subscription failed");
+          return;
+        }
+        void ctx.inFlight.track(own.track(answer(msg)));
+      },
+    });
+  } catch (err) {
+    throw asBusError(err, `serve ${def.subject}`);
+  }
+
+  const stop = ctx.closers.register(async () => {
+    if (!sub.isClosed()) await sub.drain().catch(() => undefined);
+    await own.idle();
+  });
+  return { stop };
+}
+
+const TIMEOUT = new Set(["TimeoutError"]);
+const NO_RESPONDERS = new Set(["NoRespondersError"]);
+
+/**
+ * Sends a request and returns the validated result. Connection trouble, no responders and
+ * timeouts are UNAVAILABLE; an error reply becomes a RemoteError with the remote code.
+ */
+export async function requestRpc<D extends RpcDef>(
+  ctx: BusContext,
+  def: D,
+  req: RpcRequest<D>,
+  opts: RequestOptions = {},
+): Promise<RpcResponse<D>> {
+  const body = parseWith(def.request, req, `request to ${def.subject}`);
+  requireConnected(ctx, `request ${def.subject}`);
+  const timeoutMs = opts.timeoutMs ?? def.timeoutMs;
+  let msg: Msg;
+  try {
+    msg = await ctx.nc.request(def.subject, encodeJson(body), { timeout: timeoutMs, headers: recordToHeaders(opts.headers) });
+  } catch (err) {
+    if (errorChainHas(err, NO_RESPONDERS)) {
+      throw new BusError("UNAVAILABLE", `request ${def.subject}: no service is serving it`, { cause: err });
+    }
+    if (errorChainHas(err, TIMEOUT)) {
+      throw new BusError("UNAVAILABLE", `request ${def.subject}: no reply within ${timeoutMs} ms`, { cause: err });
+    }
+    throw new BusError("UNAVAILABLE", `request ${def.subject}: connection problem (${describeError(err)})`, { cause: err });
+  }
+  let raw: unknown;
+  try {
+    raw = decodeJson(msg.data, `reply from ${def.subject}`);
+  } catch (err) {
+    throw new BusError("INTERNAL", `request ${def.subject}: the reply is not JSON`, { cause: err });
+  }
+  const parsed = rpcReply(def.response).safeParse(raw);
+  if (!parsed.success) {
+    throw new BusError("INTERNAL", `request ${def.subject}: the reply does not match the endpoint's schema`, {
+      cause: parsed.error,
+    });
+  }
+  const reply = parsed.data;
+  if (!reply.ok) {
+    throw new RemoteError(reply.error.code, reply.error.message, reply.error.issues ? { issues: reply.error.issues } : undefined);
+  }
+  return reply.result as RpcResponse<D>;
+}

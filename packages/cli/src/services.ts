@@ -1,0 +1,9 @@
+import { join } from "node:path";
+
+/** The platform's services, in start order (the gateway last, so it is ready when printed). */
+export const SERVICES = ["job-scheduler", "status", "registry", "inference", "python-runner", "gateway"] as const;
+export type ServiceName = (typeof SERVICES)[number];
+
+export function serviceEntry(root: string, name: ServiceName): string {
+  return join(root, "services", name, "src", "main.ts");
+}

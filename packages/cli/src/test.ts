@@ -1,0 +1,33 @@
+import { spawn } from "node:child_process";
+import { join } from "node:path";
+import { ensureFeastVenv, ensureMlflowVenv, ensureSeaweedVenv } from "@asgard/infra";
+
+/**
+ * `npm test`: prepares the Python tools the harness runs (MLflow, SeaweedFS, Feast), type-checks
+ * every package, then runs every test once with vitest.
+ */
+const root = process.cwd();
+const bin = (name: string) => join(root, "node_modules", ".bin", name);
+const started = Date.now();
+
+function run(command: string, args: string[]): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { cwd: root, stdio: "inherit", env: process.env });
+    child.on("exit", (code) => resolve(code ?? 1));
+  });
+}
+
+async function main(): Promise<void> {
+  process.stdout.write("Preparing Python tools (cached after the first run)…\n");
+  await Promise.all([ensureMlflowVenv(), ensureSeaweedVenv(), ensureFeastVenv()]);
+  const typecheck = await run(bin("turbo"), ["run", "typecheck", "--output-logs=errors-only"]);
+  if (typecheck !== 0) process.exit(typecheck);
+  const code = await run(bin("vitest"), ["run", ...process.argv.slice(2)]);
+  process.stdout.write(`npm test finished in ${Math.round((Date.now() - started) / 1000)} s\n`);
+  process.exit(code);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`npm test failed to prepare: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

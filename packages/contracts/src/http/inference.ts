@@ -1,0 +1,210 @@
+import { z } from "zod";
+import { describeValue, expecting, isPlainObject, issuesFailure, jsonObject, parseLenient, parseStrict, plainFailure, quote, report, type ParseResult } from "./common.js";
+import { lastValue } from "./query.js";
+import { formatModelVersionRef, modelNameField, modelVersionRefField, readModelVersionRef, type ModelVersionRef } from "./fields.js";
+
+/** One input value: a column of a tabular model holds scalars only. */
+export type Scalar = number | string | boolean | null;
+
+/** Schema of one input value. */
+export const ScalarSchema = z.union([z.number(), z.string(), z.boolean(), z.null()]);
+
+function isScalar(v: unknown): v is Scalar {
+  return v === null || typeof v === "number" || typeof v === "string" || typeof v === "boolean";
+}
+
+/** Feature name → column of values; every column the same, non-zero length. */
+export function inputsField() {
+  return jsonObject('an object of feature name → list of values, e.g. {"age": [42, 37], "income": [5200, 3100]}')
+    .superRefine((inputs, ctx) => {
+      const entries = Object.entries(inputs);
+      if (entries.length === 0) {
+        report(ctx, 'must name at least one feature, e.g. {"age": [42]}');
+        return;
+      }
+      const lengths: [string, number][] = [];
+      for (const [name, column] of entries) {
+        if (name === "") report(ctx, "feature names must not be empty", { path: [name] });
+        if (!Array.isArray(column)) {
+          report(ctx, `must be a list of values, e.g. [42, 37] (got ${describeValue(column)})`, { path: [name] });
+          continue;
+        }
+        if (column.length === 0) {
+          report(ctx, "must hold at least one value", { path: [name] });
+          continue;
+        }
+        const bad = column.findIndex((v) => !isScalar(v));
+        if (bad >= 0) {
+          const others = column.filter((v) => !isScalar(v)).length - 1;
+          const more = others > 0 ? ` (and ${others} more in this column)` : "";
+          report(ctx, `must be a number, string, boolean or null, not ${describeValue(column[bad])}: nested values are not accepted${more}`, { path: [name, bad] });
+        }
+        lengths.push([name, column.length]);
+      }
+      const distinct = new Set(lengths.map(([, n]) => n));
+      if (distinct.size > 1) {
+        const shown = lengths.slice(0, 6).map(([name, n]) => `${quote(name, 30)} has ${n}`).join(", ");
+        report(ctx, `all features must have the same number of values (one per row): ${shown}${lengths.length > 6 ? ", …" : ""}`);
+      }
+    })
+    .transform((inputs) => Object.fromEntries(Object.entries(inputs)) as Record<string, Scalar[]>)
+    .meta({
+      type: "object",
+      minProperties: 1,
+      additionalProperties: { type: "array", minItems: 1, items: { type: ["number", "string", "boolean", "null"] } },
+      description: "Feature name → column of values, all columns the same length (one value per row). Matched to the model's signature by name when it names its columns, else taken in request order.",
+      examples: [{ age: [42, 37], income: [5200, 3100] }],
+    });
+}
+
+/** An accepted inference request. */
+export interface InferenceRequest {
+  model_name: string;
+  /** Normalized wire form: "3", "@champion", or null for the latest READY version. */
+  model_version: string | null;
+  model_ref: ModelVersionRef;
+  inputs: Record<string, Scalar[]>;
+  /** Number of rows (the common column length). */
+  rows: number;
+  return_probabilities: boolean;
+}
+
+/** Body of `POST /mlops/inference`. */
+export const InferenceRequestSchema = z
+  .object({
+    model_name: modelNameField(),
+    model_version: modelVersionRefField(),
+    inputs: inputsField(),
+    return_probabilities: z
+      .boolean({ error: expecting("true or false") })
+      .nullish()
+      .transform((v) => v ?? false)
+      .meta({ description: "Also return class probabilities (classifiers only); default false.", default: false }),
+  })
+  .transform(
+    (v): InferenceRequest => ({
+      model_name: v.model_name,
+      model_version: formatModelVersionRef(v.model_version),
+      model_ref: v.model_version,
+      inputs: v.inputs,
+      rows: Object.values(v.inputs)[0]?.length ?? 0,
+      return_probabilities: v.return_probabilities,
+    }),
+  );
+export type InferenceRequestBody = z.input<typeof InferenceRequestSchema>;
+
+/** Fields of the inference body; anything else is ignored and named in `warnings`. */
+export const INFERENCE_FIELDS = ["model_name", "model_version", "inputs", "return_probabilities"] as const;
+
+/** Validates an inference body (compatible surface: unknown fields become warnings). */
+export function parseInferenceRequest(body: unknown): ParseResult<InferenceRequest> {
+  return parseLenient(InferenceRequestSchema, body, INFERENCE_FIELDS);
+}
+
+/** Answer of `POST /mlops/inference`. The first six fields are the original's. */
+export const InferenceResponseSchema = z.object({
+  model_name: z.string(),
+  model_version: z.string().describe("The version that answered (resolved from latest or an alias)."),
+  predictions: z.array(z.unknown()).describe("One prediction per row."),
+  probabilities: z.array(z.array(z.number())).nullable().describe("Per row, the probability of each class; null unless requested."),
+  inference_time_ms: z.number().nonnegative(),
+  timestamp: z.iso.datetime(),
+  warnings: z.array(z.string()).describe("Fields of the request that were ignored."),
+});
+export type InferenceResponse = z.infer<typeof InferenceResponseSchema>;
+
+// ---- MLflow scoring-server bodies (extension: POST /mlops/models/{model_name}/invocations) ----
+
+const paramsField = () =>
+  jsonObject("an object of inference parameters")
+    .optional()
+    .describe("Inference parameters the model's signature declares (MLflow `params`).");
+
+/** `dataframe_split`: pandas' "split" orientation. */
+export const DataframeSplitSchema = z
+  .object({
+    columns: z.array(z.string({ error: expecting("a column name") }), { error: expecting('a list of column names, e.g. ["age", "income"]') }),
+    data: z.array(z.array(z.unknown(), { error: expecting("a row: a list of values") }), { error: expecting("a list of rows, e.g. [[42, 5200]]") }),
+    index: z.array(z.unknown()).optional(),
+  })
+  .superRefine((split, ctx) => {
+    split.data.forEach((row, i) => {
+      if (row.length !== split.columns.length) report(ctx, `has ${row.length} values but there are ${split.columns.length} columns`, { path: ["data", i] });
+    });
+    if (split.index && split.index.length !== split.data.length) report(ctx, `has ${split.index.length} entries for ${split.data.length} rows`, { path: ["index"] });
+  });
+
+const tensorInput = (what: string) =>
+  z.union([z.array(z.unknown()), jsonObject(what)], { error: expecting(`${what}: a list, or an object of name → list`) });
+
+/** The four body forms MLflow's `/invocations` accepts, each with optional `params`. */
+export const InvocationsRequestSchema = z.union([
+  z.object({ dataframe_split: DataframeSplitSchema, params: paramsField() }),
+  z.object({ dataframe_records: z.array(jsonObject("a record: an object of column → value")), params: paramsField() }),
+  z.object({ instances: tensorInput("instances"), params: paramsField() }),
+  z.object({ inputs: tensorInput("inputs"), params: paramsField() }),
+]);
+
+/** The input forms of `/invocations`. */
+export const INVOCATION_FORMATS = ["dataframe_split", "dataframe_records", "instances", "inputs"] as const;
+export type InvocationFormat = (typeof INVOCATION_FORMATS)[number];
+
+/** An accepted `/invocations` body. */
+export interface InvocationsRequest {
+  format: InvocationFormat;
+  /** The value of the format's field, as sent. */
+  data: unknown;
+  params: Record<string, unknown> | null;
+}
+
+const INVOCATION_OPTIONS = InvocationsRequestSchema.options;
+
+/**
+ * Validates an `/invocations` body: exactly one of the four input fields, plus optional
+ * `params`; anything else is a 422 (an extension route, and MLflow refuses it too).
+ */
+export function parseInvocationsRequest(body: unknown): ParseResult<InvocationsRequest> {
+  if (!isPlainObject(body)) return plainFailure(400, `The request body must be a JSON object with one of ${INVOCATION_FORMATS.join(", ")}`);
+  const present = INVOCATION_FORMATS.filter((f) => Object.hasOwn(body, f));
+  const hint = `send exactly one of ${INVOCATION_FORMATS.join(", ")} (MLflow's scoring formats), e.g. {"dataframe_split": {"columns": ["age"], "data": [[42]]}}`;
+  if (present.length !== 1) {
+    const field = present.length === 0 ? "(body)" : present.join(", ");
+    return issuesFailure([{ field, message: present.length === 0 ? `has no input: ${hint}` : `has several inputs: ${hint}` }]);
+  }
+  const format = present[0] as InvocationFormat;
+  const schema = INVOCATION_OPTIONS[INVOCATION_FORMATS.indexOf(format)] ?? INVOCATION_OPTIONS[0];
+  const parsed = parseStrict(schema, body, [format, "params"]);
+  if (!parsed.ok) return parsed;
+  const value = parsed.value as Record<string, unknown>;
+  return { ok: true, value: { format, data: value[format], params: (value.params as Record<string, unknown> | undefined) ?? null }, warnings: [] };
+}
+
+/** Query of the invocations route: which version answers. */
+export const InvocationsQuerySchema = z.object({
+  model_version: z
+    .unknown()
+    .optional()
+    .transform((input, ctx) => {
+      const raw = lastValue(input);
+      const read = readModelVersionRef(raw === "" ? undefined : raw);
+      if (!read.ok) {
+        report(ctx, read.problem);
+        return z.NEVER;
+      }
+      return read.ref;
+    })
+    .meta({ type: "string", description: 'A version number, "latest" (default) or "@alias".' }),
+});
+export type InvocationsQuery = z.output<typeof InvocationsQuerySchema>;
+
+/** Reads the invocations query (extension: unknown parameters are a 422). */
+export function parseInvocationsQuery(query: unknown): ParseResult<InvocationsQuery> {
+  return parseStrict(InvocationsQuerySchema, query, ["model_version"], { subject: "query string" });
+}
+
+/** What MLflow's scoring server answers, and so do we. */
+export const InvocationsResponseSchema = z.object({
+  predictions: z.unknown().describe("The model's output: a list (one entry per row) or an object of named outputs."),
+});
+export type InvocationsResponse = z.infer<typeof InvocationsResponseSchema>;
+

@@ -1,0 +1,395 @@
+import { z } from "zod";
+import { ErrorBodySchema } from "../errors.js";
+import { StatusSnapshotSchema } from "../status.js";
+import { InferenceRequestSchema, InferenceResponseSchema, InvocationsQuerySchema, InvocationsRequestSchema, InvocationsResponseSchema } from "./inference.js";
+import { JobListQuerySchema, JobListResponseSchema, JobParamsSchema, JobSchema, LogEndEventSchema, LogLinesEventSchema, LogStreamQuerySchema, LOG_SSE_EVENTS } from "./jobs.js";
+import { HealthSchema, ReadinessSchema } from "./ops.js";
+import {
+  AliasParamsSchema,
+  AliasResponseSchema,
+  ModelInfoSchema,
+  ModelListQuerySchema,
+  ModelListSchema,
+  ModelParamsSchema,
+  NEXT_PAGE_TOKEN_HEADER,
+  RegisterRequestSchema,
+  RegisterResponseSchema,
+  SetAliasRequestSchema,
+} from "./registry.js";
+import { IDEMPOTENCY_KEY_HEADER, IdempotencyKeySchema, UploadRequestSchema, UploadResponseSchema } from "./training.js";
+
+/** Methods the API uses. */
+export type HttpMethod = "GET" | "POST" | "PUT" | "DELETE";
+
+/**
+ * `compatible`: the original API's routes, whose shapes existing clients rely on (unknown
+ * body fields are ignored with a warning). `extension`: ours (unknown fields are a 422).
+ */
+export type Surface = "compatible" | "extension";
+
+/** A schema under the name it is documented by (an OpenAPI component). */
+export interface NamedSchema {
+  readonly name: string;
+  readonly schema: z.ZodType;
+}
+
+/** A request or response header. */
+export interface HeaderDef {
+  readonly description: string;
+  readonly schema: z.ZodType;
+  readonly required?: boolean;
+}
+
+/** One response of a route. Without `body` and `raw`, the response has no content. */
+export interface ResponseDef {
+  readonly description: string;
+  /** JSON body, documented as a component. */
+  readonly body?: NamedSchema;
+  /** Non-JSON content: media type and a JSON Schema of it. */
+  readonly raw?: { readonly contentType: string; readonly schema: Readonly<Record<string, unknown>> };
+  readonly headers?: Readonly<Record<string, HeaderDef>>;
+}
+
+/** One route of the HTTP API. */
+export interface RouteDef {
+  /** Stable operation id. */
+  readonly id: string;
+  readonly method: HttpMethod;
+  /** OpenAPI-style path, e.g. `/mlops/training/jobs/{job_id}`. */
+  readonly path: string;
+  readonly summary: string;
+  readonly description?: string;
+  readonly tags: readonly string[];
+  readonly surface: Surface;
+  readonly params?: z.ZodObject;
+  readonly query?: z.ZodObject;
+  readonly headers?: Readonly<Record<string, HeaderDef>>;
+  readonly body?: NamedSchema;
+  /** HTTP status → response. */
+  readonly responses: Readonly<Record<number, ResponseDef>>;
+}
+
+/** Tags that group the routes in the docs. */
+export const ROUTE_TAGS = {
+  status: "Platform status (cached; never waits for MLflow)",
+  training: "Upload training scripts and follow their jobs",
+  registry: "MLflow model registry: register, list, aliases",
+  inference: "Predictions from registered models",
+  operations: "Health, readiness, metrics and this documentation",
+} as const;
+
+const named = (name: string, schema: z.ZodType): NamedSchema => ({ name, schema });
+const ERROR = named("ErrorBody", ErrorBodySchema);
+const err = (description: string): ResponseDef => ({ description, body: ERROR });
+
+const retryAfter: HeaderDef = {
+  description: "Seconds to wait before retrying.",
+  schema: z.number().int().nonnegative(),
+};
+const unavailable: ResponseDef = {
+  description: "A service this route needs did not answer in time; retry after Retry-After seconds.",
+  body: ERROR,
+  headers: { "Retry-After": retryAfter },
+};
+const badBody = err("The body is not a JSON object.");
+const invalid = (what = "body"): ResponseDef => err(`The ${what} is invalid; \`issues\` names each field and says what to send.`);
+
+const JOB_PATH = "/mlops/training/jobs/{job_id}";
+const ALIAS_PATH = "/mlops/models/{model_name}/aliases/{alias}";
+
+/** Every route of the HTTP API, compatible surface first. */
+export const ROUTES = {
+  getStatus: {
+    id: "getStatus",
+    method: "GET",
+    path: "/mlops/status",
+    summary: "Platform status",
+    description: "Answered from a snapshot the status service keeps warm, so it stays fast while MLflow is slow or down (then `mlflow_available` is false). Fields after `timestamp` are extensions.",
+    tags: ["status"],
+    surface: "compatible",
+    responses: {
+      200: { description: "The latest status snapshot.", body: named("StatusSnapshot", StatusSnapshotSchema) },
+      503: { description: "No snapshot exists yet (just after start-up); retry after Retry-After seconds.", body: ERROR, headers: { "Retry-After": retryAfter } },
+    },
+  },
+  uploadTrainingScript: {
+    id: "uploadTrainingScript",
+    method: "POST",
+    path: "/mlops/training/upload",
+    summary: "Upload a training script and queue it as a job",
+    description: "Unknown fields are ignored and listed in `warnings`. With an Idempotency-Key header, repeating the request returns the first job.",
+    tags: ["training"],
+    surface: "compatible",
+    headers: { [headerName(IDEMPOTENCY_KEY_HEADER)]: { description: "Makes the upload idempotent.", schema: IdempotencyKeySchema } },
+    body: named("UploadRequest", UploadRequestSchema),
+    responses: {
+      202: { description: "The job was stored and queued.", body: named("UploadResponse", UploadResponseSchema) },
+      400: badBody,
+      409: err("The Idempotency-Key was used before with a different body."),
+      413: err("The script (or the whole body) is larger than the limit."),
+      422: invalid(),
+      503: unavailable,
+    },
+  },
+  getJob: {
+    id: "getJob",
+    method: "GET",
+    path: JOB_PATH,
+    summary: "A training job, with its logs",
+    tags: ["training"],
+    surface: "compatible",
+    params: JobParamsSchema,
+    responses: {
+      200: { description: "The job.", body: named("Job", JobSchema) },
+      404: err("No job has this id (malformed ids included)."),
+      503: unavailable,
+    },
+  },
+  registerModel: {
+    id: "registerModel",
+    method: "POST",
+    path: "/mlops/registry",
+    summary: "Register the model a run logged as a new version",
+    description: "Registers the LoggedModel whose source run is `run_id` (the one named `model` if there are several) — what `mlflow.register_model(\"runs:/<run_id>/model\", …)` resolves to. Every call makes a new version.",
+    tags: ["registry"],
+    surface: "compatible",
+    body: named("RegisterRequest", RegisterRequestSchema),
+    responses: {
+      201: { description: "The new version is READY.", body: named("RegisterResponse", RegisterResponseSchema) },
+      400: badBody,
+      404: err("No run has this id."),
+      422: err("The body is invalid, or the run logged no model (the message says how to log one)."),
+      503: unavailable,
+    },
+  },
+  listModels: {
+    id: "listModels",
+    method: "GET",
+    path: "/mlops/models",
+    summary: "Registered models (a bare array)",
+    description: "Every model when called without query parameters, as the original did. Paging is opt-in: with `max_results`, the next page's token is in the X-Next-Page-Token header.",
+    tags: ["registry"],
+    surface: "compatible",
+    query: ModelListQuerySchema,
+    responses: {
+      200: {
+        description: "The models.",
+        body: named("ModelList", ModelListSchema),
+        headers: { [headerName(NEXT_PAGE_TOKEN_HEADER)]: { description: "Token of the next page; absent on the last page.", schema: z.string() } },
+      },
+      422: invalid("query string"),
+      503: unavailable,
+    },
+  },
+  getModel: {
+    id: "getModel",
+    method: "GET",
+    path: "/mlops/models/{model_name}",
+    summary: "A registered model",
+    tags: ["registry"],
+    surface: "compatible",
+    params: ModelParamsSchema,
+    responses: {
+      200: { description: "The model.", body: named("ModelInfo", ModelInfoSchema) },
+      404: err("No registered model has this name."),
+      503: unavailable,
+    },
+  },
+  predict: {
+    id: "predict",
+    method: "POST",
+    path: "/mlops/inference",
+    summary: "Predict with a registered model",
+    description: "Unknown fields are ignored and listed in `warnings`.",
+    tags: ["inference"],
+    surface: "compatible",
+    body: named("InferenceRequest", InferenceRequestSchema),
+    responses: {
+      200: { description: "The predictions.", body: named("InferenceResponse", InferenceResponseSchema) },
+      400: badBody,
+      404: err("No such model, version or alias."),
+      422: err("The body is invalid, or the inputs do not fit the model's signature (the message says how)."),
+      503: unavailable,
+    },
+  },
+  listJobs: {
+    id: "listJobs",
+    method: "GET",
+    path: "/mlops/training/jobs",
+    summary: "Training jobs, newest first",
+    tags: ["training"],
+    surface: "extension",
+    query: JobListQuerySchema,
+    responses: {
+      200: { description: "A page of jobs.", body: named("JobList", JobListResponseSchema) },
+      422: invalid("query string"),
+      503: unavailable,
+    },
+  },
+  cancelJob: {
+    id: "cancelJob",
+    method: "DELETE",
+    path: JOB_PATH,
+    summary: "Cancel a queued or running job",
+    description: "A queued job is cancelled at once; a running one is stopped by its runner (its process group is killed) and turns `cancelled` shortly after.",
+    tags: ["training"],
+    surface: "extension",
+    params: JobParamsSchema,
+    responses: {
+      202: { description: "Cancellation accepted; the job as it is now (`cancel_requested: true`).", body: named("Job", JobSchema) },
+      404: err("No job has this id."),
+      409: err("The job already ended (completed or failed)."),
+      503: unavailable,
+    },
+  },
+  streamJobLogs: {
+    id: "streamJobLogs",
+    method: "GET",
+    path: `${JOB_PATH}/logs`,
+    summary: "Follow a job's output live (Server-Sent Events)",
+    description: `Sends \`event: ${LOG_SSE_EVENTS.lines}\` batches (LogLinesEvent; the SSE id is the next offset) from \`offset\` on, then one \`event: ${LOG_SSE_EVENTS.end}\` (LogEndEvent) once the job ended, and closes. A reconnecting EventSource resumes from its Last-Event-ID.`,
+    tags: ["training"],
+    surface: "extension",
+    params: JobParamsSchema,
+    query: LogStreamQuerySchema,
+    headers: { "Last-Event-ID": { description: "Resume after this offset (sent by EventSource on reconnect); wins over `offset`.", schema: z.string() } },
+    responses: {
+      200: { description: "The event stream.", raw: { contentType: "text/event-stream", schema: { type: "string" } } },
+      404: err("No job has this id."),
+      422: invalid("query string"),
+      503: unavailable,
+    },
+  },
+  getJobScript: {
+    id: "getJobScript",
+    method: "GET",
+    path: `${JOB_PATH}/script`,
+    summary: "The exact script the job ran",
+    tags: ["training"],
+    surface: "extension",
+    params: JobParamsSchema,
+    responses: {
+      200: { description: "The script source, as uploaded.", raw: { contentType: "text/x-python; charset=utf-8", schema: { type: "string" } } },
+      404: err("No job has this id."),
+      503: unavailable,
+    },
+  },
+  setModelAlias: {
+    id: "setModelAlias",
+    method: "PUT",
+    path: ALIAS_PATH,
+    summary: "Point an alias at a version (create or move it)",
+    tags: ["registry"],
+    surface: "extension",
+    params: AliasParamsSchema,
+    body: named("SetAliasRequest", SetAliasRequestSchema),
+    responses: {
+      200: { description: "The alias now points at the version.", body: named("AliasResponse", AliasResponseSchema) },
+      400: badBody,
+      404: err("No such model or version."),
+      422: invalid("alias name or body"),
+      503: unavailable,
+    },
+  },
+  deleteModelAlias: {
+    id: "deleteModelAlias",
+    method: "DELETE",
+    path: ALIAS_PATH,
+    summary: "Delete an alias",
+    tags: ["registry"],
+    surface: "extension",
+    params: AliasParamsSchema,
+    responses: {
+      204: { description: "The alias is gone." },
+      404: err("No such model or alias."),
+      422: invalid("alias name"),
+      503: unavailable,
+    },
+  },
+  invokeModel: {
+    id: "invokeModel",
+    method: "POST",
+    path: "/mlops/models/{model_name}/invocations",
+    summary: "Predict with MLflow's scoring-server body formats",
+    description: "Accepts exactly one of `dataframe_split`, `dataframe_records`, `instances` or `inputs` (plus optional `params`), as `mlflow models serve` does, and answers like it.",
+    tags: ["inference"],
+    surface: "extension",
+    params: ModelParamsSchema,
+    query: InvocationsQuerySchema,
+    body: named("InvocationsRequest", InvocationsRequestSchema),
+    responses: {
+      200: { description: "The predictions.", body: named("InvocationsResponse", InvocationsResponseSchema) },
+      400: badBody,
+      404: err("No such model, version or alias."),
+      422: err("The body is invalid or does not fit the model's signature."),
+      503: unavailable,
+    },
+  },
+  healthz: {
+    id: "healthz",
+    method: "GET",
+    path: "/healthz",
+    summary: "Liveness",
+    tags: ["operations"],
+    surface: "extension",
+    responses: { 200: { description: "The process is up.", body: named("Health", HealthSchema) } },
+  },
+  readyz: {
+    id: "readyz",
+    method: "GET",
+    path: "/readyz",
+    summary: "Readiness",
+    tags: ["operations"],
+    surface: "extension",
+    responses: {
+      200: { description: "Ready to serve.", body: named("Readiness", ReadinessSchema) },
+      503: { description: "Not ready; `checks` says why.", body: named("Readiness", ReadinessSchema) },
+    },
+  },
+  metrics: {
+    id: "metrics",
+    method: "GET",
+    path: "/metrics",
+    summary: "Prometheus metrics",
+    tags: ["operations"],
+    surface: "extension",
+    responses: { 200: { description: "Metrics in the Prometheus text format.", raw: { contentType: "text/plain; version=0.0.4", schema: { type: "string" } } } },
+  },
+  openapi: {
+    id: "openapi",
+    method: "GET",
+    path: "/openapi.json",
+    summary: "This OpenAPI 3.1 document",
+    tags: ["operations"],
+    surface: "extension",
+    responses: { 200: { description: "The document.", raw: { contentType: "application/json", schema: { type: "object" } } } },
+  },
+  docs: {
+    id: "docs",
+    method: "GET",
+    path: "/docs",
+    summary: "Interactive API documentation (Swagger UI)",
+    tags: ["operations"],
+    surface: "extension",
+    responses: { 200: { description: "The documentation page.", raw: { contentType: "text/html", schema: { type: "string" } } } },
+  },
+} as const satisfies Record<string, RouteDef>;
+
+/** Key of a route in `ROUTES`. */
+export type RouteId = keyof typeof ROUTES;
+
+/** The routes as a list, in catalog order. */
+export const ROUTE_LIST: readonly RouteDef[] = Object.values(ROUTES);
+
+/** Components documented beside the routes: the SSE payloads of the log stream. */
+export const EXTRA_COMPONENTS: readonly NamedSchema[] = [named("LogLinesEvent", LogLinesEventSchema), named("LogEndEvent", LogEndEventSchema)];
+
+/** `/mlops/training/jobs/{job_id}` → `/mlops/training/jobs/:job_id` (Fastify's form). */
+export function toFastifyPath(path: string): string {
+  return path.replace(/\{([^}]+)\}/g, ":$1");
+}
+
+/** `idempotency-key` → `Idempotency-Key`, as headers are conventionally documented. */
+function headerName(lower: string): string {
+  return lower.replace(/(^|-)([a-z])/g, (_m, dash: string, c: string) => dash + c.toUpperCase());
+}

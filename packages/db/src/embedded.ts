@@ -1,0 +1,40 @@
+import { PGlite } from "@electric-sql/pglite";
+import { Kysely } from "kysely";
+import { lockDataDir } from "./data-dir-lock.js";
+import { DatabaseError } from "./errors.js";
+import { PGliteDialect } from "./pglite-dialect.js";
+import { pgliteParsers } from "./type-parsers.js";
+
+/** An open embedded database and the function that closes it and releases its directory. */
+export interface EmbeddedDatabase<T> {
+  db: Kysely<T>;
+  close(): Promise<void>;
+}
+
+/** Opens PGlite in `dataDir` (locked for this process), or in memory when absent. */
+export async function openEmbedded<T>(dataDir: string | undefined): Promise<EmbeddedDatabase<T>> {
+  const unlock = dataDir ? await lockDataDir(dataDir) : async () => undefined;
+  let pglite: PGlite;
+  try {
+    pglite = await PGlite.create({ ...(dataDir ? { dataDir } : {}), parsers: pgliteParsers });
+  } catch (err) {
+    await unlock();
+    throw new DatabaseError("UNAVAILABLE", `cannot open the embedded database ${dataDir ?? "(in memory)"}`, {
+      cause: err,
+    });
+  }
+  const db = new Kysely<T>({ dialect: new PGliteDialect(pglite) });
+  return {
+    db,
+    async close() {
+      try {
+        // Closing PGlite writes its state to the directory; only then may another opener have it.
+        await db.destroy();
+        // Kysely skips its driver when no query ever ran.
+        if (!pglite.closed) await pglite.close();
+      } finally {
+        await unlock();
+      }
+    },
+  };
+}

@@ -1,0 +1,5 @@
+export * from "./logger.js";
+export * from "./metrics.js";
+export * from "./metrics-server.js";
+export * from "./shutdown.js";
+export * from "./retry.js";

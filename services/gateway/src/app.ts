@@ -1,0 +1,113 @@
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from "fastify";
+import { BusError } from "@asgard/bus";
+import type { Logger, Registry } from "@asgard/telemetry";
+import { Histogram } from "@asgard/telemetry";
+import { HTTP_STATUS, HttpError } from "./http-errors.js";
+import type { BusRef } from "./bus-ref.js";
+import { trackRoutes } from "./method-not-allowed.js";
+import { docsRoutes } from "./routes/docs.js";
+import { healthRoutes } from "./routes/health.js";
+import { statusRoutes } from "./routes/status.js";
+import type { StatusCache } from "./status-cache.js";
+
+export interface GatewayDeps {
+  /** Filled once NATS answers; until then routes that need it answer 503. */
+  bus: BusRef;
+  statusCache: StatusCache;
+  logger: Logger;
+  metrics: Registry;
+  openapi: object;
+  /** Seconds a client is told to wait when there is no status snapshot yet. */
+  statusRetryAfterSeconds: number;
+  /** Largest accepted request body in bytes. */
+  bodyLimitBytes: number;
+}
+
+/** Builds the HTTP edge (not listening): tests call `inject()`, main.ts calls `listen()`. */
+export async function createGateway(deps: GatewayDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    // pino's Logger and Fastify's logger type differ only in generics; the instance is the same.
+    loggerInstance: deps.logger as unknown as FastifyBaseLogger,
+    // One line per request would cost more than answering /mlops/status; metrics count requests instead.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: deps.bodyLimitBytes,
+    return503OnClosing: true,
+    requestTimeout: 120_000,
+  });
+  const routes = trackRoutes(app);
+
+  const duration = new Histogram({
+    name: "asgard_http_request_duration_seconds",
+    help: "Gateway request duration by route and status",
+    labelNames: ["method", "route", "status"],
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+    registers: [deps.metrics],
+  });
+  app.addHook("onResponse", async (req, reply) => {
+    duration.observe(
+      { method: req.method, route: req.routeOptions.url ?? "unmatched", status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+  });
+
+  app.setErrorHandler((err: FastifyError | HttpError | BusError, req, reply) => {
+    const rendered = render(err);
+    if (rendered.status >= 500 && rendered.status !== 503) req.log.error({ err }, "request failed");
+    if (rendered.retryAfter !== undefined) void reply.header("retry-after", String(rendered.retryAfter));
+    for (const [k, v] of Object.entries(rendered.headers)) void reply.header(k, v);
+    return reply.code(rendered.status).send(rendered.body);
+  });
+
+  app.setNotFoundHandler((req, reply) => {
+    const path = req.url.split("?")[0] ?? req.url;
+    const allowed = routes.allowedMethods(path);
+    if (allowed.length > 0) {
+      return reply
+        .code(405)
+        .header("allow", allowed.join(", "))
+        .send({ error: "BAD_REQUEST", message: `${req.method} is not allowed on ${path}; use ${allowed.join(", ")}` });
+    }
+    return reply.code(404).send({ error: "NOT_FOUND", message: `no route ${req.method} ${path}; see /docs for the API` });
+  });
+
+  healthRoutes(app, deps);
+  statusRoutes(app, { statusCache: deps.statusCache, retryAfterSeconds: deps.statusRetryAfterSeconds });
+  await docsRoutes(app, { document: deps.openapi });
+  return app;
+}
+
+interface Rendered {
+  status: number;
+  body: object;
+  retryAfter?: number;
+  headers: Record<string, string>;
+}
+
+function render(err: FastifyError | HttpError | BusError): Rendered {
+  if (err instanceof HttpError) {
+    return { status: err.status, body: err.body(), retryAfter: err.extra.retryAfterSeconds, headers: err.extra.headers ?? {} };
+  }
+  if (err instanceof BusError) {
+    const status = HTTP_STATUS[err.code];
+    const retryAfter = err.code === "UNAVAILABLE" ? 2 : undefined;
+    const message = status >= 500 && status !== 503 ? "internal error" : err.message;
+    return {
+      status,
+      body: { error: err.code, message, ...(err.issues ? { issues: err.issues } : {}) },
+      retryAfter,
+      headers: {},
+    };
+  }
+  // Fastify's own client errors (bad JSON, body too large, wrong content type) keep their 4xx.
+  const status = typeof err.statusCode === "number" ? err.statusCode : 500;
+  if (status === 413) {
+    return { status, body: { error: "PAYLOAD_TOO_LARGE", message: `request body too large: ${err.message}` }, headers: {} };
+  }
+  if (status === 415) {
+    return { status, body: { error: "BAD_REQUEST", message: `${err.message}; send Content-Type: application/json` }, headers: {} };
+  }
+  if (status >= 400 && status < 500) {
+    return { status, body: { error: "BAD_REQUEST", message: err.message }, headers: {} };
+  }
+  return { status: 500, body: { error: "INTERNAL", message: "internal error" }, headers: {} };
+}

@@ -1,0 +1,45 @@
+import { connectBus } from "@asgard/bus";
+import { exitOnConfigError, parseEnv } from "@asgard/config";
+import { buildOpenApiDocument } from "@asgard/contracts";
+import { createLogger, createMetricsRegistry, onShutdown } from "@asgard/telemetry";
+import { createGateway } from "./app.js";
+import type { BusRef } from "./bus-ref.js";
+import { GatewayEnv } from "./env.js";
+import { createStatusCache, type StatusCache } from "./status-cache.js";
+
+const SERVICE = "gateway";
+
+async function main(): Promise<void> {
+  const env = parseEnv(SERVICE, GatewayEnv);
+  const logger = createLogger(SERVICE, env.LOG_LEVEL);
+  const metrics = createMetricsRegistry(SERVICE);
+  const bus: BusRef = { current: null };
+  let statusCache: StatusCache | null = null;
+  const app = await createGateway({
+    bus,
+    statusCache: { current: () => statusCache?.current() ?? null, start: async () => {}, stop: async () => {} },
+    logger,
+    metrics,
+    openapi: buildOpenApiDocument(),
+    statusRetryAfterSeconds: 2,
+    bodyLimitBytes: env.BODY_LIMIT_BYTES,
+  });
+  // Listen first: while NATS is unreachable the gateway answers /healthz and a 503 /readyz
+  // instead of not answering at all.
+  await app.listen({ port: env.PORT, host: env.HOST });
+  const abort = new AbortController();
+  onShutdown(logger, async () => {
+    abort.abort();
+    await app.close();
+    await statusCache?.stop();
+    await bus.current?.close();
+  });
+  bus.current = await connectBus({ servers: env.NATS_URL, name: SERVICE, logger, signal: abort.signal });
+  statusCache = createStatusCache({ bus: bus.current, logger });
+  await statusCache.start();
+}
+
+main().catch(exitOnConfigError).catch((err: unknown) => {
+  process.stderr.write(`gateway: failed to start: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});

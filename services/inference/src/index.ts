@@ -1,0 +1,1 @@
+export { createInference, type Inference, type InferenceDeps } from "./inference.js";

@@ -1,0 +1,42 @@
+import { join } from "node:path";
+import { connectBus } from "@asgard/bus";
+import { exitOnConfigError, parseEnv } from "@asgard/config";
+import { migrateToLatest, openDatabase, redactUrl } from "@asgard/db";
+import { createLogger, createMetricsRegistry, onShutdown, retryUntilReady, serveMetrics } from "@asgard/telemetry";
+import { SchedulerEnv } from "./env.js";
+import { migrations } from "./migrations/index.js";
+import { createScheduler } from "./scheduler.js";
+
+const SERVICE = "job-scheduler";
+
+async function main(): Promise<void> {
+  const env = parseEnv(SERVICE, SchedulerEnv);
+  const logger = createLogger(SERVICE, env.LOG_LEVEL);
+  const metrics = createMetricsRegistry(SERVICE);
+  const database = await openDatabase<unknown>(
+    env.DATABASE_URL ? { url: env.DATABASE_URL } : { dataDir: join(env.ASGARD_DATA_DIR, "jobs-db") },
+  );
+  // The database may come up after us: wait for it (one log line per state change), never crash-loop.
+  logger.info(
+    { database: database.kind, at: env.DATABASE_URL ? redactUrl(env.DATABASE_URL) : join(env.ASGARD_DATA_DIR, "jobs-db") },
+    "database opened",
+  );
+  const { applied } = await retryUntilReady("job database", () => migrateToLatest(database.db, migrations), { logger });
+  if (applied.length > 0) logger.info({ applied }, "migrations applied");
+  const bus = await connectBus({ servers: env.NATS_URL, name: SERVICE, logger });
+  const scheduler = createScheduler({ bus, database, logger });
+  await scheduler.start();
+  const metricsServer = await serveMetrics(metrics, { port: env.METRICS_PORT });
+  logger.info({ metricsPort: metricsServer.port }, "job-scheduler started");
+  onShutdown(logger, async () => {
+    await scheduler.stop();
+    await metricsServer.close();
+    await bus.close();
+    await database.close();
+  });
+}
+
+main().catch(exitOnConfigError).catch((err: unknown) => {
+  process.stderr.write(`job-scheduler: failed to start: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,1 @@
+export { createRunner, type Runner, type RunnerDeps } from "./runner.js";

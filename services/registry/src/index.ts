@@ -1,0 +1,1 @@
+export { createRegistry, type Registry, type RegistryDeps } from "./registry.js";

@@ -1,0 +1,44 @@
+import { connectBus } from "@asgard/bus";
+import { exitOnConfigError, parseEnv } from "@asgard/config";
+import { createMlflowClient } from "@asgard/mlflow";
+import { createLogger, createMetricsRegistry, onShutdown, serveMetrics } from "@asgard/telemetry";
+import { StatusEnv } from "./env.js";
+import { createFeastRegistryFileProbe } from "./feast-registry.js";
+import { createStatusService } from "./status-service.js";
+
+const SERVICE = "status";
+
+async function main(): Promise<void> {
+  const env = parseEnv(SERVICE, StatusEnv);
+  const logger = createLogger(SERVICE, env.LOG_LEVEL);
+  const metrics = createMetricsRegistry(SERVICE);
+  const bus = await connectBus({ servers: env.NATS_URL, name: SERVICE, logger });
+  const mlflow = createMlflowClient({ baseUrl: env.MLFLOW_TRACKING_URI, timeoutMs: env.STATUS_PROBE_TIMEOUT_MS });
+  const featureStore = env.FEAST_REGISTRY_PATH
+    ? createFeastRegistryFileProbe(env.FEAST_REGISTRY_PATH, env.FEAST_PROJECT)
+    : null;
+  const service = createStatusService({
+    bus,
+    mlflow,
+    featureStore,
+    trackingUri: env.MLFLOW_TRACKING_URI,
+    intervalMs: env.STATUS_INTERVAL_MS,
+    probeTimeoutMs: env.STATUS_PROBE_TIMEOUT_MS,
+    logger,
+    metrics,
+  });
+  const metricsServer = await serveMetrics(metrics, { port: env.METRICS_PORT });
+  await service.start();
+  logger.info({ intervalMs: env.STATUS_INTERVAL_MS, metricsPort: metricsServer.port }, "status service started");
+  onShutdown(logger, async () => {
+    await service.stop();
+    await metricsServer.close();
+    await mlflow.close();
+    await bus.close();
+  });
+}
+
+main().catch(exitOnConfigError).catch((err: unknown) => {
+  process.stderr.write(`status: failed to start: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,45 @@
+import { join } from "node:path";
+import { spawnManaged, type ManagedProcess } from "@asgard/infra";
+
+const root = join(import.meta.dirname, "..", "..");
+
+/** Starts a service's real entry point (`main.ts`) as its own process, collecting its output. */
+export function startServiceProcess(
+  name: string,
+  env: Record<string, string>,
+): ManagedProcess & { output: () => string } {
+  let output = "";
+  const proc = spawnManaged({
+    name,
+    command: process.execPath,
+    args: ["--import", "tsx", join(root, "services", name, "src", "main.ts")],
+    cwd: root,
+    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", LOG_LEVEL: "info", ...env },
+    onLine: (line) => {
+      output += `${line}\n`;
+    },
+  });
+  return Object.assign(proc, { output: () => output });
+}
+
+/** Polls `url` until `check` passes; bounded by a number of tries. */
+export async function pollUntil<T>(
+  url: string,
+  check: (status: number, body: T) => boolean,
+  tries = 300,
+  everyMs = 100,
+): Promise<{ status: number; body: T }> {
+  let last: { status: number; body: T } | undefined;
+  for (let i = 0; i < tries; i++) {
+    try {
+      const res = await fetch(url);
+      const body = (await res.json()) as T;
+      last = { status: res.status, body };
+      if (check(res.status, body)) return last;
+    } catch {
+      /* not listening yet */
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new Error(`${url}: condition never held; last answer ${JSON.stringify(last)}`);
+}
