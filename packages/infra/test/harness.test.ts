@@ -7,7 +7,7 @@ describe("the harness's servers", () => {
     const res = await fetch(`${mlflowUrl}/api/2.0/mlflow/experiments/search`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ max_results: 5 }),
+      body: JSON.stringify({ max_results: 5, filter: "name = 'Default'" }),
     });
     expect(res.status).toBe(200);
     const body = (await res.json()) as { experiments: Array<{ name: string }> };
