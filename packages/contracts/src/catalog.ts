@@ -1,8 +1,25 @@
 import { z } from "zod";
-import type { ConsumerDef, EventDef, KvDef, RpcDef, StreamDef } from "./catalog-types.js";
+import type { ConsumerDef, EventDef, KvDef, RpcDef, SignalDef, StreamDef } from "./catalog-types.js";
 import { JobLogSchema, RunCompletedSchema, TrainingSubmittedSchema } from "./events/training.js";
-import { ModelRegisteredSchema } from "./events/registry.js";
+import { ModelRegisteredSchema, RegistrationFailedSchema } from "./events/registry.js";
 import { DatabaseHealthSchema, StatusSnapshotSchema } from "./status.js";
+import { JobSchema } from "./http/jobs.js";
+import {
+  ClaimRequestSchema,
+  ClaimResponseSchema,
+  CreateJobRequestSchema,
+  CreateJobResponseSchema,
+  JobCancelSchema,
+  JobLogsRequestSchema,
+  JobLogsResponseSchema,
+  JobRefSchema,
+  JobScriptSchema,
+  ListJobsRequestSchema,
+  ListJobsResponseSchema,
+  ProgressRequestSchema,
+  ProgressResponseSchema,
+  RunnerHeartbeatSchema,
+} from "./jobs-internal.js";
 
 const MINUTE = 60_000;
 const DAY = 24 * 60 * MINUTE;
@@ -83,6 +100,14 @@ export const EVENTS = {
     schemaVersion: 1,
     description: "A model version is READY in the registry.",
   },
+  registrationFailed: {
+    subject: "model.registration_failed",
+    schema: RegistrationFailedSchema,
+    stream: STREAMS.models,
+    public: false,
+    schemaVersion: 1,
+    description: "Automatic registration of a job's model failed (internal: completes the job with registration_error).",
+  },
 } as const satisfies Record<string, EventDef>;
 
 /** Subject of one job's log batches. */
@@ -102,7 +127,54 @@ export const CONSUMERS = {
     deliverPolicy: "all",
     description: "Shared by every python-runner replica; one message at a time per slot.",
   },
+  schedulerLogs: {
+    stream: STREAMS.jobLogs,
+    durable: "job-scheduler-logs",
+    filterSubject: "job.log.>",
+    ackWaitMs: 30_000,
+    maxDeliver: -1,
+    maxAckPending: 1_000,
+    deliverPolicy: "all",
+    description: "The scheduler stores every log batch with its job.",
+  },
+  schedulerRuns: {
+    stream: STREAMS.runs,
+    durable: "job-scheduler-runs",
+    filterSubject: "run.completed",
+    ackWaitMs: 30_000,
+    maxDeliver: -1,
+    maxAckPending: 1_000,
+    deliverPolicy: "all",
+    description: "The scheduler records the outcome of every attempt.",
+  },
+  schedulerRegistrations: {
+    stream: STREAMS.models,
+    durable: "job-scheduler-registrations",
+    filterSubject: "model.>",
+    ackWaitMs: 30_000,
+    maxDeliver: -1,
+    maxAckPending: 1_000,
+    deliverPolicy: "all",
+    description: "The scheduler completes jobs whose model was registered (or failed to be).",
+  },
 } as const satisfies Record<string, ConsumerDef>;
+
+// ---- Signals (core NATS, not stored) -------------------------------------------------
+
+export const SIGNALS = {
+  runnerHeartbeat: {
+    subject: "runner.heartbeat",
+    schema: RunnerHeartbeatSchema,
+    description: "Each runner's liveness, slots and held jobs; watched by the scheduler's reconciler.",
+  },
+  jobCancel: {
+    subject: "job.cancel.*",
+    schema: JobCancelSchema,
+    description: "Cancel of a running job, on `job.cancel.<job_id>`; the runner holding it kills it.",
+  },
+} as const satisfies Record<string, SignalDef>;
+
+export const jobCancelSubject = (jobId: string) => `job.cancel.${jobId}`;
 
 // ---- Key-value buckets ---------------------------------------------------------------
 
@@ -127,6 +199,62 @@ export const RPC = {
     response: DatabaseHealthSchema,
     timeoutMs: 2_000,
     description: "The job-scheduler reports its database's health (only it opens the database).",
+  },
+  createJob: {
+    subject: "rpc.scheduler.create_job",
+    request: CreateJobRequestSchema,
+    response: CreateJobResponseSchema,
+    timeoutMs: 10_000,
+    description: "Stores a validated upload as a queued job and publishes training.submitted.",
+  },
+  getJob: {
+    subject: "rpc.scheduler.get_job",
+    request: JobRefSchema,
+    response: JobSchema,
+    timeoutMs: 5_000,
+    description: "One job with its logs (NOT_FOUND for an unknown id).",
+  },
+  listJobs: {
+    subject: "rpc.scheduler.list_jobs",
+    request: ListJobsRequestSchema,
+    response: ListJobsResponseSchema,
+    timeoutMs: 5_000,
+    description: "Jobs newest first, filtered and paginated.",
+  },
+  cancelJob: {
+    subject: "rpc.scheduler.cancel_job",
+    request: JobRefSchema,
+    response: JobSchema,
+    timeoutMs: 5_000,
+    description: "Cancels a queued job at once, or asks the runner holding a running job to stop it.",
+  },
+  getJobScript: {
+    subject: "rpc.scheduler.get_job_script",
+    request: JobRefSchema,
+    response: JobScriptSchema,
+    timeoutMs: 5_000,
+    description: "The exact script a job ran.",
+  },
+  getJobLogs: {
+    subject: "rpc.scheduler.get_job_logs",
+    request: JobLogsRequestSchema,
+    response: JobLogsResponseSchema,
+    timeoutMs: 5_000,
+    description: "A page of a job's stored log lines from an offset.",
+  },
+  claimJob: {
+    subject: "rpc.scheduler.claim_job",
+    request: ClaimRequestSchema,
+    response: ClaimResponseSchema,
+    timeoutMs: 10_000,
+    description: "A runner claims a job: a new attempt, the script, or a refusal.",
+  },
+  reportProgress: {
+    subject: "rpc.scheduler.report_progress",
+    request: ProgressRequestSchema,
+    response: ProgressResponseSchema,
+    timeoutMs: 5_000,
+    description: "A runner reports an attempt's phase and MLflow run; stale attempts are refused.",
   },
 } as const satisfies Record<string, RpcDef>;
 

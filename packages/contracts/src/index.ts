@@ -18,3 +18,4 @@ export * from "./http/inference.js";
 export * from "./http/ops.js";
 export * from "./http/routes.js";
 export * from "./openapi/build.js";
+export * from "./jobs-internal.js";

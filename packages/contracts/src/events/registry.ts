@@ -19,3 +19,13 @@ export const ModelRegisteredSchema = z.object({
   registered_at: z.iso.datetime(),
 });
 export type ModelRegistered = z.infer<typeof ModelRegisteredSchema>;
+
+/** Automatic registration of a job's model failed; the job completes with `registration_error`. */
+export const RegistrationFailedSchema = z.object({
+  ...envelope,
+  job_id: z.string(),
+  model_name: z.string(),
+  run_id: z.string().nullable(),
+  error: z.string(),
+});
+export type RegistrationFailed = z.infer<typeof RegistrationFailedSchema>;
