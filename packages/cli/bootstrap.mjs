@@ -46,4 +46,13 @@ const child = spawn(
 // supervisor does not, so pass it on and let the child stop everything it started.
 for (const signal of ["SIGTERM", "SIGHUP"]) process.on(signal, () => child.kill(signal));
 process.on("SIGINT", () => {});
+// `npm start` runs us through `sh -c`; a SIGTERM to npm kills that shell without passing it on.
+// Being re-parented means whoever started us is gone: stop as if told to.
+const parent = process.ppid;
+const watch = setInterval(() => {
+  if (process.ppid === parent) return;
+  clearInterval(watch);
+  child.kill("SIGTERM");
+}, 1_000);
+watch.unref();
 child.on("exit", (code, signal) => process.exit(code ?? (signal ? 128 + 1 : 1)));

@@ -58,6 +58,7 @@ async function main(): Promise<void> {
       ASGARD_DATA_DIR: dataDir,
       PORT: String(env.PORT),
       LOG_LEVEL: env.LOG_LEVEL,
+      ASGARD_EXIT_WITH_PARENT: "1",
     };
     for (const name of SERVICES) {
       const service = supervise({

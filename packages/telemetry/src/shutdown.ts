@@ -27,4 +27,14 @@ export function onShutdown(logger: Logger, close: () => Promise<void>, graceMs =
   };
   process.once("SIGINT", handler);
   process.once("SIGTERM", handler);
+  // Under `npm start` a service must not outlive its orchestrator, even one killed with SIGKILL.
+  if (process.env.ASGARD_EXIT_WITH_PARENT === "1") {
+    const parent = process.ppid;
+    const watch = setInterval(() => {
+      if (process.ppid === parent) return;
+      clearInterval(watch);
+      handler("SIGTERM");
+    }, 1_000);
+    watch.unref();
+  }
 }

@@ -1,16 +1,48 @@
 import { z } from "zod";
 import { logLevel, natsUrl, port } from "@asgard/config";
+import { DEFAULT_UPLOAD_LIMITS } from "@asgard/contracts";
 
-export const GatewayEnv = z.object({
-  NATS_URL: natsUrl(),
-  PORT: port(8000).describe("port the HTTP API listens on (default 8000)"),
-  HOST: z.string().min(1).default("0.0.0.0").describe("address the HTTP API binds (default 0.0.0.0)"),
-  BODY_LIMIT_BYTES: z.coerce
-    .number()
-    .int()
-    .min(1024)
-    .default(2 * 1024 * 1024)
-    .describe("largest request body in bytes, at least 1024 (default 2097152)"),
-  LOG_LEVEL: logLevel(),
-});
+export const GatewayEnv = z
+  .object({
+    NATS_URL: natsUrl(),
+    PORT: port(8000).describe("port the HTTP API listens on (default 8000)"),
+    HOST: z.string().min(1).default("0.0.0.0").describe("address the HTTP API binds (default 0.0.0.0)"),
+    BODY_LIMIT_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .default(2 * 1024 * 1024)
+      .describe("largest request body in bytes, at least 1024 (default 2097152)"),
+    MIN_TIMEOUT_SECONDS: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .default(DEFAULT_UPLOAD_LIMITS.minTimeoutSeconds)
+      .describe(
+        `shortest training \`timeout\` an upload may ask for, in seconds: a whole number ≥ 1 and ≤ MAX_TIMEOUT_SECONDS (default ${DEFAULT_UPLOAD_LIMITS.minTimeoutSeconds})`,
+      ),
+    MAX_TIMEOUT_SECONDS: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .default(DEFAULT_UPLOAD_LIMITS.maxTimeoutSeconds)
+      .describe(
+        `longest training \`timeout\` an upload may ask for, in seconds: a whole number ≥ MIN_TIMEOUT_SECONDS (default ${DEFAULT_UPLOAD_LIMITS.maxTimeoutSeconds})`,
+      ),
+    // Capped at 512 KiB: the base64 script travels in one NATS message (1 MiB max_payload by default).
+    MAX_SCRIPT_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(DEFAULT_UPLOAD_LIMITS.maxScriptBytes)
+      .default(DEFAULT_UPLOAD_LIMITS.maxScriptBytes)
+      .describe(
+        `largest uploaded script in bytes (decoded), 1..${DEFAULT_UPLOAD_LIMITS.maxScriptBytes} (default ${DEFAULT_UPLOAD_LIMITS.maxScriptBytes})`,
+      ),
+    LOG_LEVEL: logLevel(),
+  })
+  .refine((env) => env.MIN_TIMEOUT_SECONDS <= env.MAX_TIMEOUT_SECONDS, {
+    path: ["MIN_TIMEOUT_SECONDS"],
+    error: "must not exceed MAX_TIMEOUT_SECONDS",
+  });
 export type GatewayEnv = z.infer<typeof GatewayEnv>;
