@@ -15,7 +15,8 @@ import { writeResult } from "./results.js";
 const RATE = 1_000;
 const SECONDS = 10;
 const CONNECTIONS = 20;
-const INTERVAL_MS = 1_000;
+// The default probe interval: what a deployment runs.
+const INTERVAL_MS = 3_000;
 
 export async function run(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), "asgard-bench-status-"));
@@ -43,7 +44,7 @@ export async function run(): Promise<void> {
       PORT: String(port),
       ASGARD_DATA_DIR: dir,
       STATUS_INTERVAL_MS: String(INTERVAL_MS),
-      STATUS_PROBE_TIMEOUT_MS: "800",
+      STATUS_PROBE_TIMEOUT_MS: "2000",
     };
     for (const name of ["job-scheduler", "status", "gateway"]) {
       const proc = startService(name, env, dir);
@@ -65,16 +66,21 @@ export async function run(): Promise<void> {
     await waitFor(baselineUrl, (r) => r.ok);
 
     const run = (url: string, rate?: number) => load({ url, connections: CONNECTIONS, durationSeconds: SECONDS, rate });
-    await load({ url: ours, connections: CONNECTIONS, durationSeconds: 2, rate: RATE }); // warm-up
+    // Warm-up: lets V8 optimise the hot path before anything is measured.
+    await load({ url: ours, connections: CONNECTIONS, durationSeconds: 5 });
     const oursUp = await run(ours, RATE);
     const oursMax = await run(ours);
     await load({ url: baselineUrl, connections: 4, durationSeconds: 2 }); // warm-up
     const baselineUp = await run(baselineUrl, RATE);
 
-    await mlflow.stop();
+    // The baseline's load can make a probe time out; measure the flip from a known "available".
+    await waitFor(ours, async (r) => r.ok && ((await r.json()) as { mlflow_available: boolean }).mlflow_available, 1_000);
     const stoppedAt = Date.now();
+    await mlflow.stop();
+    const exitedAt = Date.now();
     await waitFor(ours, async (r) => r.ok && ((await r.json()) as { mlflow_available: boolean }).mlflow_available === false, 1_000);
     const flipMs = Date.now() - stoppedAt;
+    const flipAfterExitMs = Date.now() - exitedAt;
     const oursDown = await run(ours, RATE);
 
     mlflow = await startMlflowServer({ ...mlflowOptions, port: mlflow.port });
@@ -94,12 +100,14 @@ export async function run(): Promise<void> {
         `autocannon on loopback, ${CONNECTIONS} connections, offered ${RATE} req/s for ${SECONDS} s each. ` +
         `ours = worse p99 of MLflow up / stopped; baseline = the seed's approach (MLflow queried per request) with MLflow up. ` +
         `Gateway, status and scheduler each in their own process; probe interval ${INTERVAL_MS} ms. ` +
-        `mlflow_available turned false ${flipMs} ms after MLflow stopped and true ${recoverMs} ms after it came back.`,
+        `mlflow_available turned false ${flipMs} ms after MLflow was told to stop (${flipAfterExitMs} ms after its process exited; MLflow answers while it shuts down) and true ${recoverMs} ms after it answered again. ` +
+        `autocannon reports whole milliseconds.`,
       ours_mlflow_up: oursUp,
       ours_mlflow_stopped: oursDown,
       ours_unthrottled: oursMax,
       baseline_mlflow_up: baselineUp,
       flip_to_unavailable_ms: flipMs,
+      flip_after_process_exit_ms: flipAfterExitMs,
       flip_to_available_ms: recoverMs,
       probe_interval_ms: INTERVAL_MS,
     });

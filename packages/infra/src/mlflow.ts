@@ -49,6 +49,9 @@ export async function startMlflowServer(options: MlflowServerOptions): Promise<M
       PATH: `${join(venv, "bin")}:${process.env.PATH ?? ""}`,
       HOME: process.env.HOME ?? "/tmp",
       LANG: "C.UTF-8",
+      // MLflow 3's server-side job runner (huey consumers for GenAI scorers) is not used by the
+      // platform; it would keep ~40 worker threads polling on a 2-core machine.
+      MLFLOW_SERVER_ENABLE_JOB_EXECUTION: "false",
       ...options.env,
     },
     logFile: options.logFile,

@@ -8,7 +8,12 @@ import { trackRoutes } from "./method-not-allowed.js";
 import { docsRoutes } from "./routes/docs.js";
 import { healthRoutes } from "./routes/health.js";
 import { statusRoutes } from "./routes/status.js";
+import { trainingJobRoutes } from "./routes/training-jobs.js";
+import { trainingLogRoutes } from "./routes/training-logs.js";
+import { trainingUploadRoutes } from "./routes/training-upload.js";
 import type { StatusCache } from "./status-cache.js";
+import { createTrainingMetrics } from "./training-metrics.js";
+import { DEFAULT_LOG_STREAM_OPTIONS, type TrainingRouteOptions } from "./training-options.js";
 
 export interface GatewayDeps {
   /** Filled once NATS answers; until then routes that need it answer 503. */
@@ -21,7 +26,15 @@ export interface GatewayDeps {
   statusRetryAfterSeconds: number;
   /** Largest accepted request body in bytes. */
   bodyLimitBytes: number;
+  /** Upload limits and log-stream pacing; the contract's defaults when absent. */
+  training?: TrainingRouteOptions;
 }
+
+/**
+ * Longest path parameter. Fastify's default (100) turns a longer job id into a routing
+ * miss, which would be answered as if the method were wrong; ids are checked by the routes.
+ */
+const MAX_PARAM_LENGTH = 2048;
 
 /** Builds the HTTP edge (not listening): tests call `inject()`, main.ts calls `listen()`. */
 export async function createGateway(deps: GatewayDeps): Promise<FastifyInstance> {
@@ -33,6 +46,7 @@ export async function createGateway(deps: GatewayDeps): Promise<FastifyInstance>
     bodyLimit: deps.bodyLimitBytes,
     return503OnClosing: true,
     requestTimeout: 120_000,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
   });
   const routes = trackRoutes(app);
 
@@ -61,7 +75,7 @@ export async function createGateway(deps: GatewayDeps): Promise<FastifyInstance>
   app.setNotFoundHandler((req, reply) => {
     const path = req.url.split("?")[0] ?? req.url;
     const allowed = routes.allowedMethods(path);
-    if (allowed.length > 0) {
+    if (allowed.length > 0 && !allowed.includes(req.method)) {
       return reply
         .code(405)
         .header("allow", allowed.join(", "))
@@ -73,6 +87,15 @@ export async function createGateway(deps: GatewayDeps): Promise<FastifyInstance>
   healthRoutes(app, deps);
   statusRoutes(app, { statusCache: deps.statusCache, retryAfterSeconds: deps.statusRetryAfterSeconds });
   await docsRoutes(app, { document: deps.openapi });
+  const trainingMetrics = createTrainingMetrics(deps.metrics);
+  await trainingUploadRoutes(app, { bus: deps.bus, limits: deps.training?.uploadLimits ?? {}, metrics: trainingMetrics });
+  trainingJobRoutes(app, { bus: deps.bus });
+  trainingLogRoutes(app, {
+    bus: deps.bus,
+    options: { ...DEFAULT_LOG_STREAM_OPTIONS, ...deps.training?.logStream },
+    metrics: trainingMetrics,
+    logger: deps.logger,
+  });
   return app;
 }
 
@@ -105,6 +128,10 @@ function render(err: FastifyError | HttpError | BusError): Rendered {
   }
   if (status === 415) {
     return { status, body: { error: "BAD_REQUEST", message: `${err.message}; send Content-Type: application/json` }, headers: {} };
+  }
+  if (err.code === "FST_ERR_CTP_INVALID_JSON_BODY" || err.code === "FST_ERR_CTP_EMPTY_JSON_BODY") {
+    const what = err.code === "FST_ERR_CTP_EMPTY_JSON_BODY" ? "is empty" : "is not valid JSON (keys named __proto__ or constructor.prototype are refused too)";
+    return { status: 400, body: { error: "BAD_REQUEST", message: `The request body ${what}; send a JSON object with Content-Type: application/json` }, headers: {} };
   }
   if (status >= 400 && status < 500) {
     return { status, body: { error: "BAD_REQUEST", message: err.message }, headers: {} };

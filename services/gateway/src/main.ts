@@ -23,6 +23,13 @@ async function main(): Promise<void> {
     openapi: buildOpenApiDocument(),
     statusRetryAfterSeconds: 2,
     bodyLimitBytes: env.BODY_LIMIT_BYTES,
+    training: {
+      uploadLimits: {
+        minTimeoutSeconds: env.MIN_TIMEOUT_SECONDS,
+        maxTimeoutSeconds: env.MAX_TIMEOUT_SECONDS,
+        maxScriptBytes: env.MAX_SCRIPT_BYTES,
+      },
+    },
   });
   // Listen first: while NATS is unreachable the gateway answers /healthz and a 503 /readyz
   // instead of not answering at all.

@@ -1,4 +1,7 @@
 import type { Migration } from "kysely";
+import { jobsMigration } from "./2026-11-27-001-jobs.js";
 
 /** The job-scheduler's migrations, date-prefixed; they never import application code. */
-export const migrations: Record<string, Migration> = {};
+export const migrations: Record<string, Migration> = {
+  "2026-11-27-001-jobs": jobsMigration,
+};

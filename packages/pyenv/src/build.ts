@@ -1,0 +1,87 @@
+import { mkdir, readdir, realpath, rename, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { runChild } from "./child.js";
+import { PyEnvError, throwIfAborted } from "./errors.js";
+import { pidAlive, randomSuffix, treeBytes, writeAtomic } from "./fsutil.js";
+import { envDir, envMetaFile, type Layout } from "./layout.js";
+import { COMMON_UV_FLAGS, indexFlags, summarize, type UvContext } from "./uv-context.js";
+
+/** The lock a venv was synced from, kept inside it so an env says what it holds. */
+export const ENV_LOCK_NAME = "asgard-lock.txt";
+
+const TMP_NAME = /-(\d+)-[0-9a-f]+$/;
+
+/**
+ * Builds the venv for `lockText` in tmp/ and publishes it as envs/<envKey> with one rename(),
+ * so a half-built env is never visible. Returns false when another builder published the
+ * same key first (our copy is discarded; theirs is identical by construction).
+ */
+export async function buildEnv(
+  ctx: UvContext,
+  layout: Layout,
+  envKey: string,
+  lockText: string,
+  run: { signal: AbortSignal; log: (line: string) => void },
+): Promise<{ published: boolean; bytes: number }> {
+  await mkdir(layout.tmp, { recursive: true });
+  await mkdir(layout.envs, { recursive: true });
+  const scratch = join(layout.tmp, `${envKey}-${process.pid}-${randomSuffix()}`);
+  const what = "building the environment";
+  try {
+    const venv = await runChild(
+      ctx.uvPath,
+      ["venv", ...COMMON_UV_FLAGS, "--relocatable", "--python", ctx.python, scratch],
+      { env: ctx.env, onLine: run.log, signal: run.signal, what },
+    );
+    if (venv.code !== 0) fail(`uv venv failed (exit ${venv.code})`, venv.stderr);
+    throwIfAborted(run.signal, what);
+
+    const lockPath = join(scratch, ENV_LOCK_NAME);
+    await writeFile(lockPath, lockText);
+    const python = join(scratch, "bin", "python");
+    // sync, not install: the env holds exactly the lock, nothing more.
+    const sync = await runChild(
+      ctx.uvPath,
+      ["pip", "sync", ...COMMON_UV_FLAGS, "--allow-empty-requirements", "--python", python, ...indexFlags(ctx), lockPath],
+      { env: ctx.env, onLine: run.log, signal: run.signal, what },
+    );
+    if (sync.code !== 0) fail(`uv pip sync failed (exit ${sync.code})`, sync.stderr);
+    throwIfAborted(run.signal, what);
+
+    const check = await runChild(python, ["-c", "import sys; print(sys.prefix)"], { env: ctx.env, signal: run.signal, what });
+    if (check.code !== 0 || (await realpath(check.stdout.trim()).catch(() => "")) !== (await realpath(scratch))) {
+      fail(`the new environment's interpreter does not work (exit ${check.code})`, check.stderr || check.stdout);
+    }
+    const bytes = await treeBytes(scratch);
+    throwIfAborted(run.signal, what);
+    try {
+      await rename(scratch, envDir(layout, envKey));
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "EEXIST" || code === "ENOTEMPTY") return { published: false, bytes };
+      throw err;
+    }
+    await writeAtomic(envMetaFile(layout, envKey), `${JSON.stringify({ created_at: new Date().toISOString(), bytes })}\n`);
+    return { published: true, bytes };
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+function fail(message: string, output: string): never {
+  throw new PyEnvError("BUILD_FAILED", `${message}: ${summarize(output)}`, { output });
+}
+
+/** Removes scratch of builders (and evictions) whose process is gone: the junk a crash leaves. */
+export async function cleanTmp(layout: Layout): Promise<string[]> {
+  const names = await readdir(layout.tmp).catch(() => [] as string[]);
+  const removed: string[] = [];
+  for (const name of names) {
+    const pid = TMP_NAME.exec(name)?.[1];
+    if (pid !== undefined && !pidAlive(Number(pid))) {
+      await rm(join(layout.tmp, name), { recursive: true, force: true });
+      removed.push(name);
+    }
+  }
+  return removed;
+}

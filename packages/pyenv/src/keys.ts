@@ -1,0 +1,81 @@
+import { createHash } from "node:crypto";
+
+/** What the interpreter reports about itself; part of both cache keys. */
+export interface InterpreterInfo {
+  implementation: string;
+  /** Exact version, e.g. "3.11.7": a patch upgrade gets new locks and envs. */
+  version: string;
+  /** platform.system(), e.g. "Linux". */
+  system: string;
+  /** platform.machine(), e.g. "x86_64". */
+  machine: string;
+}
+
+/** Printed by the interpreter as one JSON line; see {@link parseInterpreterInfo}. */
+export const PROBE_SCRIPT =
+  "import json, platform; print(json.dumps({'implementation': platform.python_implementation(), " +
+  "'version': platform.python_version(), 'system': platform.system(), 'machine': platform.machine()}))";
+
+export function parseInterpreterInfo(stdout: string): InterpreterInfo {
+  const lines = stdout.trim().split("\n");
+  const parsed: unknown = JSON.parse(lines[lines.length - 1] ?? "");
+  const o = parsed as Partial<Record<keyof InterpreterInfo, unknown>>;
+  for (const field of ["implementation", "version", "system", "machine"] as const) {
+    if (typeof o[field] !== "string" || o[field] === "") throw new Error(`the interpreter reported no ${field}`);
+  }
+  return { implementation: o.implementation as string, version: o.version as string, system: o.system as string, machine: o.machine as string };
+}
+
+/** Bumped when the meaning of a key changes, so old cache entries are simply not found. */
+const KEY_FORMAT = 1;
+
+function sha256(value: unknown): string {
+  return createHash("sha256").update(JSON.stringify(value)).digest("hex");
+}
+
+/**
+ * Names the cached lock: everything that decides what `uv pip compile` would answer.
+ * `requirements` and `pins` must already be normalized (see `normalizeRequirements`).
+ */
+export function requestKeyOf(input: {
+  requirements: readonly string[];
+  pins: readonly string[];
+  interpreter: InterpreterInfo;
+  indexUrl: string | undefined;
+}): string {
+  const { interpreter: i } = input;
+  return sha256({
+    v: KEY_FORMAT,
+    kind: "request",
+    requirements: input.requirements,
+    pins: input.pins,
+    python: `${i.implementation}-${i.version}`,
+    platform: `${i.system}-${i.machine}`,
+    index: input.indexUrl ?? "",
+  });
+}
+
+/**
+ * The lock reduced to what it installs: comments and blank lines dropped, lines trimmed and
+ * sorted. Two requests that resolve to the same set of pinned distributions get the same text.
+ */
+export function canonicalLock(lockText: string): string {
+  return lockText
+    .split("\n")
+    .map((line) => line.replace(/(^|\s)#.*$/, "").trim())
+    .filter((line) => line !== "")
+    .sort()
+    .join("\n");
+}
+
+/** Names the env: the exact set it installs, for this interpreter on this platform. */
+export function envKeyOf(lockText: string, interpreter: InterpreterInfo): string {
+  const i = interpreter;
+  return sha256({
+    v: KEY_FORMAT,
+    kind: "env",
+    lock: canonicalLock(lockText),
+    python: `${i.implementation}-${i.version}`,
+    platform: `${i.system}-${i.machine}`,
+  });
+}

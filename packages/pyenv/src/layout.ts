@@ -1,0 +1,33 @@
+import { join, resolve } from "node:path";
+
+/**
+ * Where everything lives under the cache root:
+ * - `locks/<requestKey>.txt` (+ `.json` with created_at): cached `uv pip compile` output;
+ * - `envs/<envKey>/`: published venvs (only ever created by rename, so always complete),
+ *   beside them `<envKey>.json` (size, creation), `<envKey>.used` (LRU marker) and
+ *   `<envKey>.leases/<pid>-<random>` (one file per live user);
+ * - `tmp/`: venvs being built, named `<envKey>-<pid>-<random>` so a dead builder's scratch can be told apart;
+ * - `mutex/`: cross-process lock directories.
+ */
+export interface Layout {
+  root: string;
+  locks: string;
+  envs: string;
+  tmp: string;
+  mutex: string;
+}
+
+export function layoutOf(root: string): Layout {
+  const abs = resolve(root);
+  return { root: abs, locks: join(abs, "locks"), envs: join(abs, "envs"), tmp: join(abs, "tmp"), mutex: join(abs, "mutex") };
+}
+
+export const envDir = (l: Layout, envKey: string) => join(l.envs, envKey);
+export const envMetaFile = (l: Layout, envKey: string) => join(l.envs, `${envKey}.json`);
+export const usedMarker = (l: Layout, envKey: string) => join(l.envs, `${envKey}.used`);
+export const leasesDir = (l: Layout, envKey: string) => join(l.envs, `${envKey}.leases`);
+export const lockFile = (l: Layout, requestKey: string) => join(l.locks, `${requestKey}.txt`);
+export const lockMetaFile = (l: Layout, requestKey: string) => join(l.locks, `${requestKey}.json`);
+
+/** Env directory names are exactly a sha256; everything else in envs/ is bookkeeping. */
+export const ENV_KEY = /^[0-9a-f]{64}$/;

@@ -1,0 +1,40 @@
+import type { FastifyInstance } from "fastify";
+import { RPC, ROUTES, parseJobListQuery, toFastifyPath } from "@asgard/contracts";
+import { connectedBus, type BusRef } from "../bus-ref.js";
+import { inlineDisposition } from "../content-disposition.js";
+import { jobRef } from "../job-ref.js";
+
+type JobParams = { Params: { job_id: string } };
+
+/**
+ * Reading and cancelling training jobs. The job-scheduler owns them; each route is one
+ * request to it, and its coded errors (NOT_FOUND, CONFLICT, UNAVAILABLE) become HTTP
+ * statuses in the error handler.
+ */
+export function trainingJobRoutes(app: FastifyInstance, opts: { bus: BusRef }): void {
+  app.get<JobParams>(toFastifyPath(ROUTES.getJob.path), async (req) => {
+    return connectedBus(opts.bus).request(RPC.getJob, jobRef(req.params.job_id));
+  });
+
+  app.get(toFastifyPath(ROUTES.listJobs.path), async (req, reply) => {
+    const query = parseJobListQuery(req.query);
+    if (!query.ok) return reply.code(query.status).send(query.body);
+    return connectedBus(opts.bus).request(RPC.listJobs, query.value);
+  });
+
+  app.delete<JobParams>(toFastifyPath(ROUTES.cancelJob.path), async (req, reply) => {
+    const job = await connectedBus(opts.bus).request(RPC.cancelJob, jobRef(req.params.job_id));
+    // A queued job is cancelled at once (200); a running one only once its runner stopped it (202).
+    return reply.code(job.status === "cancelled" ? 200 : 202).send(job);
+  });
+
+  app.get<JobParams>(toFastifyPath(ROUTES.getJobScript.path), async (req, reply) => {
+    const script = await connectedBus(opts.bus).request(RPC.getJobScript, jobRef(req.params.job_id));
+    return reply
+      .code(200)
+      .type("text/x-python; charset=utf-8")
+      .header("content-disposition", inlineDisposition(script.script_name))
+      .header("x-script-sha256", script.sha256)
+      .send(script.script);
+  });
+}

@@ -1,0 +1,45 @@
+import type { Deadlines } from "./domain/state-machine.js";
+
+/** Everything tunable about the scheduler; env.ts maps variables onto it. */
+export interface SchedulerConfig extends Deadlines {
+  /** Bytes of output kept per job; past it one marker line, and the rest is only counted. */
+  maxLogBytes: number;
+  /**
+   * JSON bytes of log text in one job answer. NATS carries at most 1 MiB per message by
+   * default, so a job answer leaves the rest out (with a marker) and /logs pages through it.
+   */
+  logReplyBytes: number;
+  /** After start-up, deadlines wait this long so the streams' backlog is read first. */
+  startupGraceMs: number;
+  /** How often the outbox relay looks for unpublished jobs. */
+  relayIntervalMs: number;
+  /** How often the reconciler enforces deadlines and refreshes the job gauge. */
+  reconcileIntervalMs: number;
+  /** How long a publish waits for the stream's ack before the relay takes over. */
+  publishTimeoutMs: number;
+}
+
+const SECOND = 1_000;
+const MINUTE = 60 * SECOND;
+
+export const DEFAULT_CONFIG: SchedulerConfig = {
+  queuedMs: 24 * 60 * MINUTE,
+  envBuildMs: 30 * MINUTE,
+  runningGraceMs: 60 * SECOND,
+  // Longer than JetStream's AckWait (30 s): a redelivery to a live runner usually comes first.
+  heartbeatMs: 90 * SECOND,
+  registrationMs: 5 * MINUTE,
+  pendingOutcomeMs: 30 * SECOND,
+  maxLogBytes: 1024 * 1024,
+  logReplyBytes: 640 * 1024,
+  startupGraceMs: 30 * SECOND,
+  relayIntervalMs: SECOND,
+  reconcileIntervalMs: 5 * SECOND,
+  publishTimeoutMs: 5 * SECOND,
+};
+
+/** The defaults with `overrides` on top. */
+export function resolveConfig(overrides: Partial<SchedulerConfig> = {}): SchedulerConfig {
+  const defined = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
+  return { ...DEFAULT_CONFIG, ...defined };
+}

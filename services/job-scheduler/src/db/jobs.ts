@@ -1,0 +1,191 @@
+import type { JobPhase, JobStatus } from "@asgard/contracts";
+import { sql, type Updateable } from "kysely";
+import type { PageCursor } from "../domain/page-token.js";
+import type { AttemptOutcome, EarlyRegistration } from "../domain/state-machine.js";
+import { jsonb, jsonbOrNull } from "./json.js";
+import type { JobRow, JobsTable, SchedulerDb, SchedulerTrx } from "./schema.js";
+
+/** Name of the unique constraint on idempotency keys (see the migration). */
+export const IDEMPOTENCY_CONSTRAINT = "jobs_idempotency_key_unique";
+
+/** A job as created: queued, not yet published. */
+export interface NewJob {
+  job_id: string;
+  script_name: string;
+  script_sha256: string;
+  script_bytes: number;
+  experiment_name: string;
+  model_name: string;
+  requirements: string[];
+  environment_vars: Record<string, string>;
+  tags: Record<string, string>;
+  timeout_seconds: number;
+  idempotency_key: string | null;
+  request_hash: string;
+  created_at: Date;
+  deadline_at: Date;
+}
+
+/** Throws the database's unique violation when the idempotency key is taken. */
+export async function insertJob(db: SchedulerDb, job: NewJob): Promise<JobRow> {
+  return db
+    .insertInto("jobs")
+    .values({
+      ...job,
+      requirements: jsonb(job.requirements),
+      environment_vars: jsonb(job.environment_vars),
+      tags: jsonb(job.tags),
+      status: "queued",
+      phase: "queued",
+      updated_at: job.created_at,
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+export async function findJob(db: SchedulerDb | SchedulerTrx, jobId: string): Promise<JobRow | undefined> {
+  return db.selectFrom("jobs").selectAll().where("job_id", "=", jobId).executeTakeFirst();
+}
+
+export async function findJobByIdempotencyKey(db: SchedulerDb, key: string): Promise<JobRow | undefined> {
+  return db.selectFrom("jobs").selectAll().where("idempotency_key", "=", key).executeTakeFirst();
+}
+
+export interface ListFilter {
+  status?: JobStatus | undefined;
+  experimentName?: string | undefined;
+  /** Keyset: only jobs strictly older than this one in (created_at, job_id) order. */
+  after: PageCursor | null;
+  limit: number;
+}
+
+/** Jobs newest first; ties on created_at broken by job id, so paging never skips or repeats. */
+export async function listJobs(db: SchedulerDb, filter: ListFilter): Promise<JobRow[]> {
+  let query = db.selectFrom("jobs").selectAll();
+  if (filter.status) query = query.where("status", "=", filter.status);
+  if (filter.experimentName !== undefined) query = query.where("experiment_name", "=", filter.experimentName);
+  if (filter.after) {
+    const { createdAt, jobId } = filter.after;
+    query = query.where((eb) => eb(eb.refTuple("created_at", "job_id"), "<", eb.tuple(createdAt, jobId)));
+  }
+  return query.orderBy("created_at", "desc").orderBy("job_id", "desc").limit(filter.limit).execute();
+}
+
+/**
+ * Runs `fn` in a transaction holding the job's row lock, so claims, outcomes, logs, cancels
+ * and deadlines of one job never interleave. `fn` must use `trx` only: the embedded database
+ * is one session, and a query on `db` inside would wait for this transaction for ever.
+ */
+export async function withLockedJob<T>(
+  db: SchedulerDb,
+  jobId: string,
+  fn: (trx: SchedulerTrx, job: JobRow | undefined) => Promise<T>,
+): Promise<T> {
+  return db.transaction().execute(async (trx) => {
+    const job = await trx.selectFrom("jobs").selectAll().where("job_id", "=", jobId).forUpdate().executeTakeFirst();
+    return fn(trx, job);
+  });
+}
+
+/** Columns a transition may change; jsonb ones take plain values. */
+export type JobPatch = Omit<
+  Updateable<JobsTable>,
+  "job_id" | "requirements" | "environment_vars" | "tags" | "pending_outcome" | "early_registration" | "updated_at"
+> & {
+  pending_outcome?: AttemptOutcome | null;
+  early_registration?: EarlyRegistration | null;
+};
+
+/** Applies a patch to a locked job and returns the new row. */
+export async function updateJob(trx: SchedulerTrx, jobId: string, patch: JobPatch, now: Date): Promise<JobRow> {
+  const { pending_outcome, early_registration, ...plain } = patch;
+  return trx
+    .updateTable("jobs")
+    .set({
+      ...plain,
+      ...(pending_outcome !== undefined ? { pending_outcome: jsonbOrNull(pending_outcome) } : {}),
+      ...(early_registration !== undefined ? { early_registration: jsonbOrNull(early_registration) } : {}),
+      updated_at: now,
+    })
+    .where("job_id", "=", jobId)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+/** Queued jobs whose training.submitted the stream has not acknowledged yet, oldest first. */
+export async function findUnpublished(db: SchedulerDb, limit: number): Promise<JobRow[]> {
+  return db
+    .selectFrom("jobs")
+    .selectAll()
+    .where("status", "=", "queued")
+    .where("published_at", "is", null)
+    .orderBy("created_at")
+    .limit(limit)
+    .execute();
+}
+
+/** Records the stream's ack (the first one wins). */
+export async function markPublished(db: SchedulerDb, jobId: string, at: Date): Promise<void> {
+  await db
+    .updateTable("jobs")
+    .set({ published_at: at })
+    .where("job_id", "=", jobId)
+    .where("published_at", "is", null)
+    .execute();
+}
+
+/**
+ * Live jobs that may be overdue: past their state's deadline, or (while an attempt runs)
+ * silent since `heartbeatCutoff`. The state machine makes the final call under the lock.
+ */
+export async function findOverdueCandidates(
+  db: SchedulerDb,
+  now: Date,
+  heartbeatCutoff: Date,
+  limit: number,
+): Promise<string[]> {
+  const watched: JobPhase[] = ["building_env", "running"];
+  const rows = await db
+    .selectFrom("jobs")
+    .select("job_id")
+    .where("status", "in", ["queued", "running"])
+    .where((eb) =>
+      eb.or([
+        eb("deadline_at", "<=", now),
+        eb.and([
+          eb("status", "=", "running"),
+          eb("pending_outcome", "is", null),
+          eb("phase", "in", watched),
+          eb("last_heartbeat_at", "<=", heartbeatCutoff),
+        ]),
+      ]),
+    )
+    .orderBy("deadline_at")
+    .limit(limit)
+    .execute();
+  return rows.map((r) => r.job_id);
+}
+
+/** A runner still holds this attempt; returns whether a live row matched. */
+export async function recordHeartbeat(db: SchedulerDb, jobId: string, attempt: number, at: Date): Promise<boolean> {
+  const result = await db
+    .updateTable("jobs")
+    .set({ last_heartbeat_at: at })
+    .where("job_id", "=", jobId)
+    .where("attempt", "=", attempt)
+    .where("status", "=", "running")
+    // Never move it back: heartbeats and progress reports may arrive out of order.
+    .where((eb) => eb.or([eb("last_heartbeat_at", "is", null), eb("last_heartbeat_at", "<", at)]))
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n;
+}
+
+/** Number of jobs in each status. */
+export async function countByStatus(db: SchedulerDb): Promise<Array<{ status: JobStatus; count: number }>> {
+  const rows = await db
+    .selectFrom("jobs")
+    .select(["status", sql<string>`count(*)`.as("count")])
+    .groupBy("status")
+    .execute();
+  return rows.map((r) => ({ status: r.status, count: Number(r.count) }));
+}

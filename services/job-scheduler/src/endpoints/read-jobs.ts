@@ -1,0 +1,99 @@
+import { BusError, type RpcHandler } from "@asgard/bus";
+import type { LogLine, RPC } from "@asgard/contracts";
+import { findJob, listJobs } from "../db/jobs.js";
+import { readLogPage } from "../db/logs.js";
+import { toJobSummary, toLogLine } from "../domain/mapper.js";
+import { decodePageToken, encodePageToken } from "../domain/page-token.js";
+import { isTerminal } from "../domain/state-machine.js";
+import type { SchedulerContext } from "../context.js";
+import { jobNotFound } from "./errors.js";
+import { jobView, readScript } from "./job-view.js";
+
+export function getJobHandler(ctx: SchedulerContext): RpcHandler<typeof RPC.getJob> {
+  return async (req) => {
+    const row = await findJob(ctx.db, req.job_id);
+    if (!row) throw jobNotFound(req.job_id);
+    return jobView(ctx, row);
+  };
+}
+
+export function listJobsHandler(ctx: SchedulerContext): RpcHandler<typeof RPC.listJobs> {
+  return async (req) => {
+    const after = req.page_token === undefined ? null : decodePageToken(req.page_token);
+    if (req.page_token !== undefined && after === null) {
+      throw new BusError("VALIDATION_FAILED", "page_token is not a token this list returned", {
+        issues: [{ field: "page_token", message: "pass the next_page_token of a previous page unchanged, or leave it out" }],
+      });
+    }
+    // One extra row says whether another page exists.
+    const rows = await listJobs(ctx.db, {
+      status: req.status,
+      experimentName: req.experiment_name,
+      after,
+      limit: req.limit + 1,
+    });
+    const page = rows.slice(0, req.limit);
+    const last = page[page.length - 1];
+    return {
+      jobs: page.map(toJobSummary),
+      next_page_token:
+        rows.length > req.limit && last ? encodePageToken({ createdAt: last.created_at, jobId: last.job_id }) : null,
+    };
+  };
+}
+
+export function getJobScriptHandler(ctx: SchedulerContext): RpcHandler<typeof RPC.getJobScript> {
+  return async (req) => {
+    const row = await findJob(ctx.db, req.job_id);
+    if (!row) throw jobNotFound(req.job_id);
+    return {
+      job_id: row.job_id,
+      script_name: row.script_name,
+      script: await readScript(ctx, row),
+      sha256: row.script_sha256,
+      bytes: row.script_bytes,
+    };
+  };
+}
+
+/**
+ * Lines from `offset`, at most `limit` and at most the reply budget in JSON bytes (a reply is
+ * one NATS message). A single line over the budget is sent shortened, so paging always moves.
+ */
+function fitPage(lines: LogLine[], budgetBytes: number): LogLine[] {
+  const page: LogLine[] = [];
+  let used = 0;
+  for (const line of lines) {
+    const size = Buffer.byteLength(JSON.stringify(line), "utf8") + 1;
+    if (used + size > budgetBytes) {
+      if (page.length === 0) {
+        const room = Math.max(0, Math.floor(budgetBytes / 6) - 64);
+        page.push({ ...line, text: `${line.text.slice(0, room)} [line shortened]` });
+      }
+      break;
+    }
+    used += size;
+    page.push(line);
+  }
+  return page;
+}
+
+export function getJobLogsHandler(ctx: SchedulerContext): RpcHandler<typeof RPC.getJobLogs> {
+  return async (req) => {
+    // The job first: once it reads terminal, every line it will ever have is stored.
+    const row = await findJob(ctx.db, req.job_id);
+    if (!row) throw jobNotFound(req.job_id);
+    const rows = await readLogPage(ctx.db, req.job_id, req.offset, req.limit);
+    const lines = fitPage(rows.map(toLogLine), ctx.config.logReplyBytes);
+    const nextOffset = req.offset + lines.length;
+    return {
+      job_id: row.job_id,
+      attempt: row.attempt,
+      offset: req.offset,
+      next_offset: nextOffset,
+      lines,
+      status: row.status,
+      complete: isTerminal(row.status) && nextOffset >= row.log_lines,
+    };
+  };
+}

@@ -1,0 +1,17 @@
+import { EVENTS } from "@asgard/contracts";
+import { markPublished } from "./db/jobs.js";
+import type { JobRow } from "./db/schema.js";
+import { toTrainingSubmitted } from "./domain/mapper.js";
+import type { SchedulerContext } from "./context.js";
+
+/**
+ * Publishes a job's training.submitted and marks the row once the stream acknowledged it.
+ * The message id is the job id, so a re-publish within the stream's window is dropped.
+ */
+export async function publishSubmitted(ctx: SchedulerContext, row: JobRow): Promise<void> {
+  await ctx.bus.publish(EVENTS.trainingSubmitted, toTrainingSubmitted(row), {
+    msgId: row.job_id,
+    timeoutMs: ctx.config.publishTimeoutMs,
+  });
+  await markPublished(ctx.db, row.job_id, ctx.now());
+}

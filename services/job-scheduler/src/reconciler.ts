@@ -1,0 +1,53 @@
+import { countByStatus, findOverdueCandidates } from "./db/jobs.js";
+import { missingLogsMarker } from "./domain/log-plan.js";
+import { overdueAction, type Watch } from "./domain/state-machine.js";
+import { startPeriodic, type Periodic } from "./periodic.js";
+import { appendSystemLine, finishJob, inJobTx, recordOutcome } from "./transitions.js";
+import type { SchedulerContext } from "./context.js";
+
+/** Jobs handled per pass; more wait for the next pass. */
+const RECONCILE_BATCH = 200;
+
+/**
+ * Enforces a deadline on every live state (never claimed, environment build, script run,
+ * runner silence, registry answer, missing log batches) and refreshes the job gauge.
+ * Returns how many jobs it changed.
+ */
+export async function reconcileOnce(ctx: SchedulerContext, watch: Watch): Promise<number> {
+  const now = ctx.now();
+  const heartbeatCutoff = new Date(now.getTime() - ctx.config.heartbeatMs);
+  const candidates = await findOverdueCandidates(ctx.db, now, heartbeatCutoff, RECONCILE_BATCH);
+  let changed = 0;
+  for (const jobId of candidates) {
+    const acted = await inJobTx(ctx, jobId, async (tx) => {
+      const job = tx.job;
+      if (!job) return false;
+      // Decided again under the lock: an event may have moved the job since the query.
+      const action = overdueAction(job, ctx.now(), ctx.config, watch);
+      if (!action) return false;
+      if (action.kind === "finalize_pending") {
+        const pending = job.pending_outcome;
+        if (!pending) return false;
+        await appendSystemLine(ctx, tx, job, pending.attempt, missingLogsMarker(pending.attempt));
+        await recordOutcome(ctx, tx, job, pending);
+      } else {
+        await finishJob(ctx, tx, job, action.finish);
+      }
+      return true;
+    });
+    if (acted) changed++;
+  }
+  ctx.metrics.setJobCounts(await countByStatus(ctx.db));
+  return changed;
+}
+
+export function startReconciler(ctx: SchedulerContext, watch: Watch): Periodic {
+  return startPeriodic({
+    name: "reconciler",
+    intervalMs: ctx.config.reconcileIntervalMs,
+    logger: ctx.logger,
+    run: async () => {
+      await reconcileOnce(ctx, watch);
+    },
+  });
+}

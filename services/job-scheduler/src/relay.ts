@@ -1,0 +1,34 @@
+import { findUnpublished } from "./db/jobs.js";
+import { publishSubmitted } from "./outbox.js";
+import { startPeriodic, type Periodic } from "./periodic.js";
+import type { SchedulerContext } from "./context.js";
+
+/** Rows per pass; a longer backlog continues on the next pass. */
+const RELAY_BATCH = 100;
+
+/**
+ * Publishes training.submitted for every queued job the stream has not acknowledged (a
+ * publish that failed, or a scheduler that stopped between insert and publish), oldest first.
+ * Returns how many were published; stops at the first failure (NATS is likely away).
+ */
+export async function relayOnce(ctx: SchedulerContext): Promise<number> {
+  const rows = await findUnpublished(ctx.db, RELAY_BATCH);
+  let published = 0;
+  for (const row of rows) {
+    await publishSubmitted(ctx, row);
+    published++;
+  }
+  if (published > 0) ctx.logger.info({ published }, "outbox relay published jobs");
+  return published;
+}
+
+export function startRelay(ctx: SchedulerContext): Periodic {
+  return startPeriodic({
+    name: "outbox relay",
+    intervalMs: ctx.config.relayIntervalMs,
+    logger: ctx.logger,
+    run: async () => {
+      await relayOnce(ctx);
+    },
+  });
+}

@@ -1,0 +1,97 @@
+import type { JobRow, SchedulerTrx } from "./db/schema.js";
+import { updateJob, withLockedJob, type JobPatch } from "./db/jobs.js";
+import { appendLines } from "./db/logs.js";
+import {
+  deadlineOf,
+  outcomeTransition,
+  registrationFinish,
+  type AttemptOutcome,
+  type Finish,
+} from "./domain/state-machine.js";
+import type { SchedulerContext } from "./context.js";
+
+/** A transaction holding one job's lock, with effects that run only once it committed. */
+export interface JobTx {
+  trx: SchedulerTrx;
+  job: JobRow | undefined;
+  /** Runs `effect` after the commit (metrics, signals): never for a rolled-back change. */
+  afterCommit(effect: () => void): void;
+}
+
+/** Locks the job, runs `fn`, commits, then runs the effects it registered. */
+export async function inJobTx<T>(ctx: SchedulerContext, jobId: string, fn: (tx: JobTx) => Promise<T>): Promise<T> {
+  const effects: Array<() => void> = [];
+  const result = await withLockedJob(ctx.db, jobId, (trx, job) => fn({ trx, job, afterCommit: (e) => effects.push(e) }));
+  for (const effect of effects) {
+    try {
+      effect();
+    } catch (err) {
+      ctx.logger.error({ err, jobId }, "an after-commit effect failed");
+    }
+  }
+  return result;
+}
+
+/** Makes the job terminal; `extra` carries what the ending event recorded. */
+export async function finishJob(
+  ctx: SchedulerContext,
+  tx: JobTx,
+  job: JobRow,
+  finish: Finish,
+  extra: JobPatch = {},
+): Promise<JobRow> {
+  const now = ctx.now();
+  const row = await updateJob(
+    tx.trx,
+    job.job_id,
+    {
+      ...extra,
+      status: finish.status,
+      phase: null,
+      error: finish.error,
+      error_type: finish.errorType,
+      model_version: finish.modelVersion ?? null,
+      registration_error: finish.registrationError ?? null,
+      completed_at: now,
+      deadline_at: null,
+      pending_outcome: null,
+    },
+    now,
+  );
+  tx.afterCommit(() => ctx.metrics.jobFinished(row));
+  ctx.logger.info({ jobId: job.job_id, status: finish.status, errorType: finish.errorType }, "job finished");
+  return row;
+}
+
+/**
+ * Records the end of the current attempt, whose log batches are all stored: the job ends, or
+ * waits in `registering` for the registry (unless the registry's answer already came).
+ */
+export async function recordOutcome(ctx: SchedulerContext, tx: JobTx, job: JobRow, o: AttemptOutcome): Promise<JobRow> {
+  const now = ctx.now();
+  const recorded: JobPatch = {
+    run_id: o.run_id ?? job.run_id,
+    experiment_id: o.experiment_id ?? job.experiment_id,
+    exit_code: o.exit_code,
+    run_duration_seconds: o.duration_seconds,
+    logged_model_id: o.logged_model_id,
+    logged_model_uri: o.logged_model_uri,
+    pending_outcome: null,
+  };
+  const transition = outcomeTransition(o, job.timeout_seconds);
+  if (transition.kind === "finish") return finishJob(ctx, tx, job, transition.finish, recorded);
+  if (job.early_registration) {
+    return finishJob(ctx, tx, job, registrationFinish(job.early_registration), { ...recorded, early_registration: null });
+  }
+  return updateJob(
+    tx.trx,
+    job.job_id,
+    { ...recorded, phase: "registering", deadline_at: deadlineOf.registering(now, ctx.config) },
+    now,
+  );
+}
+
+/** Appends one line written by the scheduler itself (attempt markers, missing-log notes). */
+export async function appendSystemLine(ctx: SchedulerContext, tx: JobTx, job: JobRow, attempt: number, text: string): Promise<void> {
+  await appendLines(tx.trx, job.job_id, { attempt, batch: 0 }, [{ stream: "system", text, at: ctx.now() }]);
+}
