@@ -1,3 +1,5 @@
+import type {} from "vitest";
+
 /**
  * What the harness started for this test run. Tests read it with `inject("infra")`.
  * Every server is real and private to the run (own ports, own stores, own database).

@@ -2,7 +2,15 @@ import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { exitOnConfigError, parseEnv } from "@asgard/config";
-import { preferredOrFreePort, startMlflowServer, startNatsServer, type MlflowServer, type NatsServer } from "@asgard/infra";
+import {
+  ensureBubblewrap,
+  ensureUv,
+  preferredOrFreePort,
+  startMlflowServer,
+  startNatsServer,
+  type MlflowServer,
+  type NatsServer,
+} from "@asgard/infra";
 import { StartEnv } from "./env.js";
 import { SERVICES, serviceEntry } from "./services.js";
 import { supervise } from "./supervisor.js";
@@ -30,6 +38,8 @@ async function main(): Promise<void> {
   process.on("SIGTERM", () => void shutdown(0));
 
   try {
+    const [bwrap] = await Promise.all([ensureBubblewrap(), ensureUv()]);
+    if (!bwrap.available && process.env.RUNNER_SANDBOX !== "process-group") throw new Error(bwrap.message ?? "bubblewrap missing");
     let nats: NatsServer | null = null;
     if (!env.NATS_URL) {
       say("Starting nats-server with JetStream…");

@@ -20,6 +20,22 @@ import {
   ProgressResponseSchema,
   RunnerHeartbeatSchema,
 } from "./jobs-internal.js";
+import {
+  DeleteModelAliasRequestSchema,
+  DeleteModelAliasResponseSchema,
+  ListModelsRequestSchema,
+  ListModelsResponseSchema,
+  ModelAliasChangedSchema,
+  ModelRefSchema,
+  RegisterModelRequestSchema,
+  RegisteredVersionSchema,
+  RegistrationClaimSchema,
+  RegistryModelChangedSchema,
+  RegistryWatcherStateSchema,
+  SetModelAliasRequestSchema,
+  SetModelAliasResponseSchema,
+} from "./registry-internal.js";
+import { ModelInfoSchema } from "./http/registry.js";
 
 const MINUTE = 60_000;
 const DAY = 24 * 60 * MINUTE;
@@ -62,6 +78,16 @@ export const STREAMS = {
     maxAgeMs: 90 * DAY,
     duplicateWindowMs: 2 * MINUTE,
     description: "Registry events: new versions, alias moves, failed automatic registrations.",
+  },
+  registryClaims: {
+    name: "REGISTRY_CLAIMS",
+    subjects: ["registry.claim.*"],
+    retention: "limits",
+    storage: "file",
+    // The max age is the claim's lease: a replica that died holding a claim frees it after this.
+    maxAgeMs: 2 * MINUTE,
+    duplicateWindowMs: MINUTE,
+    description: "The registry's claims on automatic registrations, one subject per job; the first write wins.",
   },
 } as const satisfies Record<string, StreamDef>;
 
@@ -107,6 +133,22 @@ export const EVENTS = {
     public: false,
     schemaVersion: 1,
     description: "Automatic registration of a job's model failed (internal: completes the job with registration_error).",
+  },
+  modelAliasChanged: {
+    subject: "model.alias.changed",
+    schema: ModelAliasChangedSchema,
+    stream: STREAMS.models,
+    public: false,
+    schemaVersion: 1,
+    description: "An alias was set, moved or deleted (through the API, or seen in MLflow); inference follows it.",
+  },
+  registrationClaim: {
+    subject: "registry.claim.*",
+    schema: RegistrationClaimSchema,
+    stream: STREAMS.registryClaims,
+    public: false,
+    schemaVersion: 1,
+    description: "A registry replica claims a job's automatic registration, on `registry.claim.<job key>`.",
   },
 } as const satisfies Record<string, EventDef>;
 
@@ -157,6 +199,18 @@ export const CONSUMERS = {
     deliverPolicy: "all",
     description: "The scheduler completes jobs whose model was registered (or failed to be).",
   },
+  registryRuns: {
+    stream: STREAMS.runs,
+    durable: "registry-runs",
+    filterSubject: "run.completed",
+    // A registration takes seconds; the handler sends working() while it waits for MLflow.
+    ackWaitMs: 30_000,
+    // Unlimited: MLflow may be down for a while; the registry itself gives up on an old event.
+    maxDeliver: -1,
+    maxAckPending: 100,
+    deliverPolicy: "all",
+    description: "The registry registers the model of every succeeded job that logged one.",
+  },
 } as const satisfies Record<string, ConsumerDef>;
 
 // ---- Signals (core NATS, not stored) -------------------------------------------------
@@ -172,6 +226,11 @@ export const SIGNALS = {
     schema: JobCancelSchema,
     description: "Cancel of a running job, on `job.cancel.<job_id>`; the runner holding it kills it.",
   },
+  registryModelChanged: {
+    subject: "registry.model_changed",
+    schema: RegistryModelChangedSchema,
+    description: "A registry replica changed a model in MLflow; every replica re-reads it into its cache.",
+  },
 } as const satisfies Record<string, SignalDef>;
 
 export const jobCancelSubject = (jobId: string) => `job.cancel.${jobId}`;
@@ -186,9 +245,17 @@ export const KV = {
     storage: "file",
     description: "Latest platform status snapshot under the key `snapshot`.",
   },
+  registryWatcher: {
+    bucket: "asgard_registry_watcher",
+    schema: RegistryWatcherStateSchema,
+    history: 1,
+    storage: "file",
+    description: "Where the registry's MLflow poller stands, under the key `watcher`, so it catches up after a restart.",
+  },
 } as const satisfies Record<string, KvDef>;
 
 export const STATUS_SNAPSHOT_KEY = "snapshot";
+export const REGISTRY_WATCHER_KEY = "watcher";
 
 // ---- Request/reply endpoints ---------------------------------------------------------
 
@@ -255,6 +322,42 @@ export const RPC = {
     response: ProgressResponseSchema,
     timeoutMs: 5_000,
     description: "A runner reports an attempt's phase and MLflow run; stale attempts are refused.",
+  },
+  registerModel: {
+    subject: "rpc.registry.register_model",
+    request: RegisterModelRequestSchema,
+    response: RegisteredVersionSchema,
+    // The registry waits for READY (30 s by default) after resolving and creating the version.
+    timeoutMs: 60_000,
+    description: "Registers the model a run logged as a new version and answers once it is READY.",
+  },
+  listModels: {
+    subject: "rpc.registry.list_models",
+    request: ListModelsRequestSchema,
+    response: ListModelsResponseSchema,
+    timeoutMs: 5_000,
+    description: "A page of registered models from the registry's cache, ordered by name.",
+  },
+  getModel: {
+    subject: "rpc.registry.get_model",
+    request: ModelRefSchema,
+    response: ModelInfoSchema,
+    timeoutMs: 10_000,
+    description: "One registered model (NOT_FOUND when MLflow has none by that name).",
+  },
+  setModelAlias: {
+    subject: "rpc.registry.set_alias",
+    request: SetModelAliasRequestSchema,
+    response: SetModelAliasResponseSchema,
+    timeoutMs: 15_000,
+    description: "Points an alias at a version (creating or moving it) and publishes model.alias.changed.",
+  },
+  deleteModelAlias: {
+    subject: "rpc.registry.delete_alias",
+    request: DeleteModelAliasRequestSchema,
+    response: DeleteModelAliasResponseSchema,
+    timeoutMs: 15_000,
+    description: "Deletes an alias (NOT_FOUND when the model has none by that name) and publishes model.alias.changed.",
   },
 } as const satisfies Record<string, RpcDef>;
 

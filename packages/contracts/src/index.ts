@@ -19,3 +19,4 @@ export * from "./http/ops.js";
 export * from "./http/routes.js";
 export * from "./openapi/build.js";
 export * from "./jobs-internal.js";
+export * from "./registry-internal.js";

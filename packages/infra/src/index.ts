@@ -5,3 +5,4 @@ export * from "./tools.js";
 export * from "./nats.js";
 export * from "./mlflow.js";
 export * from "./seaweed.js";
+export * from "./bubblewrap.js";

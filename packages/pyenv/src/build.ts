@@ -42,7 +42,17 @@ export async function buildEnv(
     // sync, not install: the env holds exactly the lock, nothing more.
     const sync = await runChild(
       ctx.uvPath,
-      ["pip", "sync", ...COMMON_UV_FLAGS, "--allow-empty-requirements", "--python", python, ...indexFlags(ctx), lockPath],
+      [
+        "pip",
+        "sync",
+        ...COMMON_UV_FLAGS,
+        "--allow-empty-requirements",
+        ...(ctx.compileBytecode ? ["--compile-bytecode"] : []),
+        "--python",
+        python,
+        ...indexFlags(ctx),
+        lockPath,
+      ],
       { env: ctx.env, onLine: run.log, signal: run.signal, what },
     );
     if (sync.code !== 0) fail(`uv pip sync failed (exit ${sync.code})`, sync.stderr);

@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
+import type { Readable } from "node:stream";
 import { cancelled } from "./errors.js";
 
 /** How much of stderr is kept for error messages and `PyEnvError.output`. */
@@ -52,8 +53,11 @@ export function runChild(command: string, args: readonly string[], opts: ChildOp
     };
     opts.signal?.addEventListener("abort", kill, { once: true });
 
-    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
-    child.stderr.setEncoding("utf8").on("data", (d: string) => {
+    // Both are pipes (see stdio above); the union type of spawn's result cannot say so.
+    const out = child.stdout as Readable;
+    const err = child.stderr as Readable;
+    out.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+    err.setEncoding("utf8").on("data", (d: string) => {
       stderr = (stderr + d).slice(-TAIL_CHARS);
     });
     if (opts.onLine) {
@@ -65,17 +69,17 @@ export function runChild(command: string, args: readonly string[], opts: ChildOp
           /* a failing log sink must not break the build */
         }
       };
-      createInterface({ input: child.stdout }).on("line", safe);
-      createInterface({ input: child.stderr }).on("line", safe);
+      createInterface({ input: out }).on("line", safe);
+      createInterface({ input: err }).on("line", safe);
     }
     if (opts.stdin !== undefined && child.stdin) {
       // EPIPE when the child exits before reading all of stdin; its exit code tells the story.
       child.stdin.on("error", () => undefined);
       child.stdin.end(opts.stdin);
     }
-    child.once("error", (err) => {
+    child.once("error", (error) => {
       opts.signal?.removeEventListener("abort", kill);
-      reject(err);
+      reject(error);
     });
     child.once("close", (code) => {
       opts.signal?.removeEventListener("abort", kill);

@@ -55,26 +55,34 @@ export class SharedWork<T> {
     const waiter: Waiter = opts.onLog ? { onLog: opts.onLog } : {};
     joined.waiters.add(waiter);
     return new Promise<T>((resolve, reject) => {
+      let abandoned = false;
       const detach = () => {
         joined.waiters.delete(waiter);
         opts.signal?.removeEventListener("abort", onAbort);
       };
       const onAbort = () => {
+        abandoned = true;
         detach();
-        if (joined.waiters.size === 0) {
-          // Nobody wants it any more: stop it, and let the next caller start afresh.
-          if (this.running.get(key) === joined) this.running.delete(key);
-          joined.controller.abort();
+        if (joined.waiters.size > 0) {
+          reject(cancelled(opts.what));
+          return;
         }
-        reject(cancelled(opts.what));
+        // Nobody wants it any more: stop it, let the next caller start afresh, and answer
+        // once the work has cleaned up (child killed, scratch removed, lock released).
+        if (this.running.get(key) === joined) this.running.delete(key);
+        joined.controller.abort();
+        const done = () => reject(cancelled(opts.what));
+        joined.promise.then(done, done);
       };
       opts.signal?.addEventListener("abort", onAbort, { once: true });
       joined.promise.then(
         (value) => {
+          if (abandoned) return;
           detach();
           resolve(value);
         },
         (err: unknown) => {
+          if (abandoned) return;
           detach();
           reject(err);
         },

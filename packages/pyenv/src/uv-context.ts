@@ -5,6 +5,7 @@ export interface UvContext {
   uvPath: string;
   python: string;
   indexUrl: string | undefined;
+  compileBytecode: boolean;
   /** The complete child environment (see `buildChildEnv`). */
   env: Record<string, string>;
   logger: Logger | undefined;

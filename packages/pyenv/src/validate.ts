@@ -125,6 +125,7 @@ export function checkRequirement(raw: string): RequirementCheck {
   const m = HEAD.exec(head.trim());
   const name = m?.[1];
   if (!m || name === undefined) return { ok: false, problem: "must be a package name with optional [extras] and version specifiers" };
+  if ((m[3] ?? "").startsWith("[")) return { ok: false, problem: "extras must be names in [brackets], e.g. uvicorn[standard]" };
   const specs = specifiers(m[3] ?? "");
   if (typeof specs === "string") return { ok: false, problem: specs };
   if (marker !== null && !MARKER.test(marker)) {

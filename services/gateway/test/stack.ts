@@ -82,7 +82,7 @@ export async function startTrainingStack(name: string, training?: TrainingRouteO
     scheduler = createScheduler({
       bus: schedulerBus,
       database,
-      blobStore,
+      blobs: blobStore,
       logger,
       metrics: createMetricsRegistry(`${name}-scheduler`),
     });

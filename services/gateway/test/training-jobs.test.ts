@@ -168,13 +168,19 @@ describe("training job routes (real NATS and job-scheduler)", () => {
       ["POST", "/mlops/training/jobs/abc", "DELETE, GET, HEAD"],
       ["PUT", "/mlops/training/jobs/abc", "DELETE, GET, HEAD"],
       ["DELETE", "/mlops/training/jobs", "GET, HEAD"],
-      ["POST", "/mlops/training/jobs/abc/logs", "GET, HEAD"],
+      ["POST", "/mlops/training/jobs/abc/logs", "GET"],
       ["DELETE", "/mlops/training/jobs/abc/script", "GET, HEAD"],
     ] as const)("answers %s %s with 405 and Allow", async (method, url, allow) => {
       const res = await app.inject({ method, url });
       expect(res.statusCode, res.body).toBe(405);
       expect(res.headers.allow).toBe(allow);
       expect(ErrorBodySchema.parse(res.json()).message).toMatch(/is not allowed/);
+    });
+
+    it("answers HEAD on the log stream with 405 (a HEAD would start a stream nobody reads)", async () => {
+      const res = await app.inject({ method: "HEAD", url: "/mlops/training/jobs/abc/logs" });
+      expect(res.statusCode).toBe(405);
+      expect(res.headers.allow).toBe("GET");
     });
 
     it("answers JSON 404 for a path under jobs that does not exist", async () => {

@@ -129,6 +129,10 @@ describe("GET /mlops/training/jobs/{job_id}/logs (Server-Sent Events, real NATS 
     const atEnd = await drain(await open(job.job_id, "?offset=12"));
     expect(atEnd.logs).toHaveLength(0);
     expect(JSON.parse(atEnd.end?.data ?? "")).toMatchObject({ next_offset: 12 });
+
+    // An EventSource reconnecting after `end` is told to stop (204) rather than looping.
+    const reconnect = await fetch(`${base}/mlops/training/jobs/${job.job_id}/logs`, { headers: { "last-event-id": "12" } });
+    expect(reconnect.status).toBe(204);
   });
 
   it("answers 404 JSON before any stream for unknown and malformed ids, and 422 for a bad offset", async () => {

@@ -59,17 +59,41 @@ const mutatedBody = fc
     return Object.fromEntries([...entries, ...Object.entries(set)]);
   });
 
+/** Bodies that are mostly valid, so that many reach the job-scheduler. */
+const plausibleBody = fc
+  .record(
+    {
+      script_name: fc.oneof(fc.constantFrom("train.py", "train", "run_é.py"), fc.stringMatching(/^[a-z][a-z0-9_]{0,12}(\.py)?$/)),
+      script_content: fc.string({ minLength: 1, maxLength: 200, unit: "grapheme" }).map(b64),
+      experiment_name: fc.stringMatching(/^[a-z][a-z0-9 _-]{0,20}$/),
+      model_name: fc.stringMatching(/^[a-z][a-z0-9_-]{0,20}$/),
+      requirements: fc.oneof(fc.constant(null), fc.subarray(["scikit-learn", "pandas>=2", "numpy==2.1.*", "torch[cpu]~=2.4", "requests; python_version >= \"3.10\""])),
+      environment_vars: fc.oneof(fc.constant(null), fc.dictionary(fc.stringMatching(/^DATA_[A-Z0-9_]{0,6}$/), fc.string({ maxLength: 40 }), { maxKeys: 4 })),
+      timeout: fc.oneof(fc.constant(null), fc.integer({ min: 60, max: 3600 })),
+      tags: fc.oneof(fc.constant(null), fc.dictionary(fc.stringMatching(/^[a-z][a-z0-9_-]{0,10}$/), fc.string({ maxLength: 40 }), { maxKeys: 4 })),
+      note: fc.jsonValue({ maxDepth: 2 }),
+    },
+    { requiredKeys: ["script_name", "script_content", "experiment_name", "model_name"] },
+  );
+
 const payload = fc.oneof(
-  { weight: 6, arbitrary: mutatedBody.map((b) => JSON.stringify(b)) },
-  { weight: 2, arbitrary: fc.jsonValue().map((v) => JSON.stringify(v)) },
+  { weight: 4, arbitrary: plausibleBody.map((b) => JSON.stringify(b)) },
+  { weight: 4, arbitrary: mutatedBody.map((b) => JSON.stringify(b)) },
+  { weight: 1, arbitrary: fc.jsonValue().map((v) => JSON.stringify(v)) },
   { weight: 1, arbitrary: fc.string() },
 );
 
 /** Header values HTTP can carry (Latin-1 without control characters). */
 const headerText = fc.string({ unit: fc.integer({ min: 0x20, max: 0xff }).filter((c) => c !== 0x7f).map((c) => String.fromCharCode(c)), maxLength: 300 });
 
-const idempotencyKey = fc.option(fc.oneof(headerText, fc.uuid(), fc.constantFrom("", "a b", "fuzz-key")), { nil: undefined });
-const contentType = fc.constantFrom<string | undefined>("application/json", "application/json", "application/json; charset=utf-8", undefined, "text/plain");
+const idempotencyKey = fc.option(
+  fc.oneof({ weight: 3, arbitrary: fc.uuid() }, { weight: 1, arbitrary: headerText }, { weight: 1, arbitrary: fc.constantFrom("", "a b", "fuzz-key") }),
+  { nil: undefined },
+);
+const contentType = fc.oneof(
+  { weight: 8, arbitrary: fc.constantFrom<string | undefined>("application/json", "application/json; charset=utf-8") },
+  { weight: 2, arbitrary: fc.constantFrom<string | undefined>(undefined, "text/plain", "application/x-www-form-urlencoded", "application/problem+json") },
+);
 
 describe("POST /mlops/training/upload never fails on any body (fast-check, real NATS and job-scheduler)", () => {
   let stack: TrainingStack;

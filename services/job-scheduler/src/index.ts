@@ -1,2 +1,3 @@
 export { createScheduler, type Scheduler, type SchedulerDeps } from "./scheduler.js";
+export { DEFAULT_CONFIG, resolveConfig, type SchedulerConfig } from "./config.js";
 export { migrations } from "./migrations/index.js";

@@ -2,8 +2,9 @@ import { join } from "node:path";
 import { connectBus } from "@asgard/bus";
 import { exitOnConfigError, parseEnv } from "@asgard/config";
 import { migrateToLatest, openDatabase, redactUrl } from "@asgard/db";
+import { createBlobStore } from "@asgard/storage";
 import { createLogger, createMetricsRegistry, onShutdown, retryUntilReady, serveMetrics } from "@asgard/telemetry";
-import { SchedulerEnv } from "./env.js";
+import { blobStoreFromEnv, configFromEnv, SchedulerEnv } from "./env.js";
 import { migrations } from "./migrations/index.js";
 import { createScheduler } from "./scheduler.js";
 
@@ -11,8 +12,10 @@ const SERVICE = "job-scheduler";
 
 async function main(): Promise<void> {
   const env = parseEnv(SERVICE, SchedulerEnv);
+  const blobConfig = blobStoreFromEnv(SERVICE, env);
   const logger = createLogger(SERVICE, env.LOG_LEVEL);
   const metrics = createMetricsRegistry(SERVICE);
+  const blobs = createBlobStore(blobConfig);
   const database = await openDatabase<unknown>(
     env.DATABASE_URL ? { url: env.DATABASE_URL } : { dataDir: join(env.ASGARD_DATA_DIR, "jobs-db") },
   );
@@ -23,8 +26,9 @@ async function main(): Promise<void> {
   );
   const { applied } = await retryUntilReady("job database", () => migrateToLatest(database.db, migrations), { logger });
   if (applied.length > 0) logger.info({ applied }, "migrations applied");
+  logger.info({ blobStore: blobs.kind }, "script store ready");
   const bus = await connectBus({ servers: env.NATS_URL, name: SERVICE, logger });
-  const scheduler = createScheduler({ bus, database, logger });
+  const scheduler = createScheduler({ bus, database, blobs, logger, metrics, config: configFromEnv(env) });
   await scheduler.start();
   const metricsServer = await serveMetrics(metrics, { port: env.METRICS_PORT });
   logger.info({ metricsPort: metricsServer.port }, "job-scheduler started");

@@ -1,3 +1,4 @@
+import { BusError } from "@asgard/bus";
 import { findUnpublished } from "./db/jobs.js";
 import { publishSubmitted } from "./outbox.js";
 import { startPeriodic, type Periodic } from "./periodic.js";
@@ -15,8 +16,17 @@ export async function relayOnce(ctx: SchedulerContext): Promise<number> {
   const rows = await findUnpublished(ctx.db, RELAY_BATCH);
   let published = 0;
   for (const row of rows) {
-    await publishSubmitted(ctx, row);
-    published++;
+    try {
+      await publishSubmitted(ctx, row);
+      published++;
+    } catch (err) {
+      // A payload the schema refuses never passes: skip it rather than block every job behind it.
+      if (err instanceof BusError && err.code === "VALIDATION_FAILED") {
+        ctx.logger.error({ jobId: row.job_id, err, issues: err.issues }, "training.submitted of this job is invalid; not publishing it");
+        continue;
+      }
+      throw err;
+    }
   }
   if (published > 0) ctx.logger.info({ published }, "outbox relay published jobs");
   return published;

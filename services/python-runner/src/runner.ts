@@ -1,24 +1,100 @@
-import type { Bus } from "@asgard/bus";
-import type { Logger } from "@asgard/telemetry";
+import { CONSUMERS, EVENTS, RPC, SIGNALS, type TrainingSubmitted } from "@asgard/contracts";
+import type { Bus, ConsumedMessage, Consumption } from "@asgard/bus";
+import type { MlflowClient } from "@asgard/mlflow";
+import type { PyEnvManager } from "@asgard/pyenv";
+import type { Logger, Registry } from "@asgard/telemetry";
+import { runAttempt } from "./attempt.js";
+import type { RunnerConfig } from "./config.js";
+import { HeldJobs } from "./held-jobs.js";
+import { createRunnerMetrics } from "./metrics.js";
 
 export interface RunnerDeps {
   bus: Bus;
+  mlflow: MlflowClient;
+  pyenv: PyEnvManager;
   logger: Logger;
+  metrics: Registry;
+  config: RunnerConfig;
 }
 
 export interface Runner {
   start(): Promise<void>;
+  /** Stops pulling; waits for running attempts to finish (a later issue adds the grace period and hand-back). */
   stop(): Promise<void>;
+  /** Attempts currently held (for tests and the heartbeat). */
+  held(): Array<{ jobId: string; attempt: number; phase: string }>;
 }
 
-/** Executes training scripts pulled from the shared work queue. */
+/**
+ * A python-runner replica: `slots` pull loops on the shared durable consumer (one message
+ * at a time each), a cancel listener, and a heartbeat the scheduler's reconciler watches.
+ */
 export function createRunner(deps: RunnerDeps): Runner {
+  const { bus, config, logger } = deps;
+  const metrics = createRunnerMetrics(deps.metrics);
+  const held = new HeldJobs();
+  const loops: Consumption[] = [];
+  let cancelSub: { stop(): Promise<void> } | null = null;
+  let heartbeat: NodeJS.Timeout | null = null;
+  let draining = false;
+
+  const beat = () => {
+    try {
+      bus.publishSignal(SIGNALS.runnerHeartbeat, {
+        runner_id: config.runnerId,
+        slots: config.slots,
+        busy: held.list().length,
+        draining,
+        jobs: held.list().map((j) => ({ job_id: j.jobId, attempt: j.attempt, phase: j.phase })),
+        at: new Date().toISOString(),
+      });
+    } catch (err) {
+      logger.warn({ err }, "heartbeat not sent");
+    }
+  };
+
+  async function handle(msg: ConsumedMessage<TrainingSubmitted>): Promise<void> {
+    const jobId = msg.data.job_id;
+    const claim = await bus.request(RPC.claimJob, { job_id: jobId, runner_id: config.runnerId, delivery: msg.deliveryCount });
+    if (!claim.granted) {
+      logger.info({ job_id: jobId, reason: claim.reason }, "claim refused; dropping the message");
+      await msg.ack();
+      return;
+    }
+    const job = { jobId, attempt: claim.attempt, phase: "building_env" as const, abort: new AbortController(), cancelReason: null };
+    held.add(job);
+    beat();
+    try {
+      await runAttempt({ bus, mlflow: deps.mlflow, pyenv: deps.pyenv, logger, config, metrics }, claim, msg, job);
+    } finally {
+      held.remove(jobId);
+      beat();
+    }
+  }
+
   return {
+    held: () => held.list().map((j) => ({ jobId: j.jobId, attempt: j.attempt, phase: j.phase })),
     async start() {
-      deps.logger.info("python-runner started");
+      await bus.ensureStream(EVENTS.trainingSubmitted.stream);
+      await bus.ensureConsumer(CONSUMERS.runners);
+      cancelSub = bus.subscribeSignal(SIGNALS.jobCancel, (payload) => {
+        if (held.cancel(payload.job_id, payload.attempt, payload.reason)) {
+          logger.info({ job_id: payload.job_id, attempt: payload.attempt }, "cancelling the attempt");
+        }
+      });
+      heartbeat = setInterval(beat, config.heartbeatMs);
+      beat();
+      for (let slot = 0; slot < config.slots; slot++) {
+        loops.push(bus.consume(CONSUMERS.runners, EVENTS.trainingSubmitted, handle));
+      }
+      logger.info({ runner_id: config.runnerId, slots: config.slots, sandbox: config.sandboxMode }, "runner started");
     },
     async stop() {
-      deps.logger.info("python-runner stopped");
+      draining = true;
+      beat();
+      await Promise.all(loops.splice(0).map((l) => l.stop()));
+      if (heartbeat) clearInterval(heartbeat);
+      await cancelSub?.stop();
     },
   };
 }

@@ -1,8 +1,19 @@
 import { z } from "zod";
-import { logLevel, natsUrl, port } from "@asgard/config";
+import { httpUrl, logLevel, natsUrl, port, positiveMs } from "@asgard/config";
+import { DEFAULT_CONFIG } from "./config.js";
 
 export const RegistryEnv = z.object({
   NATS_URL: natsUrl(),
+  MLFLOW_TRACKING_URI: httpUrl("MLflow tracking server URL"),
+  MLFLOW_TIMEOUT_MS: positiveMs(10_000, "budget of each MLflow call"),
+  REGISTRY_POLL_INTERVAL_MS: positiveMs(
+    DEFAULT_CONFIG.pollIntervalMs,
+    "time between two reads of MLflow (model cache, versions and aliases changed directly in MLflow)",
+  ),
+  REGISTRY_READY_TIMEOUT_MS: positiveMs(DEFAULT_CONFIG.readyTimeoutMs, "longest wait for a new version to become READY (at most 50000)").pipe(
+    // The gateway's request to the registry waits 60 s; the wait must end well before.
+    z.number().max(50_000),
+  ),
   METRICS_PORT: port(0).describe("port of this service's /metrics endpoint; 0 = a free port (default 0)"),
   LOG_LEVEL: logLevel(),
 });

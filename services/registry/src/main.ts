@@ -1,5 +1,6 @@
 import { connectBus } from "@asgard/bus";
 import { exitOnConfigError, parseEnv } from "@asgard/config";
+import { createMlflowClient } from "@asgard/mlflow";
 import { createLogger, createMetricsRegistry, onShutdown, serveMetrics } from "@asgard/telemetry";
 import { RegistryEnv } from "./env.js";
 import { createRegistry } from "./registry.js";
@@ -11,13 +12,21 @@ async function main(): Promise<void> {
   const logger = createLogger(SERVICE, env.LOG_LEVEL);
   const metrics = createMetricsRegistry(SERVICE);
   const bus = await connectBus({ servers: env.NATS_URL, name: SERVICE, logger });
-  const service = createRegistry({ bus, logger });
+  const mlflow = createMlflowClient({ baseUrl: env.MLFLOW_TRACKING_URI, timeoutMs: env.MLFLOW_TIMEOUT_MS });
+  const service = createRegistry({
+    bus,
+    mlflow,
+    logger,
+    metrics,
+    config: { pollIntervalMs: env.REGISTRY_POLL_INTERVAL_MS, readyTimeoutMs: env.REGISTRY_READY_TIMEOUT_MS },
+  });
   await service.start();
   const metricsServer = await serveMetrics(metrics, { port: env.METRICS_PORT });
   onShutdown(logger, async () => {
     await service.stop();
     await metricsServer.close();
     await bus.close();
+    await mlflow.close();
   });
 }
 

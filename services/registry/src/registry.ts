@@ -1,24 +1,141 @@
-import type { Bus } from "@asgard/bus";
-import type { Logger } from "@asgard/telemetry";
+import { BusError, type Bus, type Consumption } from "@asgard/bus";
+import { CONSUMERS, EVENTS, modelNameProblems, RPC, SIGNALS, STREAMS, type ModelInfo } from "@asgard/contracts";
+import type { MlflowClient } from "@asgard/mlflow";
+import type { Logger, Registry as MetricsRegistry } from "@asgard/telemetry";
+import { deleteAlias, setAlias, type AliasDeps } from "./aliases.js";
+import { createAnnouncer } from "./announcer.js";
+import { runCompletedHandler, type AutoRegisterDeps } from "./auto-register.js";
+import { createJobClaims } from "./claims.js";
+import { resolveConfig, type RegistryConfig } from "./config.js";
+import { describe, fromMlflowError } from "./errors.js";
+import { createRegistryMetrics } from "./metrics.js";
+import { createModelCache } from "./model-cache.js";
+import { createModelStore, type ModelStore } from "./model-store.js";
+import { registerFromRun } from "./register.js";
+import { createWatcher, type Watcher } from "./watcher.js";
 
 export interface RegistryDeps {
   bus: Bus;
+  mlflow: MlflowClient;
   logger: Logger;
+  metrics?: MetricsRegistry;
+  /** Overrides of the defaults (`DEFAULT_CONFIG`). */
+  config?: Partial<RegistryConfig>;
 }
 
 export interface Registry {
+  /** Declares streams and consumers, serves the endpoints, consumes run.completed, starts polling MLflow. */
   start(): Promise<void>;
+  /** Stops consuming and polling and waits for work in flight. */
   stop(): Promise<void>;
+  /** One poll round now (tests, and a restart that wants to catch up at once). */
+  pollOnce(): Promise<void>;
+  readonly config: RegistryConfig;
 }
 
-/** Owns every conversation with MLflow's model registry. */
+/**
+ * Owns every conversation with MLflow's model registry: registrations (asked for over
+ * request/reply, or automatic from run.completed), the model list (from a cache), aliases,
+ * and the model.registered / model.alias.changed / model.registration_failed events.
+ */
 export function createRegistry(deps: RegistryDeps): Registry {
+  const { bus, mlflow, logger } = deps;
+  const config = resolveConfig(deps.config);
+  const metrics = createRegistryMetrics(deps.metrics);
+  const store: ModelStore = createModelStore({ mlflow, cache: createModelCache() });
+  const announcer = createAnnouncer({ bus, mlflow, logger });
+  const stoppers: Array<{ stop(): Promise<void> }> = [];
+  let consumption: Consumption | null = null;
+  const watcher: Watcher = createWatcher({ bus, mlflow, store, announcer, metrics, logger, intervalMs: config.pollIntervalMs });
+
+  /** After our own write: re-read the model here, and have the other replicas re-read it too. */
+  async function changedAliases(name: string) {
+    const { changes } = await store.refreshModel(name);
+    try {
+      bus.publishSignal(SIGNALS.registryModelChanged, { model_name: name, origin: config.instanceId });
+    } catch (err) {
+      logger.warn({ model: name, err: describe(err) }, "could not tell the other replicas about a change; their next poll will");
+    }
+    return changes;
+  }
+  /** After a registration: besides re-reading, announce aliases that moved in MLflow meanwhile. */
+  async function changed(name: string): Promise<void> {
+    for (const change of await changedAliases(name)) await announcer.aliasChanged(change, "mlflow");
+  }
+
+  const registerDeps = { mlflow, store, announcer, config, logger, changed };
+  const autoDeps: AutoRegisterDeps = { ...registerDeps, claims: createJobClaims({ bus, instanceId: config.instanceId }), metrics };
+  const aliasDeps: AliasDeps = { mlflow, announcer, logger, changedAliases };
+
+  async function getModel(name: string): Promise<ModelInfo> {
+    const notFound = () => new BusError("NOT_FOUND", `no registered model is named ${JSON.stringify(name)}`);
+    // A name MLflow would refuse names no model: not found, not a validation error.
+    if (modelNameProblems(name).length > 0) throw notFound();
+    const cached = store.cache.get(name);
+    if (cached) return cached;
+    // Made in MLflow since the last poll, perhaps: ask it.
+    try {
+      const { model } = await store.refreshModel(name);
+      if (!model) throw notFound();
+      return model;
+    } catch (err) {
+      throw fromMlflowError(err, "read the model");
+    }
+  }
+
+  function serveEndpoints(): void {
+    stoppers.push(
+      bus.serve(RPC.registerModel, async (req) => {
+        try {
+          const result = await registerFromRun(registerDeps, req);
+          metrics.registrations.inc({ via: "api", result: "registered" });
+          return result;
+        } catch (err) {
+          metrics.registrations.inc({ via: "api", result: err instanceof BusError ? err.code.toLowerCase() : "error" });
+          throw err;
+        }
+      }),
+      bus.serve(RPC.listModels, async (req) => {
+        try {
+          await store.ensureLoaded();
+        } catch (err) {
+          throw new BusError("UNAVAILABLE", `the registry has not read MLflow's model list yet (${describe(err)}); retry shortly`, { cause: err });
+        }
+        const page = store.cache.page(req.page_token, req.max_results, config.listPageBytes);
+        return {
+          models: page.models,
+          next_page_token: page.nextPageToken,
+          refreshed_at: (store.cache.refreshedAt() ?? new Date()).toISOString(),
+        };
+      }),
+      bus.serve(RPC.getModel, (req) => getModel(req.model_name)),
+      bus.serve(RPC.setModelAlias, (req) => setAlias(aliasDeps, req)),
+      bus.serve(RPC.deleteModelAlias, (req) => deleteAlias(aliasDeps, req)),
+      bus.subscribeSignal(SIGNALS.registryModelChanged, (signal) => {
+        if (signal.origin === config.instanceId) return;
+        store.refreshModel(signal.model_name).catch((err: unknown) =>
+          logger.warn({ model: signal.model_name, err: describe(err) }, "could not re-read a model another replica changed"),
+        );
+      }),
+    );
+  }
+
   return {
+    config,
+    pollOnce: () => watcher.pollOnce(),
     async start() {
-      deps.logger.info("registry started");
+      for (const stream of [STREAMS.runs, STREAMS.models, STREAMS.registryClaims]) await bus.ensureStream(stream);
+      await bus.ensureConsumer(CONSUMERS.registryRuns);
+      serveEndpoints();
+      consumption = bus.consume(CONSUMERS.registryRuns, EVENTS.runCompleted, runCompletedHandler(autoDeps));
+      await watcher.start();
+      logger.info({ instanceId: config.instanceId, pollIntervalMs: config.pollIntervalMs }, "registry started");
     },
     async stop() {
-      deps.logger.info("registry stopped");
+      await watcher.stop();
+      await consumption?.stop();
+      for (const s of stoppers.splice(0)) await s.stop();
+      logger.info("registry stopped");
     },
   };
 }

@@ -3,6 +3,7 @@ import { RPC, ROUTES, parseJobListQuery, toFastifyPath } from "@asgard/contracts
 import { connectedBus, type BusRef } from "../bus-ref.js";
 import { inlineDisposition } from "../content-disposition.js";
 import { jobRef } from "../job-ref.js";
+import { queryObject } from "../query-object.js";
 
 type JobParams = { Params: { job_id: string } };
 
@@ -17,7 +18,7 @@ export function trainingJobRoutes(app: FastifyInstance, opts: { bus: BusRef }): 
   });
 
   app.get(toFastifyPath(ROUTES.listJobs.path), async (req, reply) => {
-    const query = parseJobListQuery(req.query);
+    const query = parseJobListQuery(queryObject(req.query));
     if (!query.ok) return reply.code(query.status).send(query.body);
     return connectedBus(opts.bus).request(RPC.listJobs, query.value);
   });

@@ -16,7 +16,7 @@ export type BatchResult = "stored" | "dropped_stale" | "duplicate";
 export async function storeLogBatch(ctx: SchedulerContext, batch: JobLog): Promise<BatchResult> {
   return inJobTx(ctx, batch.job_id, async (tx) => {
     const job = tx.job;
-    if (!logBatchAccepted(job, batch.attempt)) return "dropped_stale";
+    if (!job || !logBatchAccepted(job, batch.attempt)) return "dropped_stale";
     const now = ctx.now();
     const fresh = await recordBatch(tx.trx, {
       jobId: job.job_id,

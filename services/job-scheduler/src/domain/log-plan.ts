@@ -71,3 +71,26 @@ export function joinLogs(texts: readonly string[], budgetBytes: number): { logs:
   const marker = `[log shortened here: ${rest} more line${rest === 1 ? "" : "s"}; read them from the job's /logs]`;
   return { logs: [...texts.slice(0, count), marker].join("\n"), cut: true };
 }
+
+/**
+ * A page of lines within `budgetBytes` of JSON (a reply is one NATS message). A single line
+ * over the budget is sent shortened, so paging always moves on.
+ */
+export function fitPage(lines: readonly LogLine[], budgetBytes: number): LogLine[] {
+  const page: LogLine[] = [];
+  let used = 0;
+  for (const line of lines) {
+    const size = Buffer.byteLength(JSON.stringify(line), "utf8") + 1;
+    if (used + size > budgetBytes) {
+      if (page.length === 0) {
+        // Worst case a character takes 6 bytes of JSON (\u00XX); leave room for the rest of the line.
+        const room = Math.max(0, Math.floor(budgetBytes / 6) - 64);
+        page.push({ ...line, text: `${line.text.slice(0, room)} [line shortened]` });
+      }
+      break;
+    }
+    used += size;
+    page.push(line);
+  }
+  return page;
+}

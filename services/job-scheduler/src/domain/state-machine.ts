@@ -133,8 +133,8 @@ export function claimDecision(job: JobState | undefined): ClaimDecision {
 // ---- Attempt events (progress, logs, run.completed) -------------------------------------
 
 /** Progress is recorded only for the live current attempt. */
-export function progressAccepted(job: JobState | undefined, attempt: number): job is JobState {
-  return job !== undefined && job.attempt === attempt && attemptLive(job);
+export function progressAccepted(job: JobState, attempt: number): boolean {
+  return job.attempt === attempt && attemptLive(job);
 }
 
 /** Whether a progress report moves the attempt from building its environment to running the script. */
@@ -146,8 +146,8 @@ export function startsScript(job: JobState, reportedPhase: JobPhase): boolean {
  * Log batches are stored for the current attempt of a live job, also after its run.completed
  * (they may arrive later; the outcome waits for them). Stale attempts are fenced off.
  */
-export function logBatchAccepted(job: JobState | undefined, attempt: number): job is JobState {
-  return job !== undefined && !isTerminal(job.status) && job.status === "running" && job.attempt === attempt;
+export function logBatchAccepted(job: JobState, attempt: number): boolean {
+  return job.status === "running" && job.attempt === attempt;
 }
 
 export type OutcomeVerdict = "apply" | "unknown" | "terminal" | "stale" | "duplicate";

@@ -1,9 +1,25 @@
 import { BusError, type RpcHandler } from "@asgard/bus";
 import type { RpcDef } from "@asgard/contracts";
-import { DatabaseError } from "@asgard/db";
+import { DatabaseError, pgErrorCode } from "@asgard/db";
 import { StorageError } from "@asgard/storage";
 
 export const jobNotFound = (jobId: string): BusError => new BusError("NOT_FOUND", `job ${jobId} does not exist`);
+
+/**
+ * SQLSTATE classes that say "try again": connection exceptions (08), insufficient resources
+ * (53), operator intervention such as a server shutdown (57P0x), serialization failures and
+ * deadlocks (40).
+ */
+const PASSING_SQLSTATE = /^(08|53|57P0|40)/;
+
+/** A database failure that may pass: no connection, the server going away, a lost race. */
+export function isTransientDatabaseError(err: unknown): boolean {
+  if (err instanceof DatabaseError) return err.code === "UNAVAILABLE";
+  const code = pgErrorCode(err);
+  if (code !== undefined) return PASSING_SQLSTATE.test(code);
+  // pg reports a connection dropped mid-query without a SQLSTATE.
+  return err instanceof Error && /Connection terminated/i.test(err.message);
+}
 
 /**
  * Failures of the database or blob store that may pass become UNAVAILABLE (the gateway's 503
@@ -11,7 +27,7 @@ export const jobNotFound = (jobId: string): BusError => new BusError("NOT_FOUND"
  */
 export function asRpcError(err: unknown): unknown {
   if (err instanceof BusError) return err;
-  if (err instanceof DatabaseError && err.code === "UNAVAILABLE") {
+  if (isTransientDatabaseError(err)) {
     return new BusError("UNAVAILABLE", "the job database is unavailable; try again shortly", { cause: err });
   }
   if (err instanceof StorageError && err.retryable) {

@@ -1,7 +1,8 @@
 import { BusError, type RpcHandler } from "@asgard/bus";
-import type { LogLine, RPC } from "@asgard/contracts";
+import type { RPC } from "@asgard/contracts";
 import { findJob, listJobs } from "../db/jobs.js";
 import { readLogPage } from "../db/logs.js";
+import { fitPage } from "../domain/log-plan.js";
 import { toJobSummary, toLogLine } from "../domain/mapper.js";
 import { decodePageToken, encodePageToken } from "../domain/page-token.js";
 import { isTerminal } from "../domain/state-machine.js";
@@ -54,28 +55,6 @@ export function getJobScriptHandler(ctx: SchedulerContext): RpcHandler<typeof RP
       bytes: row.script_bytes,
     };
   };
-}
-
-/**
- * Lines from `offset`, at most `limit` and at most the reply budget in JSON bytes (a reply is
- * one NATS message). A single line over the budget is sent shortened, so paging always moves.
- */
-function fitPage(lines: LogLine[], budgetBytes: number): LogLine[] {
-  const page: LogLine[] = [];
-  let used = 0;
-  for (const line of lines) {
-    const size = Buffer.byteLength(JSON.stringify(line), "utf8") + 1;
-    if (used + size > budgetBytes) {
-      if (page.length === 0) {
-        const room = Math.max(0, Math.floor(budgetBytes / 6) - 64);
-        page.push({ ...line, text: `${line.text.slice(0, room)} [line shortened]` });
-      }
-      break;
-    }
-    used += size;
-    page.push(line);
-  }
-  return page;
 }
 
 export function getJobLogsHandler(ctx: SchedulerContext): RpcHandler<typeof RPC.getJobLogs> {

@@ -18,7 +18,7 @@ export function reportProgressHandler(ctx: SchedulerContext): RpcHandler<typeof 
     }
     return inJobTx(ctx, req.job_id, async (tx) => {
       const job = tx.job;
-      if (!progressAccepted(job, req.attempt)) return { accepted: false, cancel_requested: job?.cancel_requested ?? false };
+      if (!job || !progressAccepted(job, req.attempt)) return { accepted: false, cancel_requested: job?.cancel_requested ?? false };
       const now = ctx.now();
       // A report is also a sign of life.
       const patch: JobPatch = { last_heartbeat_at: now };

@@ -1,0 +1,80 @@
+import { chownSync } from "node:fs";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { makeJobDir, processesWith, remainingAfterPolls, startChildRunner, uniqueMarker } from "./support.js";
+
+// A runner that is not root cannot switch uid: bwrap then runs unprivileged and maps the
+// script's uid in a user namespace. When these tests run as root, the runner is started as
+// uid 65534 to take that path; otherwise it runs as the test's own user.
+const runnerUid = process.getuid?.() === 0 ? 65534 : undefined;
+
+let job: ReturnType<typeof makeJobDir>;
+beforeEach(() => {
+  job = makeJobDir();
+  // The runner owns its job directories.
+  if (runnerUid !== undefined) chownSync(job.dir, runnerUid, runnerUid);
+});
+afterEach(() => job.cleanup());
+
+function shOptions(script: string, marker: string) {
+  return {
+    command: "/bin/sh",
+    args: ["-c", script, marker],
+    cwd: job.dir,
+    env: { PATH: "/usr/bin:/bin" },
+    readOnlyPaths: [],
+    timeoutMs: 60_000,
+    graceMs: 500,
+  };
+}
+
+function stdoutOf(runner: ReturnType<typeof startChildRunner>): string[] {
+  return runner.reports.filter((r) => r.stream === "stdout").map((r) => String(r.line));
+}
+
+describe("bwrap mode under a runner that is not root", () => {
+  it("maps the script to uid 65534 in its own PID namespace, with a writable cwd", async () => {
+    const runner = startChildRunner(
+      shOptions("id -u; id -g; ls /proc | grep -c '^[0-9]'; echo x > out.txt && echo written", "sh"),
+      runnerUid === undefined ? {} : { uid: runnerUid },
+    );
+    const { result } = await runner.waitFor((r) => "result" in r);
+    expect(result).toMatchObject({ exitCode: 0 });
+    const [uid, gid, visibleProcesses, written] = stdoutOf(runner);
+    expect([uid, gid, written]).toEqual(["65534", "65534", "written"]);
+    // bwrap's init, sh, ls and grep: nothing of the host.
+    expect(Number(visibleProcesses)).toBeLessThanOrEqual(5);
+    await runner.exited;
+  });
+
+  it("delivers SIGTERM to the script on timeout before anything is killed", async () => {
+    const runner = startChildRunner(
+      // sh runs the trap once the current `sleep 1` returns, hence the longer grace.
+      { ...shOptions(`trap 'echo got TERM; exit 0' TERM; echo ready; while :; do sleep 1; done`, "sh"), timeoutMs: 2000, graceMs: 10_000 },
+      runnerUid === undefined ? {} : { uid: runnerUid },
+    );
+    const { result } = await runner.waitFor((r) => "result" in r);
+    expect(stdoutOf(runner)).toEqual(["ready", "got TERM"]);
+    expect(result).toMatchObject({ timedOut: true, exitCode: 0, signal: null });
+    await runner.exited;
+  });
+
+  it("kills a SIGTERM-ignoring tree with a setsid daemon on timeout", async () => {
+    const marker = uniqueMarker();
+    const runner = startChildRunner(
+      {
+        ...shOptions(
+          `trap '' TERM; (trap '' TERM; while :; do sleep 1; done) & setsid sh -c 'trap "" TERM; while :; do sleep 1; done' "$0" & echo ready; while :; do sleep 1; done`,
+          marker,
+        ),
+        timeoutMs: 3000,
+      },
+      runnerUid === undefined ? {} : { uid: runnerUid },
+    );
+    await runner.waitFor((r) => r.stream === "stdout" && r.line === "ready");
+    expect(processesWith(marker).filter((l) => !l.includes("bwrap")).length).toBeGreaterThanOrEqual(3);
+    const { result } = await runner.waitFor((r) => "result" in r);
+    expect(result).toMatchObject({ timedOut: true, signal: "SIGKILL" });
+    expect(await remainingAfterPolls(marker)).toEqual([]);
+    await runner.exited;
+  });
+});

@@ -1,0 +1,25 @@
+import type { SandboxMode } from "@asgard/sandbox";
+
+/** What a runner replica needs to know, resolved once in main.ts. */
+export interface RunnerConfig {
+  runnerId: string;
+  /** Jobs this replica runs at once; each slot pulls one message at a time. */
+  slots: number;
+  /** The URL jobs are given as MLFLOW_TRACKING_URI. */
+  trackingUri: string;
+  /** Parent of the per-attempt working directories. */
+  workRoot: string;
+  sandboxMode: SandboxMode;
+  sandboxUid: number;
+  sandboxGid: number;
+  /** Prefix of the interpreter every env is built from; bound read-only into the sandbox. */
+  basePythonPrefix: string;
+  /** Folder holding the platform's sitecustomize.py. */
+  platformPythonPath: string;
+  /** SIGTERM → SIGKILL grace on timeout and cancel. */
+  killGraceMs: number;
+  heartbeatMs: number;
+  /** `working()` period; below the consumer's AckWait. */
+  workingMs: number;
+  logBatch: { maxLines: number; maxBytes: number; flushMs: number };
+}

@@ -1,0 +1,38 @@
+/**
+ * The complete environment of a training script: an allow-list, never a copy of the
+ * runner's own (which holds NATS credentials, database URLs, cloud keys).
+ */
+export interface JobEnvironmentInput {
+  trackingUri: string;
+  experimentName: string;
+  experimentId: string;
+  runId: string;
+  modelName: string;
+  /** Validated at upload: names never collide with the platform's. */
+  userVariables: Record<string, string>;
+  envBinDir: string;
+  workDir: string;
+  /** Folder holding the platform's sitecustomize.py. */
+  platformPythonPath: string;
+}
+
+export function buildJobEnvironment(input: JobEnvironmentInput): Record<string, string> {
+  return {
+    ...input.userVariables,
+    MLFLOW_TRACKING_URI: input.trackingUri,
+    MLFLOW_EXPERIMENT_NAME: input.experimentName,
+    MLFLOW_EXPERIMENT_ID: input.experimentId,
+    MLFLOW_RUN_ID: input.runId,
+    // The names the original platform gave scripts.
+    EXPERIMENT_NAME: input.experimentName,
+    MODEL_NAME: input.modelName,
+    PATH: `${input.envBinDir}:/usr/local/bin:/usr/bin:/bin`,
+    VIRTUAL_ENV: input.envBinDir.replace(/\/bin$/, ""),
+    HOME: input.workDir,
+    TMPDIR: "/tmp",
+    PYTHONUNBUFFERED: "1",
+    PYTHONPATH: input.platformPythonPath,
+    PYTHONNOUSERSITE: "1",
+    LANG: "C.UTF-8",
+  };
+}

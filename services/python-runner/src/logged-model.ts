@@ -1,0 +1,21 @@
+import type { MlflowClient } from "@asgard/mlflow";
+
+/**
+ * The MLflow 3 LoggedModel the run produced, if any: `mlflow.<flavor>.log_model()` writes a
+ * LoggedModel whose source run is ours (its files are not in the run's artifact folder).
+ * With several, the one named `model` wins, as `runs:/<run_id>/model` would resolve.
+ */
+export async function findLoggedModel(
+  mlflow: MlflowClient,
+  experimentId: string,
+  runId: string,
+): Promise<{ id: string; uri: string } | null> {
+  const { models } = await mlflow.searchLoggedModels({
+    experimentIds: [experimentId],
+    filter: `source_run_id = '${runId}'`,
+    maxResults: 50,
+  });
+  if (models.length === 0) return null;
+  const chosen = models.find((m) => m.info.name === "model") ?? models[0]!;
+  return { id: chosen.info.model_id, uri: `models:/${chosen.info.model_id}` };
+}
