@@ -14,12 +14,21 @@ export function startServiceProcess(
     command: process.execPath,
     args: ["--import", "tsx", join(root, "services", name, "src", "main.ts")],
     cwd: root,
-    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", LOG_LEVEL: "info", ...env },
+    env: { ...operatorEnvironment(), LOG_LEVEL: "info", ...env },
     onLine: (line) => {
       output += `${line}\n`;
     },
   });
   return Object.assign(proc, { output: () => output });
+}
+
+/**
+ * What an operator's machine gives every service: PATH, HOME, the CA bundle and proxy settings
+ * (package downloads go through them here), the Python toolchain's root — nothing else of ours.
+ */
+function operatorEnvironment(): Record<string, string> {
+  const keep = /^(PATH|HOME|LANG|PYENV_ROOT|SSL_CERT_FILE|SSL_CERT_DIR|REQUESTS_CA_BUNDLE|CURL_CA_BUNDLE|NODE_EXTRA_CA_CERTS|(HTTPS?|NO|ALL)_PROXY|(https?|no|all)_proxy)$/;
+  return Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => keep.test(e[0]) && e[1] !== undefined));
 }
 
 /** Polls `url` until `check` passes; bounded by a number of tries. */

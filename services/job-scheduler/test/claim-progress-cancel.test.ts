@@ -106,11 +106,12 @@ describe(suiteTitle("job-scheduler: claims, progress and cancel"), () => {
       await claimGranted(env.bus, job.job_id);
       // The outcome waits for log batch 1, which never comes in this test.
       await publishRunCompleted(env.bus, job.job_id, 1, { last_log_batch: 1 });
-      await eventually(
-        () => env.bus.request(RPC.cancelJob, { job_id: job.job_id }).catch((e: unknown) => e),
-        (e) => e instanceof Error && /already ended/.test(e.message),
-      );
+      // The parked outcome shows as its run id on the still-running job.
+      await eventually(() => getJob(env.bus, job.job_id), (j) => j.run_id === `run-${job.job_id.slice(0, 8)}-1`);
       expect(await claim(env.bus, job.job_id, "runner-b", 2)).toMatchObject({ granted: false, reason: "terminal" });
+      const cancel = await env.bus.request(RPC.cancelJob, { job_id: job.job_id }).catch((e: unknown) => e);
+      expect(cancel).toMatchObject({ code: "CONFLICT", message: `job ${job.job_id} has already ended; its result is being recorded` });
+      expect(await getJob(env.bus, job.job_id)).toMatchObject({ status: "running", attempt: 1, cancel_requested: false });
     });
 
     it("records progress of the current attempt: phase, run, environment cache, script start", async () => {
@@ -191,9 +192,12 @@ describe(suiteTitle("job-scheduler: claims, progress and cancel"), () => {
 
     it("counts created and finished jobs, durations, stored lines and jobs by status", async () => {
       const value = async (name: string, labels: Record<string, string> = {}) => {
-        const metric = (await env.metrics.getMetricsAsJSON()).find((m) => m.name === name);
-        const match = (metric?.values ?? []).find((v) =>
-          Object.entries(labels).every(([k, want]) => (v.labels as Record<string, unknown>)[k] === want),
+        // A histogram's series (`…_count`) are values of the metric named without the suffix.
+        const metric = (await env.metrics.getMetricsAsJSON()).find((m) => m.name === name.replace(/_count$/, ""));
+        const match = (metric?.values ?? []).find(
+          (v) =>
+            ((v as { metricName?: string }).metricName ?? name) === name &&
+            Object.entries(labels).every(([k, want]) => (v.labels as Record<string, unknown>)[k] === want),
         );
         return match?.value ?? 0;
       };

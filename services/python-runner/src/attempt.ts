@@ -9,7 +9,7 @@ import { runScript, type RunResult } from "@asgard/sandbox";
 import type { Logger } from "@asgard/telemetry";
 import { classifyExit } from "./classify.js";
 import type { RunnerConfig } from "./config.js";
-import type { HeldJob } from "./held-jobs.js";
+import { HANDOVER, type HeldJob } from "./held-jobs.js";
 import { buildJobEnvironment } from "./job-environment.js";
 import { LogBatcher } from "./log-batcher.js";
 import { findLoggedModel } from "./logged-model.js";
@@ -223,6 +223,13 @@ export async function runAttempt(
         log.warn({ err }, "could not finalise the MLflow run's status"),
       );
     }
+  }
+  if (held.cancelReason === HANDOVER) {
+    // Not an outcome: another replica takes the job over as the next attempt.
+    logs.system(`[asgard] runner ${config.runnerId} is shutting down; attempt ${claim.attempt} is handed back to the queue`);
+    await logs.close();
+    msg.nak(0);
+    return;
   }
   await finish(deps, claim, msg, logs, {
     ...outcome,

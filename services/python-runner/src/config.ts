@@ -19,6 +19,8 @@ export interface RunnerConfig {
   /** SIGTERM → SIGKILL grace on timeout and cancel. */
   killGraceMs: number;
   heartbeatMs: number;
+  /** On SIGTERM: how long running attempts may go on before they are handed back. */
+  shutdownGraceMs: number;
   /** `working()` period; below the consumer's AckWait. */
   workingMs: number;
   logBatch: { maxLines: number; maxBytes: number; flushMs: number };

@@ -30,6 +30,7 @@ export const RunnerEnv = z.object({
   RUNNER_SANDBOX_GID: z.coerce.number().int().min(1).default(65534).describe("gid scripts run as (default 65534, nogroup)"),
   RUNNER_KILL_GRACE_MS: positiveMs(5_000, "grace between SIGTERM and SIGKILL on timeout or cancel"),
   RUNNER_HEARTBEAT_MS: positiveMs(5_000, "heartbeat period"),
+  RUNNER_SHUTDOWN_GRACE_MS: positiveMs(30_000, "on SIGTERM, how long running jobs may finish before they are handed back"),
   ASGARD_PYTHON: z.string().min(1).default("python3").describe("interpreter job environments are built from (default python3)"),
   METRICS_PORT: port(0).describe("port of this service's /metrics endpoint; 0 = a free port (default 0)"),
   LOG_LEVEL: logLevel(),

@@ -9,6 +9,9 @@ export interface HeldJob {
   cancelReason: string | null;
 }
 
+/** Abort reason of an attempt stopped because its runner is shutting down. */
+export const HANDOVER = "runner shutting down: handed back to the queue";
+
 export class HeldJobs {
   private readonly jobs = new Map<string, HeldJob>();
 

@@ -67,6 +67,7 @@ async function main(): Promise<void> {
       platformPythonPath: fileURLToPath(new URL("./python", import.meta.url)),
       killGraceMs: env.RUNNER_KILL_GRACE_MS,
       heartbeatMs: env.RUNNER_HEARTBEAT_MS,
+      shutdownGraceMs: env.RUNNER_SHUTDOWN_GRACE_MS,
       workingMs: Math.floor(CONSUMERS.runners.ackWaitMs / 3),
       logBatch: { maxLines: 200, maxBytes: 256 * 1024, flushMs: 200 },
     },
@@ -79,7 +80,7 @@ async function main(): Promise<void> {
     await metricsServer.close();
     await bus.close();
     await mlflow.close();
-  }, 60_000);
+  }, env.RUNNER_SHUTDOWN_GRACE_MS + 30_000);
 }
 
 main().catch(exitOnConfigError).catch((err: unknown) => {

@@ -5,7 +5,7 @@ import type { PyEnvManager } from "@asgard/pyenv";
 import type { Logger, Registry } from "@asgard/telemetry";
 import { runAttempt } from "./attempt.js";
 import type { RunnerConfig } from "./config.js";
-import { HeldJobs } from "./held-jobs.js";
+import { HANDOVER, HeldJobs } from "./held-jobs.js";
 import { createRunnerMetrics } from "./metrics.js";
 
 export interface RunnerDeps {
@@ -19,8 +19,11 @@ export interface RunnerDeps {
 
 export interface Runner {
   start(): Promise<void>;
-  /** Stops pulling; waits for running attempts to finish (a later issue adds the grace period and hand-back). */
-  stop(): Promise<void>;
+  /**
+   * Stops pulling at once; running attempts get `graceMs` to finish, then are stopped and
+   * handed back (nak) so another replica runs them as their next attempt.
+   */
+  stop(graceMs?: number): Promise<void>;
   /** Attempts currently held (for tests and the heartbeat). */
   held(): Array<{ jobId: string; attempt: number; phase: string }>;
 }
@@ -89,10 +92,17 @@ export function createRunner(deps: RunnerDeps): Runner {
       }
       logger.info({ runner_id: config.runnerId, slots: config.slots, sandbox: config.sandboxMode }, "runner started");
     },
-    async stop() {
+    async stop(graceMs = config.shutdownGraceMs) {
       draining = true;
       beat();
+      const handOver = setTimeout(() => {
+        for (const job of held.list()) {
+          logger.warn({ job_id: job.jobId, attempt: job.attempt }, "grace period over; handing the job back");
+          held.cancel(job.jobId, job.attempt, HANDOVER);
+        }
+      }, graceMs);
       await Promise.all(loops.splice(0).map((l) => l.stop()));
+      clearTimeout(handOver);
       if (heartbeat) clearInterval(heartbeat);
       await cancelSub?.stop();
     },

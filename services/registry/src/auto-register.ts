@@ -1,6 +1,6 @@
 import { BusError, type ConsumedMessage } from "@asgard/bus";
 import type { RunCompleted } from "@asgard/contracts";
-import { MlflowRegistrationTimeoutError, tagsToRecord, type ModelVersion } from "@asgard/mlflow";
+import { MlflowError, MlflowRegistrationTimeoutError, tagsToRecord, type ModelVersion } from "@asgard/mlflow";
 import type { Logger } from "@asgard/telemetry";
 import type { Announcer } from "./announcer.js";
 import type { JobClaims } from "./claims.js";
@@ -58,9 +58,29 @@ async function adoptScriptVersion(deps: AutoRegisterDeps, event: RunCompleted, r
   return { ...newest, tags: [...newest.tags, { key: VERSION_TAGS.jobId, value: event.job_id }] };
 }
 
+/**
+ * The job's LoggedModel must exist and hold its files. Checked first because MLflow answers a
+ * version of a missing LoggedModel with a 500, which would read as "MLflow unavailable, retry".
+ */
+async function requireLoggedModel(deps: AutoRegisterDeps, modelId: string): Promise<void> {
+  let model;
+  try {
+    model = await deps.mlflow.getLoggedModel(modelId);
+  } catch (err) {
+    if (err instanceof MlflowError && err.code === "NOT_FOUND") {
+      throw new BusError("UNPROCESSABLE", `the run's logged model ${modelId} does not exist in MLflow`, { cause: err });
+    }
+    throw err;
+  }
+  if (model.info.status === "LOGGED_MODEL_UPLOAD_FAILED") {
+    throw new BusError("UNPROCESSABLE", `the upload of logged model ${modelId} failed${model.info.status_message ? `: ${model.info.status_message}` : ""}`);
+  }
+}
+
 async function createJobVersion(deps: AutoRegisterDeps, event: RunCompleted, runId: string, claimedAt: number): Promise<ModelVersion> {
   const source = event.logged_model_uri as string;
   const modelId = event.logged_model_id ?? loggedModelIdOf(source);
+  if (modelId) await requireLoggedModel(deps, modelId);
   await deps.store.ensureRegisteredModel(event.model_name);
   // The claim is a lease: past this point another delivery may hold it, so do not create.
   if (Date.now() - claimedAt > deps.config.claimUseWithinMs) {

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CONSUMERS, EVENTS } from "@asgard/contracts";
 import { tagsToRecord } from "@asgard/mlflow";
+import { createJobClaims } from "../src/claims.js";
 import { eventually, externalConsumer, logRunWithModel, runCompleted, startStack, unique, versionsOf, type Replica, type Stack } from "./support.js";
 
 type Registered = Awaited<ReturnType<typeof externalConsumer<typeof EVENTS.modelRegistered>>>;
@@ -86,6 +87,28 @@ describe("registry: automatic registration from run.completed", () => {
     await stack.mlflow.createRegisteredModel(name);
     await stack.mlflow.createModelVersion({ name, source: run.uri, runId: run.runId, modelId: run.modelId, tags: { "asgard.job_id": jobId, "asgard.registered_via": "job" } });
     await stack.bus.publish(EVENTS.runCompleted, runCompleted(jobId, name, run));
+    const events = await eventually(() => registered.received.filter((e) => e.job_id === jobId), (e) => e.length > 0);
+    expect(events[0]?.version).toBe("1");
+    await drained();
+    expect(await versionsOf(stack.mlflow, name)).toEqual(["1"]);
+  });
+
+  it("leaves a job whose claim another replica holds to that replica, and announces what it registered", async () => {
+    const name = unique("claimed");
+    const jobId = randomUUID();
+    const run = await logRunWithModel(stack.mlflow, stack.experimentId);
+    const other = createJobClaims({ bus: stack.bus, instanceId: "replica-elsewhere" });
+    expect(await other.claim(jobId)).toMatchObject({ claimed: true });
+    // A second claim on the same job is refused, whoever asks.
+    expect(await other.claim(jobId)).toEqual({ claimed: false });
+
+    await stack.bus.publish(EVENTS.runCompleted, runCompleted(jobId, name, run));
+    await eventually(() => stack.bus.consumerPending(CONSUMERS.registryRuns), (p) => p.redelivered > 0);
+    expect(await stack.mlflow.findRegisteredModel(name)).toBeNull();
+
+    // The holder finishes its work; the waiting delivery finds the version and announces it.
+    await stack.mlflow.createRegisteredModel(name);
+    await stack.mlflow.createModelVersion({ name, source: run.uri, runId: run.runId, modelId: run.modelId, tags: { "asgard.job_id": jobId } });
     const events = await eventually(() => registered.received.filter((e) => e.job_id === jobId), (e) => e.length > 0);
     expect(events[0]?.version).toBe("1");
     await drained();
