@@ -27,3 +27,100 @@ export async function waitFor(url: string, check: (res: Response) => Promise<boo
 }
 
 export { freePort };
+
+/** nats + MLflow + the named services as processes, in a scratch directory; for benchmarks. */
+export interface BenchPlatform {
+  api: string;
+  mlflowUrl: string;
+  natsUrl: string;
+  dir: string;
+  env: Record<string, string>;
+  start(name: string, extra?: Record<string, string>): ManagedProcess;
+  stop(): Promise<void>;
+}
+
+export async function startBenchPlatform(options: {
+  services: string[];
+  env?: Record<string, string>;
+  databaseUrl?: string | null;
+}): Promise<BenchPlatform> {
+  const { mkdtemp, rm } = await import("node:fs/promises");
+  const { tmpdir } = await import("node:os");
+  const { startMlflowServer, startNatsServer } = await import("@asgard/infra");
+  const dir = await mkdtemp(join(tmpdir(), "asgard-bench-"));
+  const stops: Array<() => Promise<void>> = [];
+  const nats = await startNatsServer({ storeDir: join(dir, "nats") });
+  stops.push(() => nats.stop());
+  const mlflow = await startMlflowServer({
+    backendStoreUri: `sqlite:///${join(dir, "mlflow", "mlflow.db")}`,
+    artifactsDestination: join(dir, "mlflow", "artifacts"),
+    logFile: join(dir, "mlflow.log"),
+  });
+  stops.push(() => mlflow.stop());
+  const port = await freePort();
+  const env: Record<string, string> = {
+    NATS_URL: nats.url,
+    MLFLOW_TRACKING_URI: mlflow.url,
+    PORT: String(port),
+    HOST: "127.0.0.1",
+    ASGARD_DATA_DIR: dir,
+    ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : {}),
+    ...options.env,
+  };
+  let runners = 0;
+  const start = (name: string, extra: Record<string, string> = {}) => {
+    const id: Record<string, string> = name === "python-runner" ? { RUNNER_ID: `bench-runner-${++runners}` } : {};
+    const proc = startService(name, { ...env, ...id, ...extra }, dir);
+    stops.push(() => proc.stop());
+    return proc;
+  };
+  for (const name of options.services) start(name);
+  const api = `http://127.0.0.1:${port}`;
+  await waitFor(`${api}/healthz`, (r) => r.ok);
+  return {
+    api,
+    mlflowUrl: mlflow.url,
+    natsUrl: nats.url,
+    dir,
+    env,
+    start,
+    async stop() {
+      for (const stop of stops.reverse()) await stop().catch(() => undefined);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface JobView {
+  job_id: string;
+  status: string;
+  created_at: string;
+  started_at: string | null;
+  completed_at: string | null;
+  logs: string;
+}
+
+export async function submit(api: string, body: Record<string, unknown>): Promise<JobView> {
+  const res = await fetch(`${api}/mlops/training/upload`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  if (res.status !== 202) throw new Error(`upload answered ${res.status}: ${await res.text()}`);
+  return (await res.json()) as JobView;
+}
+
+export async function waitForTerminal(api: string, jobId: string): Promise<JobView> {
+  for (let i = 0; i < 24_000; i++) {
+    const res = await fetch(`${api}/mlops/training/jobs/${jobId}`);
+    const job = (await res.json()) as JobView;
+    if (["completed", "failed", "cancelled"].includes(job.status)) return job;
+    await sleep(25);
+  }
+  throw new Error(`job ${jobId} never finished`);
+}
+
+export const percentile = (values: number[], p: number) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
+};
