@@ -29,8 +29,9 @@ describe("model cache", () => {
     const third = cache.page(second.nextPageToken, 2, 1_000_000);
     expect(third).toEqual({ models: [model("e")], nextPageToken: null });
 
-    const size = Buffer.byteLength(JSON.stringify(model("a")));
-    const byBytes = cache.page(null, null, size * 2 + 1);
+    const bytes = (name: string) => Buffer.byteLength(JSON.stringify(model(name)));
+    // Two models and the comma between them fit; the third does not.
+    const byBytes = cache.page(null, null, bytes("a") + 1 + bytes("aa"));
     expect(byBytes.models.map((m) => m.name)).toEqual(["a", "aa"]);
     expect(byBytes.nextPageToken).not.toBeNull();
     // A budget below one model still returns one, so paging always advances.
