@@ -84,6 +84,8 @@ export async function startPlatform(infra: TestInfra, options: PlatformOptions =
 
   const api = `http://127.0.0.1:${port}`;
   await pollUntil(`${api}/healthz`, (s) => s === 200, 600);
+  // The job-scheduler answers through the gateway once its migrations ran and it serves.
+  if (names.includes("job-scheduler")) await pollUntil(`${api}/mlops/training/jobs?limit=1`, (s) => s === 200, 600);
   return {
     api,
     natsUrl: nats.url,

@@ -1,2 +1,3 @@
 export * from "./env.js";
 export * from "./fields.js";
+export * from "./config-check.js";

@@ -36,6 +36,13 @@ import {
   SetModelAliasResponseSchema,
 } from "./registry-internal.js";
 import { ModelInfoSchema } from "./http/registry.js";
+import {
+  InferenceModelChangedSchema,
+  InvokeRequestSchema,
+  InvokeResponseSchema,
+  PredictRequestSchema,
+  PredictResponseSchema,
+} from "./inference-internal.js";
 
 const MINUTE = 60_000;
 const DAY = 24 * 60 * MINUTE;
@@ -124,7 +131,10 @@ export const EVENTS = {
     stream: STREAMS.models,
     public: true,
     schemaVersion: 1,
-    description: "A model version is READY in the registry.",
+    description:
+      "A model version is READY in the registry: registered through the API, automatically for a job (then `job_id` is set), " +
+      "or directly in MLflow (announced by the registry's poller within its interval, 5 s by default). Delivered at least once: " +
+      "every announcement of one version for one job carries the same `event_id`, so a consumer drops repeats by it.",
   },
   registrationFailed: {
     subject: "model.registration_failed",
@@ -211,6 +221,18 @@ export const CONSUMERS = {
     deliverPolicy: "all",
     description: "The registry registers the model of every succeeded job that logged one.",
   },
+  inferenceModels: {
+    stream: STREAMS.models,
+    durable: "inference-models",
+    filterSubject: "model.>",
+    ackWaitMs: 30_000,
+    // The handler only starts a warm-up and tells the other replicas; loading has its own retries.
+    maxDeliver: 5,
+    maxAckPending: 100,
+    // A fresh deployment does not warm every model registered in the stream's 90 days.
+    deliverPolicy: "new",
+    description: "Shared by the inference replicas: warms new versions and alias targets, and tells every replica.",
+  },
 } as const satisfies Record<string, ConsumerDef>;
 
 // ---- Signals (core NATS, not stored) -------------------------------------------------
@@ -230,6 +252,11 @@ export const SIGNALS = {
     subject: "registry.model_changed",
     schema: RegistryModelChangedSchema,
     description: "A registry replica changed a model in MLflow; every replica re-reads it into its cache.",
+  },
+  inferenceModelChanged: {
+    subject: "inference.model_changed",
+    schema: InferenceModelChangedSchema,
+    description: "An inference replica saw a new version or an alias move; every replica re-resolves and warms it.",
   },
 } as const satisfies Record<string, SignalDef>;
 
@@ -358,6 +385,21 @@ export const RPC = {
     response: DeleteModelAliasResponseSchema,
     timeoutMs: 15_000,
     description: "Deletes an alias (NOT_FOUND when the model has none by that name) and publishes model.alias.changed.",
+  },
+  predict: {
+    subject: "rpc.inference.predict",
+    request: PredictRequestSchema,
+    response: PredictResponseSchema,
+    // A cold model may be loading; the service answers UNAVAILABLE itself after its load wait (30 s by default).
+    timeoutMs: 60_000,
+    description: "Predicts with a model version (latest, a number or an alias) from a warm, micro-batched worker.",
+  },
+  invokeModel: {
+    subject: "rpc.inference.invoke",
+    request: InvokeRequestSchema,
+    response: InvokeResponseSchema,
+    timeoutMs: 60_000,
+    description: "Predicts from one of MLflow's scoring formats (dataframe_split, dataframe_records, instances, inputs).",
   },
 } as const satisfies Record<string, RpcDef>;
 

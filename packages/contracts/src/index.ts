@@ -20,3 +20,4 @@ export * from "./http/routes.js";
 export * from "./openapi/build.js";
 export * from "./jobs-internal.js";
 export * from "./registry-internal.js";
+export * from "./inference-internal.js";

@@ -40,7 +40,8 @@ export const JobRefSchema = z.object({ job_id: jobId });
 export const JobScriptSchema = z.object({
   job_id: z.string(),
   script_name: z.string(),
-  script: z.string(),
+  /** base64: JSON-escaping a script of control characters could grow it past NATS's 1 MiB. */
+  script_b64: z.string(),
   sha256: z.string(),
   bytes: z.number().int().nonnegative(),
 });
@@ -80,7 +81,8 @@ export const ClaimResponseSchema = z.discriminatedUnion("granted", [
     job_id: z.string(),
     attempt: z.number().int().positive(),
     script_name: z.string(),
-    script: z.string(),
+    /** base64, for the same reason as in JobScriptSchema. */
+    script_b64: z.string(),
     experiment_name: z.string(),
     model_name: z.string(),
     requirements: z.array(z.string()),

@@ -7,6 +7,8 @@ import type { BusRef } from "./bus-ref.js";
 import { trackRoutes } from "./method-not-allowed.js";
 import { docsRoutes } from "./routes/docs.js";
 import { healthRoutes } from "./routes/health.js";
+import { modelRoutes } from "./routes/models.js";
+import { registryRoutes } from "./routes/registry.js";
 import { statusRoutes } from "./routes/status.js";
 import { trainingJobRoutes } from "./routes/training-jobs.js";
 import { trainingLogRoutes } from "./routes/training-logs.js";
@@ -90,6 +92,8 @@ export async function createGateway(deps: GatewayDeps): Promise<FastifyInstance>
   const trainingMetrics = createTrainingMetrics(deps.metrics);
   await trainingUploadRoutes(app, { bus: deps.bus, limits: deps.training?.uploadLimits ?? {}, metrics: trainingMetrics });
   trainingJobRoutes(app, { bus: deps.bus });
+  registryRoutes(app, { bus: deps.bus });
+  modelRoutes(app, { bus: deps.bus });
   trainingLogRoutes(app, {
     bus: deps.bus,
     options: { ...DEFAULT_LOG_STREAM_OPTIONS, ...deps.training?.logStream },

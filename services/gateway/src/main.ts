@@ -1,5 +1,5 @@
 import { connectBus } from "@asgard/bus";
-import { exitOnConfigError, parseEnv } from "@asgard/config";
+import { exitIfConfigCheck, exitOnConfigError, parseEnv } from "@asgard/config";
 import { buildOpenApiDocument } from "@asgard/contracts";
 import { createLogger, createMetricsRegistry, onShutdown } from "@asgard/telemetry";
 import { createGateway } from "./app.js";
@@ -11,6 +11,7 @@ const SERVICE = "gateway";
 
 async function main(): Promise<void> {
   const env = parseEnv(SERVICE, GatewayEnv);
+  exitIfConfigCheck(SERVICE);
   const logger = createLogger(SERVICE, env.LOG_LEVEL);
   const metrics = createMetricsRegistry(SERVICE);
   const bus: BusRef = { current: null };

@@ -1,5 +1,5 @@
 import { connectBus } from "@asgard/bus";
-import { exitOnConfigError, parseEnv } from "@asgard/config";
+import { exitIfConfigCheck, exitOnConfigError, parseEnv } from "@asgard/config";
 import { createLogger, createMetricsRegistry, onShutdown, serveMetrics } from "@asgard/telemetry";
 import { InferenceEnv } from "./env.js";
 import { createInference } from "./inference.js";
@@ -8,6 +8,7 @@ const SERVICE = "inference";
 
 async function main(): Promise<void> {
   const env = parseEnv(SERVICE, InferenceEnv);
+  exitIfConfigCheck(SERVICE);
   const logger = createLogger(SERVICE, env.LOG_LEVEL);
   const metrics = createMetricsRegistry(SERVICE);
   const bus = await connectBus({ servers: env.NATS_URL, name: SERVICE, logger });

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { connectBus } from "@asgard/bus";
-import { exitOnConfigError, parseEnv } from "@asgard/config";
+import { exitIfConfigCheck, exitOnConfigError, parseEnv } from "@asgard/config";
 import { migrateToLatest, openDatabase, redactUrl } from "@asgard/db";
 import { createBlobStore } from "@asgard/storage";
 import { createLogger, createMetricsRegistry, onShutdown, retryUntilReady, serveMetrics } from "@asgard/telemetry";
@@ -13,6 +13,7 @@ const SERVICE = "job-scheduler";
 async function main(): Promise<void> {
   const env = parseEnv(SERVICE, SchedulerEnv);
   const blobConfig = blobStoreFromEnv(SERVICE, env);
+  exitIfConfigCheck(SERVICE);
   const logger = createLogger(SERVICE, env.LOG_LEVEL);
   const metrics = createMetricsRegistry(SERVICE);
   const blobs = createBlobStore(blobConfig);

@@ -138,19 +138,23 @@ describe(suiteTitle("job-scheduler: creating and reading jobs"), () => {
       const cancelled = created[1]!;
       await env.bus.request(RPC.cancelJob, { job_id: cancelled });
 
-      const seen: string[] = [];
+      const seen: Array<{ job_id: string; created_at: string }> = [];
       let token: string | undefined;
       let pages = 0;
       do {
         const page = await env.bus.request(RPC.listJobs, listQuery({ experiment_name: experiment, limit: 2, page_token: token }));
         expect(page.jobs.length).toBeLessThanOrEqual(2);
         for (const j of page.jobs) expect(j).not.toHaveProperty("logs");
-        seen.push(...page.jobs.map((j) => j.job_id));
+        seen.push(...page.jobs);
         token = page.next_page_token ?? undefined;
         pages++;
       } while (token);
       expect(pages).toBe(3);
-      expect(seen).toEqual([...created].reverse());
+      expect(new Set(seen.map((j) => j.job_id))).toEqual(new Set(created));
+      expect(seen).toHaveLength(created.length);
+      // Newest first; jobs created in the same millisecond are ordered by id.
+      const key = (j: { job_id: string; created_at: string }) => `${j.created_at} ${j.job_id}`;
+      expect(seen.map(key)).toEqual(seen.map(key).sort().reverse());
 
       const onlyCancelled = await env.bus.request(RPC.listJobs, listQuery({ experiment_name: experiment, status: "cancelled", limit: 50 }));
       expect(onlyCancelled.jobs.map((j) => j.job_id)).toEqual([cancelled]);

@@ -144,7 +144,7 @@ describe(suiteTitle("job-scheduler: outbox relay and reconciler"), () => {
     });
 
     it("ends a cancel-requested job whose runner went silent as cancelled", async () => {
-      await env.restart({ heartbeatMs: 300 });
+      await env.restart({ heartbeatMs: 1_000 });
       const job = await createJob(env.bus);
       await claimGranted(env.bus, job.job_id);
       await env.bus.request(RPC.cancelJob, { job_id: job.job_id });

@@ -150,7 +150,7 @@ export async function runAttempt(
     await mkdir(config.workRoot, { recursive: true });
     workDir = await mkdtemp(join(config.workRoot, `${claim.job_id}-${claim.attempt}-`));
     const scriptPath = join(workDir, claim.script_name);
-    await writeFile(scriptPath, claim.script, { mode: 0o644 });
+    await writeFile(scriptPath, Buffer.from(claim.script_b64, "base64"), { mode: 0o644 });
     if (config.sandboxMode === "bwrap" || process.getuid?.() === 0) {
       await chown(workDir, config.sandboxUid, config.sandboxGid).catch(() => undefined);
       await chown(scriptPath, config.sandboxUid, config.sandboxGid).catch(() => undefined);

@@ -2,7 +2,7 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { connectBus } from "@asgard/bus";
 import { CONSUMERS } from "@asgard/contracts";
-import { exitOnConfigError, parseEnv } from "@asgard/config";
+import { exitIfConfigCheck, exitOnConfigError, parseEnv } from "@asgard/config";
 import { ensureUv, run } from "@asgard/infra";
 import { createMlflowClient } from "@asgard/mlflow";
 import { createPyEnvManager } from "@asgard/pyenv";
@@ -15,6 +15,7 @@ const SERVICE = "python-runner";
 
 async function main(): Promise<void> {
   const env = parseEnv(SERVICE, RunnerEnv);
+  exitIfConfigCheck(SERVICE);
   const logger = createLogger(SERVICE, env.LOG_LEVEL).child({ runner_id: env.RUNNER_ID });
   const metrics = createMetricsRegistry(SERVICE);
 

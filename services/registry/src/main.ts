@@ -1,5 +1,5 @@
 import { connectBus } from "@asgard/bus";
-import { exitOnConfigError, parseEnv } from "@asgard/config";
+import { exitIfConfigCheck, exitOnConfigError, parseEnv } from "@asgard/config";
 import { createMlflowClient } from "@asgard/mlflow";
 import { createLogger, createMetricsRegistry, onShutdown, serveMetrics } from "@asgard/telemetry";
 import { RegistryEnv } from "./env.js";
@@ -9,6 +9,7 @@ const SERVICE = "registry";
 
 async function main(): Promise<void> {
   const env = parseEnv(SERVICE, RegistryEnv);
+  exitIfConfigCheck(SERVICE);
   const logger = createLogger(SERVICE, env.LOG_LEVEL);
   const metrics = createMetricsRegistry(SERVICE);
   const bus = await connectBus({ servers: env.NATS_URL, name: SERVICE, logger });

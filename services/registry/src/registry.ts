@@ -127,6 +127,9 @@ export function createRegistry(deps: RegistryDeps): Registry {
       for (const stream of [STREAMS.runs, STREAMS.models, STREAMS.registryClaims]) await bus.ensureStream(stream);
       await bus.ensureConsumer(CONSUMERS.registryRuns);
       serveEndpoints();
+      // A round trip makes the server process our subscriptions first: a request sent on
+      // another connection right after start() then finds the endpoints.
+      await bus.rtt();
       consumption = bus.consume(CONSUMERS.registryRuns, EVENTS.runCompleted, runCompletedHandler(autoDeps));
       await watcher.start();
       logger.info({ instanceId: config.instanceId, pollIntervalMs: config.pollIntervalMs }, "registry started");

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { InferenceResponseSchema, parseInferenceRequest, parseInvocationsQuery, parseInvocationsRequest } from "./inference.js";
+import { InferenceResponseSchema, parseInferenceRequest, parseInvocationsParams, parseInvocationsRequest } from "./inference.js";
 import { expectAccepted, expectRefused } from "./test-helpers.js";
 
 const valid = () => ({ model_name: "my-model", inputs: { age: [42, 37], city: ["Oslo", null], member: [true, false] } });
@@ -99,8 +99,13 @@ describe("parseInvocationsRequest (MLflow scoring formats)", () => {
     expect(parseInvocationsRequest([1]).ok ? 0 : 400).toBe(400);
   });
 
-  it("reads the version from the query", () => {
-    expect(expectAccepted(parseInvocationsQuery({ model_version: "@champion" })).value.model_version).toEqual({ kind: "alias", alias: "champion" });
+  it("reads the version from the path", () => {
+    expect(expectAccepted(parseInvocationsParams({ model_name: "m", version: "@champion" })).value.version).toEqual({ kind: "alias", alias: "champion" });
+    expect(expectAccepted(parseInvocationsParams({ model_name: "m", version: "latest" })).value.version).toEqual({ kind: "latest" });
+    expect(expectAccepted(parseInvocationsParams({ model_name: "m", version: "12" })).value.version).toEqual({ kind: "version", version: "12" });
+    expectRefused(parseInvocationsParams({ model_name: "m", version: "x y" }), 422, "version");
+    expectRefused(parseInvocationsParams({ model_name: "m", version: "0" }), 422, "version");
+  });
     expect(expectAccepted(parseInvocationsQuery({})).value.model_version).toEqual({ kind: "latest" });
     expectRefused(parseInvocationsQuery({ model_version: "x y" }), 422, "model_version");
     expectRefused(parseInvocationsQuery({ version: "1" }), 422, "version");

@@ -1,6 +1,5 @@
 import { z } from "zod";
 import { describeValue, expecting, isPlainObject, issuesFailure, jsonObject, parseLenient, parseStrict, plainFailure, quote, report, type ParseResult } from "./common.js";
-import { lastValue } from "./query.js";
 import { formatModelVersionRef, modelNameField, modelVersionRefField, readModelVersionRef, type ModelVersionRef } from "./fields.js";
 
 /** One input value: a column of a tabular model holds scalars only. */
@@ -113,7 +112,7 @@ export const InferenceResponseSchema = z.object({
 });
 export type InferenceResponse = z.infer<typeof InferenceResponseSchema>;
 
-// ---- MLflow scoring-server bodies (extension: POST /mlops/models/{model_name}/invocations) ----
+// ---- MLflow scoring-server bodies (extension: POST /mlops/models/{model_name}/versions/{version}/invocations) ----
 
 const paramsField = () =>
   jsonObject("an object of inference parameters")
@@ -179,28 +178,34 @@ export function parseInvocationsRequest(body: unknown): ParseResult<InvocationsR
   return { ok: true, value: { format, data: value[format], params: (value.params as Record<string, unknown> | undefined) ?? null }, warnings: [] };
 }
 
-/** Query of the invocations route: which version answers. */
-export const InvocationsQuerySchema = z.object({
-  model_version: z
-    .unknown()
-    .optional()
+/**
+ * Path parameters of `/mlops/models/{model_name}/versions/{version}/invocations`. The version
+ * is a number, `latest` (the highest READY version) or `@alias` — so a client written for
+ * `mlflow models serve` switches to us by changing only its URL.
+ */
+export const InvocationsParamsSchema = z.object({
+  model_name: z.string().describe("Registered-model name."),
+  version: z
+    .string()
     .transform((input, ctx) => {
-      const raw = lastValue(input);
-      const read = readModelVersionRef(raw === "" ? undefined : raw);
+      const read = readModelVersionRef(input);
       if (!read.ok) {
         report(ctx, read.problem);
         return z.NEVER;
       }
       return read.ref;
     })
-    .meta({ type: "string", description: 'A version number, "latest" (default) or "@alias".' }),
+    .meta({ type: "string", description: 'A version number, "latest" or "@alias".', examples: ["3", "latest", "@champion"] }),
 });
-export type InvocationsQuery = z.output<typeof InvocationsQuerySchema>;
+export type InvocationsParams = z.output<typeof InvocationsParamsSchema>;
 
-/** Reads the invocations query (extension: unknown parameters are a 422). */
-export function parseInvocationsQuery(query: unknown): ParseResult<InvocationsQuery> {
-  return parseStrict(InvocationsQuerySchema, query, ["model_version"], { subject: "query string" });
+/** Reads the invocations path parameters (a version that cannot exist is a 422 naming it). */
+export function parseInvocationsParams(params: unknown): ParseResult<InvocationsParams> {
+  return parseStrict(InvocationsParamsSchema, params, ["model_name", "version"], { subject: "path" });
 }
+
+/** Response header of the invocations route naming the version that answered (lower case, as Node sends headers). */
+export const MODEL_VERSION_HEADER = "x-model-version";
 
 /** What MLflow's scoring server answers, and so do we. */
 export const InvocationsResponseSchema = z.object({

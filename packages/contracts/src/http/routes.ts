@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { ErrorBodySchema } from "../errors.js";
 import { StatusSnapshotSchema } from "../status.js";
-import { InferenceRequestSchema, InferenceResponseSchema, InvocationsQuerySchema, InvocationsRequestSchema, InvocationsResponseSchema } from "./inference.js";
+import { InferenceRequestSchema, InferenceResponseSchema, MODEL_VERSION_HEADER, InvocationsParamsSchema, InvocationsRequestSchema, InvocationsResponseSchema } from "./inference.js";
 import { JobListQuerySchema, JobListResponseSchema, JobParamsSchema, JobSchema, LogEndEventSchema, LogLinesEventSchema, LogStreamQuerySchema, LOG_SSE_EVENTS } from "./jobs.js";
 import { HealthSchema, ReadinessSchema } from "./ops.js";
 import {
@@ -309,19 +309,23 @@ export const ROUTES = {
   invokeModel: {
     id: "invokeModel",
     method: "POST",
-    path: "/mlops/models/{model_name}/invocations",
+    path: "/mlops/models/{model_name}/versions/{version}/invocations",
     summary: "Predict with MLflow's scoring-server body formats",
-    description: "Accepts exactly one of `dataframe_split`, `dataframe_records`, `instances` or `inputs` (plus optional `params`), as `mlflow models serve` does, and answers like it.",
+    description:
+      "Accepts exactly one of `dataframe_split`, `dataframe_records`, `instances` or `inputs` (plus optional `params`), as `mlflow models serve` does on `/invocations`, and answers like it. `version` is a number, `latest` or `@alias`; the version that answered is in the X-Model-Version header.",
     tags: ["inference"],
     surface: "extension",
-    params: ModelParamsSchema,
-    query: InvocationsQuerySchema,
+    params: InvocationsParamsSchema,
     body: named("InvocationsRequest", InvocationsRequestSchema),
     responses: {
-      200: { description: "The predictions.", body: named("InvocationsResponse", InvocationsResponseSchema) },
+      200: {
+        description: "The predictions.",
+        body: named("InvocationsResponse", InvocationsResponseSchema),
+        headers: { [headerName(MODEL_VERSION_HEADER)]: { description: "The version that answered.", schema: z.string() } },
+      },
       400: badBody,
       404: err("No such model, version or alias."),
-      422: err("The body is invalid or does not fit the model's signature."),
+      422: err("The body or the version is invalid, or the inputs do not fit the model's signature."),
       503: unavailable,
     },
   },

@@ -36,6 +36,6 @@ export function trainingJobRoutes(app: FastifyInstance, opts: { bus: BusRef }): 
       .type("text/x-python; charset=utf-8")
       .header("content-disposition", inlineDisposition(script.script_name))
       .header("x-script-sha256", script.sha256)
-      .send(script.script);
+      .send(Buffer.from(script.script_b64, "base64").toString("utf8"));
   });
 }

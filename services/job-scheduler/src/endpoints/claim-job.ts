@@ -60,7 +60,7 @@ export function claimJobHandler(ctx: SchedulerContext): RpcHandler<typeof RPC.cl
         job_id: job.job_id,
         attempt,
         script_name: job.script_name,
-        script,
+        script_b64: Buffer.from(script, "utf8").toString("base64"),
         experiment_name: job.experiment_name,
         model_name: job.model_name,
         requirements: job.requirements,

@@ -50,7 +50,7 @@ export function getJobScriptHandler(ctx: SchedulerContext): RpcHandler<typeof RP
     return {
       job_id: row.job_id,
       script_name: row.script_name,
-      script: await readScript(ctx, row),
+      script_b64: Buffer.from(await readScript(ctx, row), "utf8").toString("base64"),
       sha256: row.script_sha256,
       bytes: row.script_bytes,
     };

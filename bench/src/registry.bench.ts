@@ -1,0 +1,134 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startMlflowServer, startNatsServer, spawnManaged } from "@asgard/infra";
+import { createMlflowClient, type MlflowClient } from "@asgard/mlflow";
+import { load, round, type LoadResult } from "./load.js";
+import { freePort, startService, waitFor } from "./platform.js";
+import { writeResult } from "./results.js";
+
+/**
+ * GET /mlops/models with 200 registered models of 5 versions each: ours (the registry
+ * service's cache, over NATS, through the gateway) against the seed's approach (MLflow's
+ * model list, then one MLflow call per model for its details, in series), with the same
+ * autocannon load in one run — then ours again under a heavier load.
+ */
+const MODELS = 200;
+const VERSIONS = 5;
+const SECONDS = 20;
+/** The shared load: a few clients, each sending its next request when the last one is answered. */
+const CONNECTIONS = 4;
+/** The heavier load on ours alone: many clients at a fixed offered rate. */
+const HEAVY = { connections: 20, rate: 300 };
+/** Parallel writes while filling the registry (MLflow runs one worker). */
+const FILL_CONCURRENCY = 8;
+
+async function inParallel<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) await work(items[next++] as T);
+  };
+  await Promise.all(Array.from({ length: limit }, lane));
+}
+
+/** 200 models × 5 versions of one logged model, as training jobs would leave them. */
+async function fillRegistry(client: MlflowClient): Promise<void> {
+  const experimentId = await client.createExperiment("bench-registry");
+  const { info } = await client.createRun({ experimentId });
+  const model = await client.createLoggedModel({ experimentId, name: "model", sourceRunId: info.run_id });
+  await client.uploadArtifact(`${model.info.artifact_uri}/MLmodel`, "artifact_path: model\nflavors: {}\n");
+  await client.finalizeLoggedModel(model.info.model_id);
+  const names = Array.from({ length: MODELS }, (_, i) => `bench-model-${String(i).padStart(3, "0")}`);
+  await inParallel(names, FILL_CONCURRENCY, async (name) => {
+    await client.createRegisteredModel(name, { description: `model ${name}`, tags: { team: "bench" } });
+    for (let v = 0; v < VERSIONS; v++) {
+      await client.createModelVersion({ name, source: `models:/${model.info.model_id}`, runId: info.run_id, modelId: model.info.model_id, tags: { n: String(v + 1) } });
+    }
+    await client.setAlias(name, "champion", String(VERSIONS));
+  });
+}
+
+const complete = async (res: Response) => {
+  if (!res.ok) return false;
+  const models = (await res.json()) as Array<{ latest_versions: Array<{ version: string }> }>;
+  return models.length === MODELS && models.every((m) => m.latest_versions[0]?.version === String(VERSIONS));
+};
+
+export async function run(): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), "asgard-bench-registry-"));
+  const stops: Array<() => Promise<void>> = [];
+  try {
+    const nats = await startNatsServer({ storeDir: join(dir, "nats") });
+    stops.push(() => nats.stop());
+    const mlflow = await startMlflowServer({
+      backendStoreUri: `sqlite:///${join(dir, "mlflow", "mlflow.db")}`,
+      artifactsDestination: join(dir, "mlflow", "artifacts"),
+      logFile: join(dir, "mlflow.log"),
+    });
+    stops.push(() => mlflow.stop());
+    const client = createMlflowClient({ baseUrl: mlflow.url, timeoutMs: 30_000 });
+    const mlflowVersion = await client.version();
+    const filledAt = Date.now();
+    await fillRegistry(client);
+    const fillSeconds = round((Date.now() - filledAt) / 1000, 1);
+    await client.close();
+
+    const port = await freePort();
+    const env = { NATS_URL: nats.url, MLFLOW_TRACKING_URI: mlflow.url, PORT: String(port) };
+    for (const name of ["registry", "gateway"]) {
+      const proc = startService(name, env, dir);
+      stops.push(() => proc.stop());
+    }
+    const ours = `http://127.0.0.1:${port}/mlops/models`;
+    await waitFor(ours, complete);
+
+    const seedPort = await freePort();
+    const seed = spawnManaged({
+      name: "seed-models",
+      command: process.execPath,
+      args: ["--import", "tsx", join(process.cwd(), "bench", "src", "seed-models-server.ts")],
+      env: { ...process.env, MLFLOW_TRACKING_URI: mlflow.url, PORT: String(seedPort) },
+      logFile: join(dir, "seed.log"),
+    });
+    stops.push(() => seed.stop());
+    const baselineUrl = `http://127.0.0.1:${seedPort}/mlops/models`;
+    await waitFor(baselineUrl, complete);
+
+    const shared = (url: string) => load({ url, connections: CONNECTIONS, durationSeconds: SECONDS });
+    // Warm-up: lets V8 optimise the hot paths before anything is measured.
+    await load({ url: ours, connections: CONNECTIONS, durationSeconds: 5 });
+    const oursShared = await shared(ours);
+    const oursHeavy = await load({ url: ours, connections: HEAVY.connections, durationSeconds: SECONDS, rate: HEAVY.rate });
+    await load({ url: baselineUrl, connections: 1, durationSeconds: 3 }); // warm-up
+    const baselineShared = await shared(baselineUrl);
+
+    const worst = Math.max(oursShared.p99_ms, oursHeavy.p99_ms);
+    const table = (r: LoadResult) => `${r.rps} req/s, p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms, errors ${r.errors + r.non2xx}`;
+    const file = await writeResult({
+      name: "registry",
+      ours: worst,
+      baseline: baselineShared.p99_ms,
+      ratio: round(baselineShared.p99_ms / Math.max(worst, 0.01)),
+      unit: "ms (p99 latency of GET /mlops/models, 200 models x 5 versions)",
+      notes:
+        `autocannon on loopback. Same load for both: ${CONNECTIONS} connections, each sending its next request when answered, ${SECONDS} s. ` +
+        `ours = worse p99 of that load and of ${HEAVY.connections} connections offered ${HEAVY.rate} req/s; ` +
+        `baseline = the seed's approach (MLflow's list, then one MLflow call per model, in series) under the shared load. ` +
+        `Gateway and registry each in their own process (registry answers from its cache over NATS request/reply); ` +
+        `MLflow ${mlflowVersion} with SQLite and one worker. Filling the registry took ${fillSeconds} s. autocannon reports whole milliseconds.`,
+      ours_shared_load: oursShared,
+      ours_heavy_load: oursHeavy,
+      baseline_shared_load: baselineShared,
+      mlflow_version: mlflowVersion,
+      models: MODELS,
+      versions_per_model: VERSIONS,
+    });
+    console.log(`registry: ours (shared load)  ${table(oursShared)}`);
+    console.log(`registry: ours (heavy load)   ${table(oursHeavy)}`);
+    console.log(`registry: seed approach       ${table(baselineShared)}`);
+    console.log(`registry: ratio ${round(baselineShared.p99_ms / Math.max(worst, 0.01))} -> ${file}`);
+  } finally {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+    await rm(dir, { recursive: true, force: true });
+  }
+}

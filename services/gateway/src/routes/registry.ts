@@ -1,0 +1,20 @@
+import type { FastifyInstance } from "fastify";
+import { RPC, ROUTES, parseRegisterRequest, toFastifyPath, type RegisterResponse } from "@asgard/contracts";
+import { connectedBus, type BusRef } from "../bus-ref.js";
+
+/**
+ * `POST /mlops/registry` → 201 with the new, READY version. Validation is the contract's
+ * (`parseRegisterRequest`: unknown fields become warnings); the registry service resolves the
+ * run's model, registers it and waits for READY. Its coded errors become statuses in the
+ * error handler: unknown run 404, no logged model 422, MLflow unreachable 503 + Retry-After.
+ */
+export function registryRoutes(app: FastifyInstance, opts: { bus: BusRef }): void {
+  app.post(toFastifyPath(ROUTES.registerModel.path), async (req, reply) => {
+    const parsed = parseRegisterRequest(req.body);
+    if (!parsed.ok) return reply.code(parsed.status).send(parsed.body);
+    const { model_name, run_id, description, tags } = parsed.value;
+    const version = await connectedBus(opts.bus).request(RPC.registerModel, { model_name, run_id, description, tags });
+    const body: RegisterResponse = { ...version, warnings: parsed.warnings };
+    return reply.code(201).send(body);
+  });
+}

@@ -1,0 +1,267 @@
+"""Asgard inference worker: holds one loaded model and predicts on whole batches.
+
+The inference service starts one of these per loaded model version, with the interpreter
+of the environment built from that model's own logged requirements. The protocol is
+private to the service: frames on fd 3 (requests) and fd 4 (replies), each a 4-byte
+big-endian length followed by that many bytes of UTF-8 JSON. Requests are answered one
+at a time, in order. stdout and stderr stay free for logs: MLflow and model code print
+warnings there, and a print can never corrupt a reply.
+
+Requests:
+  {"op": "load", "path": <local model directory>}
+  {"op": "predict", "id": n, "columns": [name, ...] | null, "values": [[column values], ...],
+   "proba": bool, "params": {...} | null}
+Replies: {"ok": true, ...} or {"ok": false, "kind": "load" | "input" | "model", "error": text}.
+End of fd 3 ends the worker.
+"""
+
+import json
+import math
+import os
+import struct
+import sys
+import time
+import traceback
+import warnings
+
+REQUESTS = os.fdopen(3, "rb")
+REPLIES = os.fdopen(4, "wb")
+
+# Numpy dtype of each MLflow column type; None (JSON null) becomes NaN in float columns.
+COLUMN_DTYPES = {
+    "double": "float64",
+    "float": "float32",
+    "long": "int64",
+    "integer": "int32",
+    "boolean": "bool",
+    "string": "object",
+    "binary": "object",
+}
+
+
+def read_frame():
+    head = REQUESTS.read(4)
+    if len(head) < 4:
+        return None
+    (size,) = struct.unpack(">I", head)
+    body = REQUESTS.read(size)
+    if len(body) < size:
+        return None
+    return json.loads(body)
+
+
+def _default(value):
+    # numpy scalars and arrays, pandas timestamps, bytes: whatever a model returns.
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if hasattr(value, "item"):
+        return value.item()
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, (bytes, bytearray)):
+        return value.decode("utf-8", "replace")
+    return str(value)
+
+
+def _finite(value):
+    """JSON has no NaN or Infinity: they become null (the slow path, only when present)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    if hasattr(value, "tolist") or hasattr(value, "item"):
+        return _finite(_default(value))
+    return value
+
+
+def write_frame(reply):
+    try:
+        text = json.dumps(reply, allow_nan=False, default=_default, separators=(",", ":"))
+    except ValueError:
+        text = json.dumps(_finite(reply), allow_nan=False, default=_default, separators=(",", ":"))
+    data = text.encode("utf-8")
+    REPLIES.write(struct.pack(">I", len(data)) + data)
+    REPLIES.flush()
+
+
+def rss_bytes():
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def describe(exc):
+    text = f"{type(exc).__name__}: {exc}"
+    return text if len(text) <= 2000 else text[:2000] + "…"
+
+
+class Model:
+    """A loaded model: its predict functions and what the service needs to check inputs."""
+
+    def __init__(self, path):
+        from mlflow.models import Model as MlflowModel
+
+        meta = MlflowModel.load(path)
+        flavors = meta.flavors
+        pyfunc_conf = flavors.get("python_function") or {}
+        self.params_schema = meta.get_params_schema()
+        self.native = None
+        if "sklearn" in flavors:
+            # The native loader exposes predict_proba; pyfunc would hide it behind predict.
+            import mlflow.sklearn
+
+            self.native = mlflow.sklearn.load_model(path)
+            self.flavor = "sklearn"
+            self._predict = getattr(self.native, pyfunc_conf.get("predict_fn") or "predict")
+            self._proba = self.native.predict_proba if hasattr(self.native, "predict_proba") else None
+        else:
+            import mlflow.pyfunc
+
+            pyfunc = mlflow.pyfunc.load_model(path)
+            self.flavor = pyfunc_conf.get("loader_module") or "python_function"
+            self._pyfunc = pyfunc
+            self._predict = None
+            self._proba = None
+        self.input = self._input_spec(meta.get_input_schema())
+
+    def _input_spec(self, schema):
+        if schema is None:
+            names = getattr(self.native, "feature_names_in_", None)
+            count = getattr(self.native, "n_features_in_", None)
+            return {
+                "kind": "none",
+                "feature_names": [str(n) for n in names] if names is not None else None,
+                "n_features": int(count) if count is not None else None,
+            }
+        if schema.is_tensor_spec():
+            if len(schema.inputs) != 1 or schema.has_input_names():
+                return {"kind": "unsupported", "reason": "its signature takes several named tensors"}
+            tensor = schema.inputs[0]
+            return {"kind": "tensor", "dtype": str(tensor.type), "shape": [int(d) for d in tensor.shape]}
+        columns = []
+        for spec in schema.inputs:
+            d = spec.to_dict()
+            kind = d.get("type")
+            columns.append({"name": d.get("name"), "type": kind if isinstance(kind, str) else "object", "required": bool(d.get("required", True))})
+        return {"kind": "columns", "columns": columns}
+
+    def info(self):
+        classes = getattr(self.native, "classes_", None)
+        return {
+            "flavor": self.flavor,
+            "has_proba": self._proba is not None,
+            "classes": classes.tolist() if hasattr(classes, "tolist") else None,
+            "input": self.input,
+            "params": [p.name for p in self.params_schema.params] if self.params_schema is not None else [],
+        }
+
+    def frame(self, columns, values):
+        import numpy as np
+        import pandas as pd
+
+        spec = self.input
+        if spec["kind"] == "tensor":
+            dtype = spec["dtype"]
+            if len(spec["shape"]) == 1:
+                return np.asarray(values[0], dtype=dtype)
+            return np.asarray(values, dtype=dtype).T
+        if spec["kind"] == "columns":
+            types = [c["type"] for c in spec["columns"]]
+            labels = columns if columns is not None else list(range(len(values)))
+            return pd.DataFrame({label: self._column(v, t) for label, v, t in zip(labels, values, types)})
+        # No signature: what the request sent, in its order (or the model's feature names).
+        labels = columns if columns is not None else list(range(len(values)))
+        frame = pd.DataFrame({label: v for label, v in zip(labels, values)})
+        if self.native is not None and spec["feature_names"] is None:
+            # Fitted on an array: a frame would only make scikit-learn warn about feature names.
+            return frame.to_numpy()
+        return frame
+
+    @staticmethod
+    def _column(values, kind):
+        import numpy as np
+        import pandas as pd
+
+        if kind == "datetime":
+            return pd.to_datetime(pd.Series(values))
+        dtype = COLUMN_DTYPES.get(kind)
+        return np.asarray(values, dtype=dtype if dtype is not None else object)
+
+    def predict(self, data, proba, params):
+        if self.native is None:
+            out = self._pyfunc.predict(data, params=params) if params else self._pyfunc.predict(data)
+            return out, None
+        predictions = self._predict(data)
+        probabilities = self._proba(data) if proba else None
+        return predictions, probabilities
+
+
+def as_rows(output):
+    """One entry per input row, as MLflow's scoring server renders each output type."""
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(output, pd.DataFrame):
+        return output.to_dict(orient="records")
+    if isinstance(output, (pd.Series, np.ndarray)):
+        return output.tolist()
+    if isinstance(output, (list, tuple)):
+        return list(output)
+    raise TypeError(f"the model returned {type(output).__name__}; expected an array, a Series, a DataFrame or a list")
+
+
+def handle_predict(model, request):
+    try:
+        data = model.frame(request.get("columns"), request["values"])
+    except Exception as exc:  # noqa: BLE001 - reported to the caller
+        return {"ok": False, "kind": "input", "error": describe(exc)}
+    try:
+        started = time.perf_counter()
+        predictions, probabilities = model.predict(data, bool(request.get("proba")), request.get("params"))
+        predict_ms = (time.perf_counter() - started) * 1000.0
+        rows = as_rows(predictions)
+        if probabilities is not None:
+            if getattr(probabilities, "ndim", 0) != 2:
+                raise TypeError("predict_proba did not return one row of class probabilities per input row")
+            probabilities = probabilities.tolist()
+    except Exception as exc:  # noqa: BLE001 - reported to the caller
+        traceback.print_exc(file=sys.stderr)
+        return {"ok": False, "kind": "model", "error": describe(exc)}
+    return {"ok": True, "predictions": rows, "probabilities": probabilities, "predict_ms": predict_ms}
+
+
+def main():
+    warnings.simplefilter("default")
+    model = None
+    while True:
+        request = read_frame()
+        if request is None:
+            return
+        op = request.get("op")
+        if op == "load":
+            started = time.perf_counter()
+            try:
+                model = Model(request["path"])
+                reply = {"ok": True, "info": model.info(), "load_ms": (time.perf_counter() - started) * 1000.0, "rss_bytes": rss_bytes()}
+            except BaseException as exc:  # noqa: BLE001 - a model's import may raise anything
+                traceback.print_exc(file=sys.stderr)
+                reply = {"ok": False, "kind": "load", "error": describe(exc)}
+        elif op == "predict" and model is not None:
+            reply = handle_predict(model, request)
+        else:
+            reply = {"ok": False, "kind": "input", "error": f"unexpected request {op!r}"}
+        reply["id"] = request.get("id")
+        write_frame(reply)
+
+
+if __name__ == "__main__":
+    main()
