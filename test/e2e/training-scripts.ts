@@ -73,11 +73,31 @@ print("PROCS", sorted(os.listdir("/proc"))[:50])
 print("FOUND", found)
 `;
 
+/**
+ * Tries to install into its own environment: a wheel it builds itself (no index needed),
+ * installed with the environment's pip when it has one, then a direct write into site-packages.
+ */
 export const PIP_INSTALL_SCRIPT = `
-import subprocess, sys
-result = subprocess.run([sys.executable, "-m", "pip", "install", "six"], capture_output=True, text=True)
-print("pip exit", result.returncode)
-import sysconfig, os
+import os, subprocess, sys, sysconfig, zipfile
+wheel = os.path.abspath("probe_pkg-0.1-py3-none-any.whl")
+with zipfile.ZipFile(wheel, "w") as z:
+    z.writestr("probe_pkg/__init__.py", "")
+    z.writestr("probe_pkg-0.1.dist-info/METADATA", "Metadata-Version: 2.1\\nName: probe-pkg\\nVersion: 0.1\\n")
+    z.writestr("probe_pkg-0.1.dist-info/WHEEL", "Wheel-Version: 1.0\\nGenerator: probe\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n")
+    z.writestr("probe_pkg-0.1.dist-info/RECORD", "")
+try:
+    result = subprocess.run([sys.executable, "-m", "pip", "install", "--no-index", "--no-deps", wheel],
+                            capture_output=True, text=True, timeout=20)
+    print("pip exit", result.returncode)
+    print((result.stdout + result.stderr).strip()[-400:])
+except subprocess.TimeoutExpired:
+    print("pip timed out")
+try:
+    import probe_pkg
+    print("INSTALLED INTO ENV")
+    sys.exit(0)
+except ImportError:
+    pass
 target = os.path.join(sysconfig.get_paths()["purelib"], "asgard_write_probe.txt")
 try:
     open(target, "w").write("x")

@@ -36,6 +36,11 @@ export const ListModelsRequestSchema = z.object({
   max_results: z.number().int().min(1).max(LIST_MODELS_MAX_PAGE).nullable(),
   /** `next_page_token` of the previous page; null for the first page. */
   page_token: z.string().max(4_000).nullable(),
+  /**
+   * The `generation` of the list the caller already holds: while the registry's list is still
+   * at it, the answer is `not_modified` without models (the gateway then re-sends its copy).
+   */
+  if_generation: z.string().max(200).nullable().optional(),
 });
 export type ListModelsRequest = z.infer<typeof ListModelsRequestSchema>;
 
@@ -45,6 +50,10 @@ export const ListModelsResponseSchema = z.object({
   next_page_token: z.string().nullable(),
   /** When the registry last read the whole registry from MLflow. */
   refreshed_at: z.iso.datetime(),
+  /** Names the list's content (a hash of it): equal generations, equal lists, on every replica. */
+  generation: z.string(),
+  /** True when `if_generation` is the current generation; `models` is then empty. */
+  not_modified: z.boolean(),
 });
 export type ListModelsResponse = z.infer<typeof ListModelsResponseSchema>;
 

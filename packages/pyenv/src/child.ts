@@ -20,6 +20,8 @@ export interface ChildOptions {
   stdin?: string;
   /** Each line of stdout and stderr as it arrives. */
   onLine?: (line: string) => void;
+  /** False when stdout is data rather than progress (the lock `uv pip compile` prints). Default true. */
+  logStdout?: boolean;
   /** Kills the child's whole process group and rejects with CANCELLED. */
   signal?: AbortSignal;
   /** Names the step in the CANCELLED message. */
@@ -69,7 +71,7 @@ export function runChild(command: string, args: readonly string[], opts: ChildOp
           /* a failing log sink must not break the build */
         }
       };
-      createInterface({ input: out }).on("line", safe);
+      if (opts.logStdout !== false) createInterface({ input: out }).on("line", safe);
       createInterface({ input: err }).on("line", safe);
     }
     if (opts.stdin !== undefined && child.stdin) {

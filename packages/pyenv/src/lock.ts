@@ -38,7 +38,7 @@ export async function compileLock(
 ): Promise<string> {
   const args = ["pip", "compile", ...COMMON_UV_FLAGS, "--no-header", "--no-annotate", "--python", ctx.python, ...indexFlags(ctx), "-"];
   const stdin = [...input.requirements, ...input.pins].map((line) => `${line}\n`).join("");
-  const result = await runChild(ctx.uvPath, args, { env: ctx.env, stdin, onLine: run.log, signal: run.signal, what: "resolving the requirements" });
+  const result = await runChild(ctx.uvPath, args, { env: ctx.env, stdin, onLine: run.log, logStdout: false, signal: run.signal, what: "resolving the requirements" });
   if (result.code !== 0) {
     throw new PyEnvError("LOCK_FAILED", `uv pip compile failed (exit ${result.code}): ${summarize(result.stderr)}`, { output: result.stderr });
   }

@@ -1,8 +1,39 @@
 import { z } from "zod";
-import { logLevel, natsUrl, port } from "@asgard/config";
+import { httpUrl, logLevel, natsUrl, optionalString, port, positiveMs } from "@asgard/config";
+
+const positiveInt = (fallback: number, what: string) =>
+  z.coerce.number().int().positive().default(fallback).describe(`${what}: a positive integer (default ${fallback})`);
 
 export const InferenceEnv = z.object({
   NATS_URL: natsUrl(),
+  MLFLOW_TRACKING_URI: httpUrl("MLflow tracking server URL (model versions and their files are read through it)"),
+  ASGARD_DATA_DIR: z.string().min(1).default(".asgard").describe("directory for local data (default .asgard)"),
+  ENV_CACHE_DIR: optionalString("where model environments are cached (default ASGARD_DATA_DIR/envs, shared with the runners)"),
+  ENV_DISK_BUDGET_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(20 * 1024 ** 3)
+    .describe("disk budget of the environment cache in bytes (default 20 GiB)"),
+  PIP_INDEX_URL_FOR_JOBS: optionalString("package index for job and model environments (default: PyPI / uv's default)"),
+  ASGARD_PYTHON: z.string().min(1).default("python3").describe("interpreter model environments are built from (default python3)"),
+  INFERENCE_INSTANCE_ID: optionalString("this replica's id in signals (default: random)"),
+  INFERENCE_MAX_BATCH_ROWS: positiveInt(256, "most rows in one predict call"),
+  INFERENCE_MAX_WAIT_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(2)
+    .describe("longest an idle worker waits for a batch to fill, in milliseconds; 0 = never (default 2)"),
+  INFERENCE_MEMORY_BUDGET_BYTES: positiveInt(4 * 1024 ** 3, "resident memory all model workers may use, in bytes"),
+  INFERENCE_LOAD_BACKOFF_MS: positiveMs(5_000, "pause before a model that failed to load is tried again (doubles per failure)"),
+  INFERENCE_LOAD_WAIT_MS: positiveMs(30_000, "how long a request waits for its model to load before a retryable 503"),
+  INFERENCE_PREDICT_TIMEOUT_MS: positiveMs(30_000, "a worker taking longer for one batch is replaced"),
+  INFERENCE_WARM_ON_REGISTER: z
+    .enum(["true", "false"])
+    .default("true")
+    .transform((v) => v === "true")
+    .describe("load new versions and alias targets when the registry announces them: true or false (default true)"),
   METRICS_PORT: port(0).describe("port of this service's /metrics endpoint; 0 = a free port (default 0)"),
   LOG_LEVEL: logLevel(),
 });

@@ -1,24 +1,150 @@
-import type { Bus } from "@asgard/bus";
-import type { Logger } from "@asgard/telemetry";
+import { BusError, type Bus } from "@asgard/bus";
+import { CONSUMERS, RPC, STREAMS, type InvokeRequest, type InvokeResponse, type PredictRequest, type PredictResponse } from "@asgard/contracts";
+import type { MlflowClient } from "@asgard/mlflow";
+import type { PyEnvManager } from "@asgard/pyenv";
+import type { Logger, Registry } from "@asgard/telemetry";
+import { resolveConfig, type InferenceConfig } from "./config.js";
+import { inputsRejected } from "./errors.js";
+import { invocationColumns } from "./invocations.js";
+import { createInferenceMetrics, type InferenceMetrics } from "./metrics.js";
+import { ModelPool, type LoadedModel } from "./model-pool.js";
+import { RuntimeClosedError, type JobResult, type ModelRuntime } from "./model-runtime.js";
+import { prepareInputs } from "./model-schema.js";
+import { createResolver, type ResolvedVersion } from "./resolver.js";
+import { startWarmup } from "./warmup.js";
 
 export interface InferenceDeps {
   bus: Bus;
+  mlflow: MlflowClient;
+  /** Builds each model's environment from its own logged requirements. */
+  pyenv: PyEnvManager;
   logger: Logger;
+  metrics?: Registry;
+  /** `dataDir` is required; everything else has a default (`DEFAULT_CONFIG`). */
+  config: Partial<InferenceConfig> & { dataDir: string };
+  /** How long one pull of the warm-up consumer waits (tests shorten it). */
+  pullTimeoutMs?: number;
+}
+
+/** Counters of the service, read from its metrics. */
+export interface InferenceStats {
+  /** Models loaded into a new worker (for a request, a warm-up, or after a crash). */
+  loads: number;
+  loadFailures: number;
+  crashes: number;
+  evictions: number;
+  loaded: LoadedModel[];
 }
 
 export interface Inference {
+  /** Serves the endpoints and follows the registry's events. */
   start(): Promise<void>;
+  /** Stops serving, then unloads every model (workers and their process groups end). */
   stop(): Promise<void>;
+  stats(): Promise<InferenceStats>;
+  readonly config: InferenceConfig;
 }
 
-/** Serves predictions from warm models. */
+/**
+ * Serves predictions from warm models: resolves the version (latest, number or alias),
+ * gets its loaded runtime from the pool (loading it on first use), checks the inputs against
+ * the model, and joins the runtime's next micro-batch.
+ */
 export function createInference(deps: InferenceDeps): Inference {
+  const config = resolveConfig(deps.config);
+  const { bus, logger } = deps;
+  const metrics: InferenceMetrics = createInferenceMetrics(deps.metrics);
+  const resolver = createResolver({ mlflow: deps.mlflow, ttlMs: config.resolveTtlMs });
+  const pool = new ModelPool({ mlflow: deps.mlflow, pyenv: deps.pyenv, config, logger, metrics });
+  const stoppers: Array<{ stop(): Promise<void> }> = [];
+
+  /** Runs `work` on the version's runtime; once more if the runtime was unloaded under it. */
+  async function withRuntime<T>(mv: ResolvedVersion, work: (runtime: ModelRuntime) => Promise<T>): Promise<T> {
+    try {
+      return await work(await pool.get(mv));
+    } catch (err) {
+      if (!(err instanceof RuntimeClosedError)) throw err;
+      return work(await pool.get(mv));
+    }
+  }
+
+  function counted<Req, Res>(endpoint: string, handler: (req: Req) => Promise<Res>): (req: Req) => Promise<Res> {
+    return async (req) => {
+      try {
+        const res = await handler(req);
+        metrics.requests.inc({ endpoint, result: "ok" });
+        return res;
+      } catch (err) {
+        metrics.requests.inc({ endpoint, result: err instanceof BusError ? err.code : "INTERNAL" });
+        if (err instanceof RuntimeClosedError) throw new BusError("UNAVAILABLE", `${err.message}; retry shortly`);
+        throw err;
+      }
+    };
+  }
+
+  async function predict(req: PredictRequest): Promise<PredictResponse> {
+    const mv = await resolver.resolve(req.model_name, req.model_ref);
+    const result: JobResult = await withRuntime(mv, async (runtime) => {
+      if (req.return_probabilities && !runtime.info.has_proba) {
+        throw new BusError(
+          "UNPROCESSABLE",
+          `${runtime.label} has no predict_proba (it is served as ${runtime.info.flavor}), so it cannot return probabilities; send return_probabilities: false`,
+          { issues: [{ field: "return_probabilities", message: "this model has no predict_proba; send false" }] },
+        );
+      }
+      const prepared = prepareInputs(runtime.info.input, req.inputs, "inputs");
+      if (!prepared.ok) throw inputsRejected(prepared.issues, runtime.label);
+      return runtime.predict(prepared.value, req.return_probabilities, null);
+    });
+    return {
+      model_name: mv.name,
+      model_version: mv.version,
+      predictions: result.predictions,
+      probabilities: req.return_probabilities ? result.probabilities : null,
+      inference_time_ms: Math.round(result.predictMs * 1000) / 1000,
+      timestamp: new Date().toISOString(),
+    };
+  }
+
+  async function invoke(req: InvokeRequest): Promise<InvokeResponse> {
+    const mv = await resolver.resolve(req.model_name, req.model_ref);
+    const result = await withRuntime(mv, async (runtime) => {
+      const columns = invocationColumns(req.format, req.data, runtime.info.input);
+      if (!columns.ok) throw inputsRejected(columns.issues, runtime.label);
+      const prepared = prepareInputs(runtime.info.input, columns.inputs, req.format);
+      if (!prepared.ok) throw inputsRejected(prepared.issues, runtime.label);
+      // Like MLflow's scoring server: params reach the model only when its signature declares them.
+      const params = req.params && runtime.info.params.length > 0 ? req.params : null;
+      return runtime.predict(prepared.value, false, params);
+    });
+    return { predictions: result.predictions, model_version: mv.version };
+  }
+
   return {
+    config,
     async start() {
-      deps.logger.info("inference started");
+      await bus.ensureStream(STREAMS.models);
+      await bus.ensureConsumer(CONSUMERS.inferenceModels);
+      stoppers.push(bus.serve(RPC.predict, counted("predict", predict)));
+      stoppers.push(bus.serve(RPC.invokeModel, counted("invocations", invoke)));
+      stoppers.push(startWarmup({ bus, resolver, pool, config, logger }, deps.pullTimeoutMs === undefined ? {} : { pullTimeoutMs: deps.pullTimeoutMs }));
+      logger.info({ instanceId: config.instanceId, maxBatchRows: config.maxBatchRows, maxWaitMs: config.maxWaitMs, memoryBudgetBytes: config.memoryBudgetBytes }, "inference started");
     },
     async stop() {
-      deps.logger.info("inference stopped");
+      for (const s of stoppers.splice(0).reverse()) await s.stop();
+      await pool.close();
+      logger.info("inference stopped");
+    },
+    async stats() {
+      const sum = async (counter: { get(): Promise<{ values: { value: number; labels: Record<string, string | number> }[] }> }, filter: (labels: Record<string, string | number>) => boolean = () => true) =>
+        (await counter.get()).values.filter((v) => filter(v.labels)).reduce((n, v) => n + v.value, 0);
+      return {
+        loads: await sum(metrics.loads, (l) => l.result === "ok"),
+        loadFailures: await sum(metrics.loads, (l) => l.result === "failed"),
+        crashes: await sum(metrics.crashes),
+        evictions: await sum(metrics.evictions),
+        loaded: await pool.loaded(),
+      };
     },
   };
 }

@@ -33,6 +33,8 @@ export function buildJobEnvironment(input: JobEnvironmentInput): Record<string, 
     PYTHONUNBUFFERED: "1",
     PYTHONPATH: input.platformPythonPath,
     PYTHONNOUSERSITE: "1",
+    // pip's self-check would reach for the index from inside a job; the env is read-only anyway.
+    PIP_DISABLE_PIP_VERSION_CHECK: "1",
     LANG: "C.UTF-8",
   };
 }

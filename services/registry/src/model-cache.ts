@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { ModelInfo } from "@asgard/contracts";
 import { decodePageToken, encodePageToken } from "./page-token.js";
 
@@ -19,7 +20,8 @@ export interface ModelPage {
 
 interface Entry {
   info: ModelInfo;
-  /** Size of the model's JSON, for page budgets. */
+  /** The model's JSON: its size bounds pages, and it goes into the generation hash. */
+  json: string;
   bytes: number;
 }
 
@@ -51,6 +53,11 @@ export interface ModelCache {
   remove(name: string): void;
   get(name: string): ModelInfo | undefined;
   /**
+   * A hash of the whole list's content: unchanged while the models are, and the same on every
+   * replica that holds the same models, so a caller can keep its copy while it matches.
+   */
+  generation(): string;
+  /**
    * Models by name after the token's, at most `maxResults` (all that fit when null) and at most
    * `maxBytes` of JSON (always at least one model, so paging advances).
    */
@@ -58,7 +65,8 @@ export interface ModelCache {
 }
 
 function entryOf(info: ModelInfo): Entry {
-  return { info, bytes: Buffer.byteLength(JSON.stringify(info), "utf8") };
+  const json = JSON.stringify(info);
+  return { info, json, bytes: Buffer.byteLength(json, "utf8") };
 }
 
 /** Index of the first name in the sorted array greater than `name`. */
@@ -91,6 +99,7 @@ export function createModelCache(): ModelCache {
   let loaded = false;
   let refreshedAt: Date | null = null;
   let seq = 0;
+  let generation: string | null = null;
   /** Write counter value of each model's last single write. */
   const writtenAt = new Map<string, number>();
 
@@ -130,6 +139,7 @@ export function createModelCache(): ModelCache {
       }
       entries = next;
       sorted = null;
+      generation = null;
       loaded = true;
       refreshedAt = new Date();
       writtenAt.clear();
@@ -140,6 +150,7 @@ export function createModelCache(): ModelCache {
       writtenAt.set(model.name, seq);
       const current = entries.get(model.name);
       if (!current) sorted = null;
+      generation = null;
       entries.set(model.name, entryOf(model));
       return loaded ? diffAliases(model.name, current?.info.aliases ?? {}, model.aliases) : [];
     },
@@ -147,8 +158,17 @@ export function createModelCache(): ModelCache {
       seq++;
       writtenAt.set(name, seq);
       if (entries.delete(name)) sorted = null;
+      generation = null;
     },
     get: (name) => entries.get(name)?.info,
+    generation() {
+      if (generation === null) {
+        const hash = createHash("sha256");
+        for (const name of names()) hash.update((entries.get(name) as Entry).json).update("\n");
+        generation = hash.digest("base64url").slice(0, 27);
+      }
+      return generation;
+    },
     page(pageToken, maxResults, maxBytes) {
       const all = names();
       let i = pageToken === null ? 0 : firstAfter(all, decodePageToken(pageToken));

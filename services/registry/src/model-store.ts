@@ -3,8 +3,11 @@ import { MlflowError, type MlflowClient, type RegisteredModel } from "@asgard/ml
 import { toModelInfo } from "./mapping.js";
 import type { AliasChange, ModelCache } from "./model-cache.js";
 
-/** MLflow's largest page of registered models. */
-const SEARCH_PAGE = 1_000;
+/**
+ * Models per search page. MLflow allows 1000, but reading one page blocks the event loop
+ * while it is parsed; pages of 100 keep each block short, so requests are answered in between.
+ */
+const SEARCH_PAGE = 100;
 
 /**
  * Reads registered models from MLflow into the cache: all of them (the poller), or one after

@@ -101,12 +101,13 @@ export function createRegistry(deps: RegistryDeps): Registry {
         } catch (err) {
           throw new BusError("UNAVAILABLE", `the registry has not read MLflow's model list yet (${describe(err)}); retry shortly`, { cause: err });
         }
+        const generation = store.cache.generation();
+        const refreshed_at = (store.cache.refreshedAt() ?? new Date()).toISOString();
+        if (req.if_generation === generation) {
+          return { models: [], next_page_token: null, refreshed_at, generation, not_modified: true };
+        }
         const page = store.cache.page(req.page_token, req.max_results, config.listPageBytes);
-        return {
-          models: page.models,
-          next_page_token: page.nextPageToken,
-          refreshed_at: (store.cache.refreshedAt() ?? new Date()).toISOString(),
-        };
+        return { models: page.models, next_page_token: page.nextPageToken, refreshed_at, generation, not_modified: false };
       }),
       bus.serve(RPC.getModel, (req) => getModel(req.model_name)),
       bus.serve(RPC.setModelAlias, (req) => setAlias(aliasDeps, req)),

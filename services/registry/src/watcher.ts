@@ -43,8 +43,8 @@ export interface WatcherDeps {
   intervalMs: number;
 }
 
-/** Versions per search page when catching up. */
-const VERSION_PAGE = 200;
+/** Versions per search page: small, since most rounds find none newer than the watermark. */
+const VERSION_PAGE = 25;
 
 const keyOf = (k: VersionKey) => `${k.name}\u0000${k.version}`;
 

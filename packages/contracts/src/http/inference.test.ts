@@ -106,8 +106,4 @@ describe("parseInvocationsRequest (MLflow scoring formats)", () => {
     expectRefused(parseInvocationsParams({ model_name: "m", version: "x y" }), 422, "version");
     expectRefused(parseInvocationsParams({ model_name: "m", version: "0" }), 422, "version");
   });
-    expect(expectAccepted(parseInvocationsQuery({})).value.model_version).toEqual({ kind: "latest" });
-    expectRefused(parseInvocationsQuery({ model_version: "x y" }), 422, "model_version");
-    expectRefused(parseInvocationsQuery({ version: "1" }), 422, "version");
-  });
 });

@@ -76,7 +76,7 @@ describe("buildOpenApiDocument", () => {
         "extension GET /mlops/training/jobs/{job_id}/script",
         "extension PUT /mlops/models/{model_name}/aliases/{alias}",
         "extension DELETE /mlops/models/{model_name}/aliases/{alias}",
-        "extension POST /mlops/models/{model_name}/invocations",
+        "extension POST /mlops/models/{model_name}/versions/{version}/invocations",
         "extension GET /healthz",
         "extension GET /readyz",
         "extension GET /metrics",

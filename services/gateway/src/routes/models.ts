@@ -7,31 +7,19 @@ import {
   parseModelListQuery,
   parseSetAliasRequest,
   toFastifyPath,
-  type ModelInfo,
 } from "@asgard/contracts";
-import type { Bus } from "@asgard/bus";
 import { connectedBus, type BusRef } from "../bus-ref.js";
+import { createModelListReader } from "../model-list.js";
 
 type ModelParams = { Params: { model_name: string } };
 type AliasParams = { Params: { model_name: string; alias: string } };
-
-/** Every model, page after page: the registry pages its answers to stay under NATS's payload limit. */
-async function allModels(bus: Bus): Promise<ModelInfo[]> {
-  const models: ModelInfo[] = [];
-  let pageToken: string | null = null;
-  do {
-    const page: Awaited<ReturnType<typeof bus.request<typeof RPC.listModels>>> = await bus.request(RPC.listModels, { max_results: null, page_token: pageToken });
-    models.push(...page.models);
-    pageToken = page.next_page_token;
-  } while (pageToken !== null);
-  return models;
-}
 
 /**
  * Reading registered models and moving their aliases. The registry service answers lists from
  * its cache (never MLflow on the request path); alias changes go to MLflow and are announced.
  */
 export function modelRoutes(app: FastifyInstance, opts: { bus: BusRef }): void {
+  const list = createModelListReader();
   app.get(toFastifyPath(ROUTES.listModels.path), async (req, reply) => {
     // Fastify's query object has a prototype of its own, which the contract's parsers refuse
     // as "not a JSON object"; a plain copy is what they read.
@@ -40,7 +28,9 @@ export function modelRoutes(app: FastifyInstance, opts: { bus: BusRef }): void {
     const bus = connectedBus(opts.bus);
     const { max_results, page_token } = query.value;
     // Without paging parameters, every model in one bare array, as the original answered.
-    if (max_results === undefined && page_token === undefined) return allModels(bus);
+    if (max_results === undefined && page_token === undefined) {
+      return reply.type("application/json; charset=utf-8").send(await list.allModelsJson(bus));
+    }
     const page = await bus.request(RPC.listModels, { max_results: max_results ?? null, page_token: page_token ?? null });
     if (page.next_page_token !== null) void reply.header(NEXT_PAGE_TOKEN_HEADER, page.next_page_token);
     return page.models;

@@ -1,0 +1,10 @@
+import autocannon from "autocannon";
+import { readFileSync } from "node:fs";
+const [conns, rate, secs] = process.argv.slice(2).map(Number);
+const pids = process.argv.slice(5);
+const cpu = (pid) => { const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(" "); return Number(f[13]) + Number(f[14]); };
+const before = pids.map(cpu); const self0 = process.cpuUsage();
+const r = await autocannon({ url: "http://127.0.0.1:18080/mlops/models", connections: conns, duration: secs, overallRate: rate || undefined });
+const after = pids.map(cpu); const self1 = process.cpuUsage(self0);
+console.log(`rps ${r.requests.average} p50 ${r.latency.p50} p90 ${r.latency.p90} p99 ${r.latency.p99} max ${r.latency.max} errors ${r.errors} non2xx ${r.non2xx}`);
+console.log("cpu% per process:", pids.map((p, i) => `${p}:${((after[i] - before[i]) / secs).toFixed(0)}%`).join(" "), `autocannon:${((self1.user + self1.system) / 1e4 / secs).toFixed(0)}%`);

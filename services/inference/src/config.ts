@@ -1,0 +1,65 @@
+import { randomUUID } from "node:crypto";
+import { fileURLToPath } from "node:url";
+
+/** Settings of the inference service; main.ts reads them from the environment. */
+export interface InferenceConfig {
+  /** This replica's id in signals (its own signals are not acted on twice). */
+  instanceId: string;
+  /** Model files and worker home directories live below it. */
+  dataDir: string;
+  /** The Python worker script. */
+  workerScript: string;
+  /**
+   * Largest batch, in rows. Requests queue while a batch is in the worker; a batch goes when
+   * it is full, when the worker is idle and as many requests wait as were outstanding in the
+   * last cycle, or after `maxWaitMs` of idle worker — whichever comes first.
+   */
+  maxBatchRows: number;
+  /**
+   * Longest the worker is left idle to let a batch fill (0 = never wait). Only spent when the
+   * last cycle saw concurrent requests, so a lone client never waits for company.
+   */
+  maxWaitMs: number;
+  /** Resident memory all model workers together may use; least recently used idle models are unloaded beyond it. */
+  memoryBudgetBytes: number;
+  /** Pause before a model that failed to load is tried again; doubles per failure up to `maxLoadBackoffMs`. */
+  loadBackoffMs: number;
+  maxLoadBackoffMs: number;
+  /** How long a request waits for its model to load before it gets a retryable 503. */
+  loadWaitMs: number;
+  /** A worker that takes longer for one batch is killed and replaced. */
+  predictTimeoutMs: number;
+  /** Longest a worker may take to import and load a model. */
+  workerLoadTimeoutMs: number;
+  /** How long `latest` and aliases stay resolved without an event saying they moved. */
+  resolveTtlMs: number;
+  /** Load new versions and alias targets as soon as the registry announces them. */
+  warmOnRegister: boolean;
+  /** Registry events older than this are not warmed (the service was down; load on demand). */
+  maxEventAgeMs: number;
+  /** Largest model (all its files) that is downloaded. */
+  maxModelBytes: number;
+  /** Grace between closing a worker's input and killing its process group. */
+  workerStopGraceMs: number;
+}
+
+export const DEFAULT_CONFIG: Omit<InferenceConfig, "instanceId" | "dataDir"> = {
+  workerScript: fileURLToPath(new URL("./python/worker.py", import.meta.url)),
+  maxBatchRows: 256,
+  maxWaitMs: 2,
+  memoryBudgetBytes: 4 * 1024 ** 3,
+  loadBackoffMs: 5_000,
+  maxLoadBackoffMs: 5 * 60_000,
+  loadWaitMs: 30_000,
+  predictTimeoutMs: 30_000,
+  workerLoadTimeoutMs: 5 * 60_000,
+  resolveTtlMs: 30_000,
+  warmOnRegister: true,
+  maxEventAgeMs: 10 * 60_000,
+  maxModelBytes: 2 * 1024 ** 3,
+  workerStopGraceMs: 2_000,
+};
+
+export function resolveConfig(overrides: Partial<InferenceConfig> & { dataDir: string }): InferenceConfig {
+  return { ...DEFAULT_CONFIG, instanceId: `inference-${randomUUID().slice(0, 8)}`, ...overrides };
+}

@@ -1,0 +1,39 @@
+import { z } from "zod";
+
+/**
+ * What the worker reports about a model once loaded: enough for the service to check a
+ * request's inputs before it joins a batch (one bad request must not fail its neighbours).
+ */
+export const InputSpecSchema = z.discriminatedUnion("kind", [
+  /** A column signature (logged from a DataFrame); `name` is null for unnamed columns. */
+  z.object({
+    kind: z.literal("columns"),
+    columns: z.array(z.object({ name: z.string().nullable(), type: z.string(), required: z.boolean() })),
+  }),
+  /** One unnamed tensor (logged from a numpy array): columns are taken in request order. */
+  z.object({ kind: z.literal("tensor"), dtype: z.string(), shape: z.array(z.number().int()) }),
+  /** No signature: scikit-learn's own feature names or feature count when it has them. */
+  z.object({ kind: z.literal("none"), feature_names: z.array(z.string()).nullable(), n_features: z.number().int().nullable() }),
+  /** A signature this API cannot feed (several named tensors). */
+  z.object({ kind: z.literal("unsupported"), reason: z.string() }),
+]);
+export type InputSpec = z.infer<typeof InputSpecSchema>;
+
+export const ModelInfoSchema = z.object({
+  /** `sklearn` when loaded with the native loader (predict_proba available), else the pyfunc loader module. */
+  flavor: z.string(),
+  has_proba: z.boolean(),
+  classes: z.array(z.unknown()).nullable(),
+  input: InputSpecSchema,
+  /** Inference parameters the signature declares. */
+  params: z.array(z.string()),
+});
+export type ModelInfo = z.infer<typeof ModelInfoSchema>;
+
+export const LoadReplySchema = z.object({
+  ok: z.literal(true),
+  info: ModelInfoSchema,
+  load_ms: z.number(),
+  rss_bytes: z.number(),
+});
+export type LoadReply = z.infer<typeof LoadReplySchema>;
