@@ -283,10 +283,19 @@ describe("deploy/k8s (kustomize base + example overlay)", () => {
     const grace = Number(envValue(c, "RUNNER_SHUTDOWN_GRACE_MS"));
     expect(grace).toBeGreaterThan(0);
     expect(Number(spec.terminationGracePeriodSeconds) * 1000).toBeGreaterThan(grace + 30_000);
-    // Every other pod keeps the runtime's default seccomp profile.
+    // Every other pod meets the "restricted" Pod Security level's main rules.
     for (const workload of [...byKind(overlay, "Deployment"), ...byKind(overlay, "StatefulSet")]) {
       if (workload.metadata.name === "python-runner") continue;
-      expect(podOf(workload).spec.securityContext?.seccompProfile, workload.metadata.name).toEqual({ type: "RuntimeDefault" });
+      const pod = podOf(workload).spec;
+      expect(pod.securityContext?.seccompProfile, workload.metadata.name).toEqual({ type: "RuntimeDefault" });
+      expect(pod.securityContext?.runAsNonRoot, workload.metadata.name).toBe(true);
+      expect(pod.hostUsers, workload.metadata.name).toBeUndefined();
+      for (const container of pod.containers) {
+        expect(container.securityContext, `${workload.metadata.name}/${container.name}`).toMatchObject({
+          allowPrivilegeEscalation: false,
+          capabilities: { drop: ["ALL"] },
+        });
+      }
     }
   });
 });

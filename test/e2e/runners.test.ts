@@ -28,11 +28,19 @@ async function upload(api: string, body: Record<string, unknown>): Promise<Job> 
   return (await res.json()) as Job;
 }
 
-/** Largest number of jobs whose [started_at, completed_at] intervals overlap. */
+/**
+ * Largest number of jobs whose scripts ran at the same time, from the start and end times
+ * each script recorded in its job's log.
+ */
 function maxOverlap(jobs: Job[]): number {
+  const mark = (job: Job, name: string) => {
+    const m = new RegExp(`${name}=(\\d+)`).exec(job.logs);
+    if (!m) throw new Error(`job ${job.job_id} recorded no ${name}: ${job.logs}`);
+    return Number(m[1]);
+  };
   const edges = jobs.flatMap((j) => [
-    { at: Date.parse(j.started_at!), delta: 1 },
-    { at: Date.parse(j.completed_at!), delta: -1 },
+    { at: mark(j, "script_start_ms"), delta: 1 },
+    { at: mark(j, "script_end_ms"), delta: -1 },
   ]);
   edges.sort((a, b) => a.at - b.at || a.delta - b.delta);
   let open = 0;

@@ -110,7 +110,9 @@ except OSError as exc:
 
 export const SLEEP_SCRIPT = (seconds: number, text = "done") => `
 import time
+print(f"script_start_ms={int(time.time() * 1000)}", flush=True)
 print("sleeping", flush=True)
 time.sleep(${seconds})
 print("${text}", flush=True)
+print(f"script_end_ms={int(time.time() * 1000)}", flush=True)
 `;

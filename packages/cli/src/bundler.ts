@@ -40,9 +40,14 @@ const SIDE_FILES: Partial<Record<ServiceName, Array<{ pkg: string; dir: string; 
  */
 const DIRNAME_PACKAGES = ["@fastify/swagger-ui"];
 
-/** Python files a service starts from its own folder (`new URL("./python", import.meta.url)`). */
+/**
+ * Folders of `src/` a service reads at run time through `new URL("./…", import.meta.url)`:
+ * the Python helpers the runner puts on a job's path and inference's model worker. In a
+ * bundle `import.meta.url` is main.mjs, so they are copied beside it.
+ */
 const SERVICE_ASSETS: Partial<Record<ServiceName, string[]>> = {
   "python-runner": ["python"],
+  inference: ["python"],
 };
 
 // ESM output has no require/__dirname; CommonJS dependencies (fastify, pino, pg, …) use them.

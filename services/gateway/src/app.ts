@@ -7,6 +7,8 @@ import type { BusRef } from "./bus-ref.js";
 import { trackRoutes } from "./method-not-allowed.js";
 import { docsRoutes } from "./routes/docs.js";
 import { healthRoutes } from "./routes/health.js";
+import { inferenceRoutes } from "./routes/inference.js";
+import { invocationRoutes } from "./routes/invocations.js";
 import { modelRoutes } from "./routes/models.js";
 import { registryRoutes } from "./routes/registry.js";
 import { statusRoutes } from "./routes/status.js";
@@ -94,6 +96,8 @@ export async function createGateway(deps: GatewayDeps): Promise<FastifyInstance>
   trainingJobRoutes(app, { bus: deps.bus });
   registryRoutes(app, { bus: deps.bus });
   modelRoutes(app, { bus: deps.bus });
+  inferenceRoutes(app, { bus: deps.bus });
+  invocationRoutes(app, { bus: deps.bus });
   trainingLogRoutes(app, {
     bus: deps.bus,
     options: { ...DEFAULT_LOG_STREAM_OPTIONS, ...deps.training?.logStream },

@@ -145,6 +145,10 @@ describe("gateway registry and model routes (real registry, NATS and MLflow)", (
     const moved = await http("PUT", path, { version: 2 });
     expect(moved.json<AliasResponse>()).toMatchObject({ version: "2", previous_version: "1" });
     expect((await http("GET", `/mlops/models/${name}`)).json<ModelInfo>().aliases).toEqual({ champion: "2" });
+    // The whole list too: the gateway's copy of it follows the registry's generation.
+    const listed = (await http("GET", "/mlops/models")).json<ModelInfo[]>().find((m) => m.name === name);
+    expect(listed?.aliases).toEqual({ champion: "2" });
+    expect(listed?.latest_versions[0]?.aliases).toEqual(["champion"]);
 
     expect((await http("PUT", `/mlops/models/${name}/aliases/latest`, { version: "1" })).statusCode).toBe(422);
     expect((await http("PUT", path, { version: "one" })).statusCode).toBe(422);
@@ -156,6 +160,7 @@ describe("gateway registry and model routes (real registry, NATS and MLflow)", (
     expect(deleted.statusCode).toBe(204);
     expect(deleted.body).toBe("");
     expect((await http("GET", `/mlops/models/${name}`)).json<ModelInfo>().aliases).toEqual({});
+    expect((await http("GET", "/mlops/models")).json<ModelInfo[]>().find((m) => m.name === name)?.aliases).toEqual({});
     expect((await http("DELETE", path)).statusCode).toBe(404);
   });
 

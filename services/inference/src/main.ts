@@ -1,6 +1,6 @@
 import { join, resolve } from "node:path";
 import { connectBus } from "@asgard/bus";
-import { exitOnConfigError, parseEnv } from "@asgard/config";
+import { exitIfConfigCheck, exitOnConfigError, parseEnv } from "@asgard/config";
 import { ensureUv } from "@asgard/infra";
 import { createMlflowClient } from "@asgard/mlflow";
 import { createPyEnvManager } from "@asgard/pyenv";
@@ -12,6 +12,7 @@ const SERVICE = "inference";
 
 async function main(): Promise<void> {
   const env = parseEnv(SERVICE, InferenceEnv);
+  exitIfConfigCheck(SERVICE);
   const logger = createLogger(SERVICE, env.LOG_LEVEL);
   const metrics = createMetricsRegistry(SERVICE);
   const mlflow = createMlflowClient({ baseUrl: env.MLFLOW_TRACKING_URI });

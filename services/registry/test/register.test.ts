@@ -103,6 +103,22 @@ describe("registry: registering, listing and reading models", () => {
     } while (token);
     expect(paged).toEqual(all.models.map((m) => m.name));
 
+    // A caller holding the current generation gets "not modified" instead of the list again.
+    // (Other test files change the shared MLflow meanwhile, so the generation may move: retry.)
+    expect(all.not_modified).toBe(false);
+    await eventually(
+      async () => {
+        const current = await stack.bus.request(RPC.listModels, { max_results: null, page_token: null });
+        return [current.generation, await stack.bus.request(RPC.listModels, { max_results: null, page_token: null, if_generation: current.generation })] as const;
+      },
+      ([generation, again]) => again.not_modified && again.models.length === 0 && again.generation === generation,
+    );
+    await stack.bus.request(RPC.setModelAlias, { model_name: names[1] as string, alias: "canary", version: "1" });
+    const changed = await stack.bus.request(RPC.listModels, { max_results: null, page_token: null, if_generation: all.generation });
+    expect(changed.not_modified).toBe(false);
+    expect(changed.generation).not.toBe(all.generation);
+    expect(changed.models.find((m) => m.name === names[1])?.aliases).toEqual({ canary: "1" });
+
     const one = await stack.bus.request(RPC.getModel, { model_name: names[0] as string });
     expect(one.name).toBe(names[0]);
     expect(one.aliases).toEqual({ champion: "1" });
