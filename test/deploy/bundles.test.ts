@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { freePort, startNatsServer, type NatsServer } from "@asgard/infra";
 import { DEPLOY, find, podOf, renderKustomization, ROOT, SERVICES, type K8sObject, type ServiceName } from "./support.js";
@@ -40,7 +41,7 @@ const REQUIRED_ENV: Record<ServiceName, Record<string, string>> = {
   "job-scheduler": { NATS_URL: "nats://nats:4222" },
   status: { NATS_URL: "nats://nats:4222", MLFLOW_TRACKING_URI: "http://mlflow:5000" },
   registry: { NATS_URL: "nats://nats:4222", MLFLOW_TRACKING_URI: "http://mlflow:5000" },
-  inference: { NATS_URL: "nats://nats:4222" },
+  inference: { NATS_URL: "nats://nats:4222", MLFLOW_TRACKING_URI: "http://mlflow:5000" },
   "python-runner": { NATS_URL: "nats://nats:4222", MLFLOW_TRACKING_URI: "http://mlflow:5000" },
 };
 
@@ -66,6 +67,31 @@ afterAll(async () => {
   if (out) await rm(out, { recursive: true, force: true });
 });
 
+/** `new URL("./…", import.meta.url)` in a service's sources: files it reads beside its code. */
+async function runtimeFiles(service: ServiceName): Promise<string[]> {
+  const src = join(ROOT, "services", service, "src");
+  const found: string[] = [];
+  for (const file of await readdir(src, { recursive: true })) {
+    if (!file.endsWith(".ts") || file.endsWith(".test.ts")) continue;
+    const text = await readFile(join(src, file), "utf8");
+    for (const m of text.matchAll(/new URL\(\s*"\.\/([^"]+)"\s*,\s*import\.meta\.url\s*\)/g)) if (m[1]) found.push(m[1]);
+  }
+  return found;
+}
+
+describe("production bundles: contents", () => {
+  it.each(SERVICES)("%s: every file its code loads through import.meta.url is in the bundle", async (service) => {
+    for (const file of await runtimeFiles(service)) {
+      expect(existsSync(join(out, service, file)), `${service}: ${file}`).toBe(true);
+    }
+  });
+
+  it("the runner and inference carry their Python files", async () => {
+    expect(await runtimeFiles("python-runner")).not.toEqual([]);
+    expect(await runtimeFiles("inference")).not.toEqual([]);
+  });
+});
+
 describe("production bundles: configuration check", () => {
   it.each(SERVICES)("%s: a valid environment prints config ok and exits 0 without connecting", async (service) => {
     const r = await runNode([entry(service)], { ...REQUIRED_ENV[service], ASGARD_CONFIG_CHECK: "1" });
@@ -82,7 +108,7 @@ describe("production bundles: configuration check", () => {
     expect(r.stderr).toContain('NATS_URL: NATS server URL(s), e.g. nats://127.0.0.1:4222 (comma-separated for a cluster) (got "localhost:4222")');
   });
 
-  it.each(["status", "registry", "python-runner"] as const)("%s: a missing required variable exits 2 and names it", async (service) => {
+  it.each(["status", "registry", "inference", "python-runner"] as const)("%s: a missing required variable exits 2 and names it", async (service) => {
     const r = await runNode([entry(service)], { NATS_URL: "nats://nats:4222", ASGARD_CONFIG_CHECK: "1" });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("MLFLOW_TRACKING_URI: MLflow tracking server URL");
@@ -223,12 +249,17 @@ describe("production bundles: serving", () => {
     expect(await scheduler.exited).toBe(0);
   });
 
-  it("inference serves /metrics on METRICS_PORT", async () => {
+  it("status serves /metrics on METRICS_PORT", async () => {
     const metricsPort = await freePort();
-    const inference = start("inference", { NATS_URL: nats.url, METRICS_PORT: String(metricsPort), LOG_LEVEL: "warn" });
-    await until("inference metrics", async () => (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).ok, inference.output);
+    const status = start("status", {
+      NATS_URL: nats.url,
+      MLFLOW_TRACKING_URI: inject("infra").mlflowUrl,
+      METRICS_PORT: String(metricsPort),
+      LOG_LEVEL: "warn",
+    });
+    await until("status metrics", async () => (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).ok, status.output);
     expect((await probe(["METRICS_PORT", "/metrics"], { METRICS_PORT: String(metricsPort) })).code).toBe(0);
-    inference.child.kill("SIGTERM");
-    expect(await inference.exited).toBe(0);
+    status.child.kill("SIGTERM");
+    expect(await status.exited).toBe(0);
   });
 });

@@ -1,11 +1,15 @@
+import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { request } from "node:http";
 import { tmpdir } from "node:os";
+import { promisify } from "node:util";
+import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { ROUTE_LIST } from "@asgard/contracts";
-import { startNatsServer, TOOL_VERSIONS, type NatsServer } from "@asgard/infra";
-import { byKind, DEPLOY, podOf, renderKustomization, SERVICES, type Probe } from "./support.js";
+import { ensureMlflowVenv, startMlflowServer, startNatsServer, TOOL_VERSIONS, type NatsServer } from "@asgard/infra";
+import { byKind, DEPLOY, find, podOf, renderKustomization, SERVICES, type Probe } from "./support.js";
 
 interface Stage {
   name: string;
@@ -163,4 +167,92 @@ describe("health checks of the third-party servers answer on the real software",
     expect(infra.s3).not.toBeNull();
     await expectOk(infra.s3?.endpoint ?? "", await probedPaths("seaweedfs", 8333, "s3"));
   });
+});
+
+/** Exit code and output of a command, without throwing on a non-zero exit. */
+async function run(command: string, args: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(command, args, { env: { PATH: process.env.PATH ?? "", ...env } });
+    return { code: 0, out: stdout + stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof e.code === "number" ? e.code : 1, out: `${e.stdout ?? ""}${e.stderr ?? ""}` };
+  }
+}
+
+/** Status of GET `path` sent with the given Host header (fetch does not let a caller set it). */
+function statusWithHost(url: string, path: string, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${url}${path}`, { headers: { host } }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+// The MLflow image is MLflow at TOOL_VERSIONS.mlflow with psycopg2-binary and boto3: the
+// harness's MLflow virtualenv is built from exactly that list, so its Python runs the
+// image's helper scripts as the image would.
+describe("the MLflow image's scripts and settings, on the same MLflow and Python packages", () => {
+  const infra = inject("infra");
+  let python: string;
+
+  beforeAll(async () => {
+    python = join(await ensureMlflowVenv(), "bin", "python");
+  });
+
+  it("ensure-bucket.py creates missing buckets, accepts existing ones and refuses a non-s3 URL", async () => {
+    const s3 = infra.s3;
+    expect(s3).not.toBeNull();
+    const env = {
+      AWS_ACCESS_KEY_ID: s3?.accessKeyId ?? "",
+      AWS_SECRET_ACCESS_KEY: s3?.secretAccessKey ?? "",
+      AWS_DEFAULT_REGION: s3?.region ?? "",
+      MLFLOW_S3_ENDPOINT_URL: s3?.endpoint ?? "",
+    };
+    const script = join(DEPLOY, "images", "ensure-bucket.py");
+    const a = `deploy-${randomUUID().slice(0, 8)}`;
+    const first = await run(python, [script, `s3://${a}/artifacts`, `s3://${a}-2`], env);
+    expect(first.out).toContain(`bucket ${a} created`);
+    expect(first.out).toContain(`bucket ${a}-2 created`);
+    expect(first.code).toBe(0);
+    const again = await run(python, [script, `s3://${a}`], env);
+    expect(again.out).toContain(`bucket ${a} exists`);
+    expect(again.code).toBe(0);
+    expect((await run(python, [script, "/tmp/not-s3"], env)).code).toBe(2);
+  });
+
+  it("http-probe.py passes on MLflow's /health and fails on a missing route", async () => {
+    const script = join(DEPLOY, "images", "http-probe.py");
+    const port = new URL(infra.mlflowUrl).port;
+    expect((await run(python, [script, port, "/health"])).code).toBe(0);
+    expect((await run(python, [script, port, "/no-such-route"])).code).toBe(1);
+    expect((await run(python, [script, port, "health"])).code).toBe(2);
+  });
+
+  it("MLflow started with the manifests' --allowed-hosts accepts its in-cluster names and refuses others", async () => {
+    const objects = await renderKustomization(join(DEPLOY, "k8s", "overlays", "example"));
+    const args = podOf(find(objects, "Deployment", "mlflow")).spec.containers[0]?.args ?? [];
+    const allowed = args.find((a) => a.startsWith("--allowed-hosts="))?.slice("--allowed-hosts=".length) ?? "";
+    expect(allowed).not.toBe("");
+    const dir = await mkdtemp(join(tmpdir(), "deploy-mlflow-"));
+    // The same setting through its environment variable; the loopback entry is only for the
+    // harness's own readiness check, which reaches the server as 127.0.0.1:<port>.
+    const server = await startMlflowServer({
+      backendStoreUri: `sqlite:///${join(dir, "mlflow.db")}`,
+      artifactsDestination: join(dir, "artifacts"),
+      env: { MLFLOW_SERVER_ALLOWED_HOSTS: `${allowed},127.0.0.1:*` },
+    });
+    try {
+      for (const host of ["mlflow:5000", "mlflow.asgard.svc.cluster.local:5000", "mlflow.asgard.svc:5000"]) {
+        expect(await statusWithHost(server.url, "/api/2.0/mlflow/experiments/search?max_results=1", host), host).toBe(200);
+      }
+      expect(await statusWithHost(server.url, "/api/2.0/mlflow/experiments/search?max_results=1", "attacker.example.com")).toBeGreaterThanOrEqual(400);
+    } finally {
+      await server.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 180_000);
 });

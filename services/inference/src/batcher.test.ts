@@ -45,44 +45,40 @@ describe("MicroBatcher", () => {
   it("never puts more rows in a batch than allowed (a larger request goes alone)", async () => {
     const runner = controlledRunner();
     const batcher = new MicroBatcher({ maxBatchRows: 10, maxWaitMs: 0, run: runner.run });
-    const all = [batcher.submit(1, 1), batcher.submit(2, 6), batcher.submit(3, 6), batcher.submit(4, 20), batcher.submit(5, 1)];
-    while (runner.batches.length < 4) await runner.finishNext();
+    const all = [batcher.submit(1, 1), batcher.submit(2, 6), batcher.submit(3, 3), batcher.submit(4, 6), batcher.submit(5, 20), batcher.submit(6, 1)];
+    while (runner.batches.length < 5) await runner.finishNext();
     await runner.finishNext();
-    expect(runner.batches).toEqual([[1], [2], [3], [4, 5].slice(0, 1), [5]].filter((b) => b.length > 0));
+    expect(runner.batches).toEqual([[1], [2, 3], [4], [5], [6]]);
     await Promise.all(all);
   });
 
-  it("after a busy cycle, waits for the clients it just answered so groups merge", async () => {
+  it("after a busy cycle, waits for the client it just answered so groups merge", async () => {
     const runner = controlledRunner();
     const batcher = new MicroBatcher({ maxBatchRows: 64, maxWaitMs: 60_000, run: runner.run });
-    // Cycle 1: one request in flight, seven more queue behind it (eight outstanding).
-    const first = [batcher.submit(0, 1)];
+    // One request in flight, seven more queue behind it: eight outstanding.
+    const first = batcher.submit(0, 1);
     const second = Array.from({ length: 7 }, (_, i) => batcher.submit(i + 1, 1));
     await runner.finishNext();
-    expect(runner.batches[1]).toHaveLength(7);
-    // While the seven are in flight, the first client sends again: it waits in the queue.
+    expect(await first).toBe(0);
+    // Idle with seven queued, but eight were outstanding: the batch waits for the eighth…
+    expect(runner.batches).toHaveLength(1);
+    // …which comes as soon as the answered client sends again, and all eight go together.
     const again = batcher.submit(100, 1);
+    expect(runner.batches[1]).toEqual([1, 2, 3, 4, 5, 6, 7, 100]);
     await runner.finishNext();
-    // Idle now, one queued but eight were outstanding: the batch waits to fill instead of going alone.
-    expect(runner.batches).toHaveLength(2);
-    const others = Array.from({ length: 7 }, (_, i) => batcher.submit(200 + i, 1));
-    expect(runner.batches[2]).toHaveLength(8);
-    await runner.finishNext();
-    await Promise.all([...first, ...second, again, ...others]);
+    expect(await Promise.all([...second, again])).toEqual([10, 20, 30, 40, 50, 60, 70, 1000]);
   });
 
-  it("sends a partial batch after the wait", async () => {
+  it("sends a partial batch once the wait is over", async () => {
     const runner = controlledRunner();
-    const batcher = new MicroBatcher({ maxBatchRows: 64, maxWaitMs: 5, run: runner.run });
-    const a = [batcher.submit(1, 1), batcher.submit(2, 1), batcher.submit(3, 1)];
+    const batcher = new MicroBatcher({ maxBatchRows: 64, maxWaitMs: 1_000, run: runner.run });
+    const all = [batcher.submit(1, 1), batcher.submit(2, 1), batcher.submit(3, 1)];
     await runner.finishNext();
+    expect(runner.batches).toHaveLength(1);
+    while (runner.batches.length < 2) await new Promise((r) => setTimeout(r, 50));
+    expect(runner.batches[1]).toEqual([2, 3]);
     await runner.finishNext();
-    const late = batcher.submit(4, 1);
-    expect(runner.batches).toHaveLength(2);
-    await new Promise((r) => setTimeout(r, 20));
-    expect(runner.batches[2]).toEqual([4]);
-    await runner.finishNext();
-    await Promise.all([...a, late]);
+    await Promise.all(all);
   });
 
   it("fails every item of a batch whose run throws, and each failed item alone", async () => {

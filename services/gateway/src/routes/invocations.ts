@@ -20,7 +20,8 @@ import { refuseOversizedPredict } from "./inference.js";
  */
 export function invocationRoutes(app: FastifyInstance, opts: { bus: BusRef }): void {
   app.post(toFastifyPath(ROUTES.invokeModel.path), async (req, reply) => {
-    const params = parseInvocationsParams(req.params);
+    // Fastify's params object has its own prototype; a copy is the plain object the parser expects.
+    const params = parseInvocationsParams({ ...(req.params as object) });
     if (!params.ok) return reply.code(params.status).send(params.body);
     const body = parseInvocationsRequest(req.body);
     if (!body.ok) return reply.code(body.status).send(body.body);

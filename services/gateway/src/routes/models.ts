@@ -10,6 +10,7 @@ import {
 } from "@asgard/contracts";
 import { connectedBus, type BusRef } from "../bus-ref.js";
 import { createModelListReader } from "../model-list.js";
+import { queryObject } from "../query-object.js";
 
 type ModelParams = { Params: { model_name: string } };
 type AliasParams = { Params: { model_name: string; alias: string } };
@@ -21,9 +22,7 @@ type AliasParams = { Params: { model_name: string; alias: string } };
 export function modelRoutes(app: FastifyInstance, opts: { bus: BusRef }): void {
   const list = createModelListReader();
   app.get(toFastifyPath(ROUTES.listModels.path), async (req, reply) => {
-    // Fastify's query object has a prototype of its own, which the contract's parsers refuse
-    // as "not a JSON object"; a plain copy is what they read.
-    const query = parseModelListQuery({ ...(req.query as Record<string, unknown>) });
+    const query = parseModelListQuery(queryObject(req.query));
     if (!query.ok) return reply.code(query.status).send(query.body);
     const bus = connectedBus(opts.bus);
     const { max_results, page_token } = query.value;
@@ -40,6 +39,7 @@ export function modelRoutes(app: FastifyInstance, opts: { bus: BusRef }): void {
     return connectedBus(opts.bus).request(RPC.getModel, { model_name: req.params.model_name });
   });
 
+  // Path parameters, like the query, come on a prototype of Fastify's own: parsers get a plain copy.
   app.put<AliasParams>(toFastifyPath(ROUTES.setModelAlias.path), async (req, reply) => {
     const params = parseAliasParams({ ...req.params });
     if (!params.ok) return reply.code(params.status).send(params.body);

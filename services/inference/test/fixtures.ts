@@ -1,0 +1,68 @@
+/**
+ * Trains and logs the test models against the run's MLflow, as a user's script would, and
+ * records what MLflow itself (in Python) predicts for a few probe rows — the reference the
+ * service's answers are compared with. Kept small: a few features, a few trees.
+ */
+export const TRAIN_MODELS = `
+import json, os
+import mlflow, mlflow.pyfunc, mlflow.sklearn
+import numpy as np, pandas as pd
+from mlflow.models import infer_signature
+from sklearn.datasets import make_classification
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.linear_model import LogisticRegression
+
+mlflow.set_experiment(os.environ["EXPERIMENT"])
+X, y = make_classification(n_samples=300, n_features=4, n_informative=3, n_redundant=0, random_state=0)
+columns = ["alpha", "beta", "gamma", "delta"]
+frame = pd.DataFrame(X, columns=columns)
+probe = frame.iloc[:6]
+out = {}
+
+def log(fn):
+    with mlflow.start_run() as run:
+        info = fn()
+    return {"run_id": run.info.run_id, "model_id": info.model_id, "uri": info.model_uri}
+
+# Named columns (logged from a DataFrame; the signature comes from the input example).
+forest = RandomForestClassifier(n_estimators=8, random_state=0).fit(frame, y)
+m = log(lambda: mlflow.sklearn.log_model(forest, name="model", input_example=probe, serialization_format="cloudpickle"))
+m["probe"] = probe.to_dict(orient="list")
+m["predictions"] = mlflow.pyfunc.load_model(m["uri"]).predict(probe).tolist()
+m["probabilities"] = mlflow.sklearn.load_model(m["uri"]).predict_proba(probe).tolist()
+out["named"] = m
+
+# A second version of it, trained differently (for latest and aliases).
+forest2 = RandomForestClassifier(n_estimators=3, random_state=7).fit(frame, 1 - y)
+m = log(lambda: mlflow.sklearn.log_model(forest2, name="model", input_example=probe, serialization_format="cloudpickle"))
+m["probe"] = probe.to_dict(orient="list")
+m["predictions"] = mlflow.pyfunc.load_model(m["uri"]).predict(probe).tolist()
+out["named_v2"] = m
+
+# No column names: logged from a numpy array, as the original examples did.
+X3 = X[:, :3]
+logistic = LogisticRegression().fit(X3, y)
+m = log(lambda: mlflow.sklearn.log_model(logistic, name="model", signature=infer_signature(X3, logistic.predict(X3)), serialization_format="cloudpickle"))
+m["probe"] = {"x0": X3[:6, 0].tolist(), "x1": X3[:6, 1].tolist(), "x2": X3[:6, 2].tolist()}
+m["predictions"] = mlflow.pyfunc.load_model(m["uri"]).predict(X3[:6]).tolist()
+m["probabilities"] = mlflow.sklearn.load_model(m["uri"]).predict_proba(X3[:6]).tolist()
+out["positional"] = m
+
+# A plain pyfunc model (no predict_proba). Its inputs can make it sleep or exit, for the fault tests.
+class Doubler(mlflow.pyfunc.PythonModel):
+    def predict(self, context, model_input, params=None):
+        import os, time
+        if float(model_input["crash"].max()) > 0:
+            os._exit(3)
+        if float(model_input["sleep"].max()) > 0:
+            time.sleep(float(model_input["sleep"].max()))
+        return (model_input["x"] * 2).tolist()
+
+example = pd.DataFrame({"x": [1.0, 2.5], "sleep": [0.0, 0.0], "crash": [0.0, 0.0]})
+m = log(lambda: mlflow.pyfunc.log_model(name="model", python_model=Doubler(), input_example=example))
+m["probe"] = example.to_dict(orient="list")
+m["predictions"] = list(mlflow.pyfunc.load_model(m["uri"]).predict(example))
+out["pyfunc"] = m
+
+print("RESULT " + json.dumps(out))
+`;
