@@ -8,6 +8,7 @@ export default defineConfig({
       "services/*/src/**/*.test.ts",
       "services/*/test/**/*.test.ts",
       "test/e2e/**/*.test.ts",
+      "test/docs/**/*.test.ts",
       "test/deploy/**/*.test.ts",
     ],
     globalSetup: ["test/harness/global-setup.ts"],

@@ -5,7 +5,7 @@ import { httpUrl, logLevel, natsUrl, optionalString, port } from "@asgard/config
 export const StartEnv = z.object({
   PORT: port(8000).describe("port of the HTTP API (default 8000)"),
   NATS_URL: natsUrl().optional().describe("use this NATS server instead of starting one, e.g. nats://127.0.0.1:4222"),
-  MLFLOW_TRACKING_URI: httpUrl("use this MLflow server instead of starting one").optional(),
+  MLFLOW_TRACKING_URI: httpUrl("MLflow server").optional().describe("use this MLflow server instead of starting one, e.g. http://mlflow:5000"),
   MLFLOW_PORT: port(5000).describe("port of the embedded MLflow server when free (default 5000)"),
   DATABASE_URL: optionalString("PostgreSQL URL for the job database; unset = embedded database"),
   ASGARD_DATA_DIR: z.string().min(1).default(".asgard").describe("directory for embedded data and logs (default .asgard)"),

@@ -27,7 +27,7 @@ const WORKING_EVERY_MS = 10_000;
 /** Delay before the n-th retry of a transient failure: 1 s doubling to 30 s. */
 const retryDelayMs = (delivery: number) => Math.min(30_000, 1_000 * 2 ** Math.max(0, delivery - 1));
 
-/** Where a step stands, for logs. */
+/** The job's version and how this delivery came by it (for the outcome, logs and metrics). */
 type Found = { mv: ModelVersion; how: "existing" | "adopted" | "registered" };
 
 /** The version already registered for this job (its `asgard.job_id` tag), if any. */

@@ -103,9 +103,9 @@ export function createWatcher(deps: WatcherDeps): Watcher {
     let atWatermark = state.at_watermark;
     for (const mv of fresh) {
       const key = { name: mv.name, version: mv.version };
-      const state_ = registrationState(mv.status);
-      if (state_ === "ready") await announce(mv);
-      else if (state_ === "pending") pending.set(keyOf(key), key);
+      const registration = registrationState(mv.status);
+      if (registration === "ready") await announce(mv);
+      else if (registration === "pending") pending.set(keyOf(key), key);
       const created = mv.creation_timestamp ?? 0;
       if (created > watermark) {
         watermark = created;
