@@ -66,3 +66,29 @@ out["pyfunc"] = m
 
 print("RESULT " + json.dumps(out))
 `;
+
+/** Only the pyfunc model: its inputs can make it sleep or exit (the fault tests). */
+export const TRAIN_PYFUNC = `
+import json, os
+import mlflow, mlflow.pyfunc
+import pandas as pd
+
+mlflow.set_experiment(os.environ["EXPERIMENT"])
+
+class Doubler(mlflow.pyfunc.PythonModel):
+    def predict(self, context, model_input, params=None):
+        import os, time
+        if float(model_input["crash"].max()) > 0:
+            os._exit(3)
+        if float(model_input["sleep"].max()) > 0:
+            time.sleep(float(model_input["sleep"].max()))
+        return (model_input["x"] * 2).tolist()
+
+example = pd.DataFrame({"x": [1.0, 2.5], "sleep": [0.0, 0.0], "crash": [0.0, 0.0]})
+with mlflow.start_run() as run:
+    info = mlflow.pyfunc.log_model(name="model", python_model=Doubler(), input_example=example)
+m = {"run_id": run.info.run_id, "model_id": info.model_id, "uri": info.model_uri}
+m["probe"] = example.to_dict(orient="list")
+m["predictions"] = list(mlflow.pyfunc.load_model(m["uri"]).predict(example))
+print("RESULT " + json.dumps({"pyfunc": m}))
+`;

@@ -24,6 +24,14 @@ describe("POST /mlops/inference and /invocations (real gateway, NATS, MLflow and
     versions.positional = await registerVersion(stack.mlflow, names.positional, models.positional);
     versions.pyfunc = await registerVersion(stack.mlflow, names.pyfunc, models.pyfunc);
     await stack.mlflow.setAlias(names.forest, "champion", versions.forest1);
+    // The first load builds each model's environment (minutes on a busy machine): done here, in the hook's time.
+    const warm = await Promise.all([
+      infer({ model_name: names.forest, model_version: versions.forest1, inputs: models.named.probe }),
+      infer({ model_name: names.forest, model_version: versions.forest2, inputs: models.named.probe }),
+      infer({ model_name: names.positional, inputs: models.positional.probe }),
+      infer({ model_name: names.pyfunc, inputs: models.pyfunc.probe }),
+    ]);
+    for (const res of warm) expect(res.status, JSON.stringify(res.body)).toBe(200);
   });
   afterAll(async () => {
     await stack?.close();
