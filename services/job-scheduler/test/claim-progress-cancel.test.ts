@@ -41,7 +41,7 @@ describe(suiteTitle("job-scheduler: claims, progress and cancel"), () => {
         job_id: job.job_id,
         attempt: 1,
         script_name: "train.py",
-        script,
+        script_b64: b64(script),
         experiment_name: job.experiment_name,
         model_name: job.model_name,
         requirements: ["pandas>=2"],

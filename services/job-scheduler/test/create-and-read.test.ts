@@ -79,7 +79,7 @@ describe(suiteTitle("job-scheduler: creating and reading jobs"), () => {
       });
 
       const stored = await env.bus.request(RPC.getJobScript, { job_id: job.job_id });
-      expect(stored).toEqual({ job_id: job.job_id, script_name: "train.py", script, sha256, bytes: Buffer.byteLength(script) });
+      expect(stored).toEqual({ job_id: job.job_id, script_name: "train.py", script_b64: b64(script), sha256, bytes: Buffer.byteLength(script) });
       expect(await env.blobs.has(`scripts/${sha256}`)).toBe(true);
     });
 

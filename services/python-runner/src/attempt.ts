@@ -53,15 +53,18 @@ export async function runAttempt(
   let outcome: Outcome = { outcome: "failed", error_type: "mlflow", error: "the attempt did not start", exit_code: null };
   let stale = false;
 
+  // The scheduler may be restarting: progress reports are retried, and if it stays away the
+  // attempt goes on (its run.completed is stored in JetStream and read when it is back).
   const progress = async (phase: JobPhase, extra: Record<string, unknown> = {}) => {
     held.phase = phase;
-    const reply = await bus.request(RPC.reportProgress, {
-      job_id: claim.job_id,
-      attempt: claim.attempt,
-      runner_id: config.runnerId,
-      phase,
-      ...extra,
-    });
+    const request = { job_id: claim.job_id, attempt: claim.attempt, runner_id: config.runnerId, phase, ...extra };
+    let reply: { accepted: boolean; cancel_requested: boolean };
+    try {
+      reply = await retry(() => bus.request(RPC.reportProgress, request), 8);
+    } catch (err) {
+      log.warn({ err, phase }, "the scheduler did not take the progress report; going on");
+      return { accepted: true, cancel_requested: false };
+    }
     if (reply.cancel_requested) held.abort.abort(new Error("cancel requested"));
     if (!reply.accepted && !reply.cancel_requested) stale = true;
     return reply;

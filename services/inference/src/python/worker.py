@@ -219,7 +219,7 @@ def as_rows(output):
     raise TypeError(f"the model returned {type(output).__name__}; expected an array, a Series, a DataFrame or a list")
 
 
-def handle_predict(model, request):
+def handle_predict(model, request, received):
     try:
         data = model.frame(request.get("columns"), request["values"])
     except Exception as exc:  # noqa: BLE001 - reported to the caller
@@ -236,7 +236,8 @@ def handle_predict(model, request):
     except Exception as exc:  # noqa: BLE001 - reported to the caller
         traceback.print_exc(file=sys.stderr)
         return {"ok": False, "kind": "model", "error": describe(exc)}
-    return {"ok": True, "predictions": rows, "probabilities": probabilities, "predict_ms": predict_ms}
+    handled_ms = (time.perf_counter() - received) * 1000.0
+    return {"ok": True, "predictions": rows, "probabilities": probabilities, "predict_ms": predict_ms, "handled_ms": handled_ms}
 
 
 def main():
@@ -244,6 +245,7 @@ def main():
     model = None
     while True:
         request = read_frame()
+        received = time.perf_counter()
         if request is None:
             return
         op = request.get("op")
@@ -256,7 +258,7 @@ def main():
                 traceback.print_exc(file=sys.stderr)
                 reply = {"ok": False, "kind": "load", "error": describe(exc)}
         elif op == "predict" and model is not None:
-            reply = handle_predict(model, request)
+            reply = handle_predict(model, request, received)
         else:
             reply = {"ok": False, "kind": "input", "error": f"unexpected request {op!r}"}
         reply["id"] = request.get("id")

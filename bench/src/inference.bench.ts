@@ -1,0 +1,309 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import os, { tmpdir } from "node:os";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { request } from "undici";
+import { ensureUv, pythonExecutable, run as runCommand, spawnManaged, startMlflowServer, startNatsServer, type ManagedProcess } from "@asgard/infra";
+import { createMlflowClient, type MlflowClient } from "@asgard/mlflow";
+import { createPyEnvManager, type EnvLease, type PyEnvManager } from "@asgard/pyenv";
+import { load, round, type LoadResult } from "./load.js";
+import { freePort, startService, waitFor } from "./platform.js";
+import { writeResult } from "./results.js";
+
+/**
+ * POST /mlops/inference (gateway → NATS → inference service → one Python worker of ours)
+ * against `mlflow models serve --env-manager local -w 1` on the same registered model
+ * (a scikit-learn RandomForest, 100 trees, 20 features), on the same machine, driven by the
+ * same autocannon load: single-row requests at concurrency 1, 16 and 64.
+ */
+const CONCURRENCY = [1, 16, 64] as const;
+const SECONDS = 10;
+const WARMUP_SECONDS = 3;
+/** Sequential requests timed one by one (autocannon reports whole milliseconds). */
+const SEQUENTIAL = 1_000;
+const FEATURES = 20;
+
+const TRAIN = `
+import json, os, time
+import mlflow, mlflow.sklearn
+import pandas as pd
+from sklearn.datasets import make_classification
+from sklearn.ensemble import RandomForestClassifier
+
+X, y = make_classification(n_samples=2000, n_features=${FEATURES}, n_informative=10, random_state=0)
+frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(${FEATURES})])
+mlflow.set_experiment(os.environ["EXPERIMENT"])
+with mlflow.start_run() as run:
+    model = RandomForestClassifier(n_estimators=100, random_state=0).fit(frame, y)
+    # skops (MLflow 3.17's default format) refuses the trees' node storage unless trusted; cloudpickle is what most models use.
+    info = mlflow.sklearn.log_model(model, name="model", input_example=frame.iloc[:2], serialization_format="cloudpickle")
+
+def per_call_ms(fn, rows, reps=300):
+    batch = frame.iloc[:rows]
+    for _ in range(20):
+        fn(batch)
+    started = time.perf_counter()
+    for _ in range(reps):
+        fn(batch)
+    return (time.perf_counter() - started) / reps * 1000
+
+timings = {f"{name}_{rows}_rows_ms": round(per_call_ms(getattr(model, name), rows), 3) for name in ("predict", "predict_proba") for rows in (1, 64)}
+import sklearn
+print("RESULT " + json.dumps({"run_id": run.info.run_id, "model_id": info.model_id, "uri": info.model_uri, "row": frame.iloc[0].tolist(), "timings": timings, "sklearn": sklearn.__version__}))
+`;
+
+interface Trained {
+  run_id: string;
+  model_id: string;
+  uri: string;
+  row: number[];
+  timings: Record<string, number>;
+  sklearn: string;
+}
+
+interface Sequential {
+  p50_ms: number;
+  p90_ms: number;
+  p99_ms: number;
+  mean_ms: number;
+  /** Median time inside predict per request, as the worker measured it (ours only). */
+  in_predict_p50_ms: number | null;
+  /** Median of (latency − in-predict time) per request (ours only). */
+  overhead_p50_ms: number | null;
+}
+
+export async function run(): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), "asgard-bench-inference-"));
+  const stops: Array<() => Promise<void>> = [];
+  const loadBefore = os.loadavg();
+  try {
+    const nats = await startNatsServer({ storeDir: join(dir, "nats") });
+    stops.push(() => nats.stop());
+    const mlflowServer = await startMlflowServer({
+      backendStoreUri: `sqlite:///${join(dir, "mlflow", "mlflow.db")}`,
+      artifactsDestination: join(dir, "mlflow", "artifacts"),
+      logFile: join(dir, "mlflow.log"),
+    });
+    stops.push(() => mlflowServer.stop());
+    const mlflow = createMlflowClient({ baseUrl: mlflowServer.url, timeoutMs: 60_000 });
+    stops.push(() => mlflow.close());
+    const mlflowVersion = await mlflow.version();
+    const envRoot = join(dir, "envs");
+    const pyenv = createPyEnvManager({ root: envRoot, uvPath: await ensureUv(), python: pythonExecutable(), pins: [`mlflow==${mlflowVersion}`] });
+
+    console.log("inference: training the model (RandomForest, 100 trees, 20 features)…");
+    const trained = await train(pyenv, mlflowServer.url, dir);
+    const modelName = "bench-random-forest";
+    await mlflow.createRegisteredModel(modelName);
+    const mv = await mlflow.createModelVersion({ name: modelName, source: trained.uri, runId: trained.run_id, modelId: trained.model_id });
+    await mlflow.waitForModelVersionReady(modelName, mv.version);
+
+    // Ours: gateway + inference service (one model, so one Python worker), each its own process.
+    const port = await freePort();
+    const metricsPort = await freePort();
+    const env = {
+      NATS_URL: nats.url,
+      MLFLOW_TRACKING_URI: mlflowServer.url,
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      ASGARD_DATA_DIR: dir,
+      ENV_CACHE_DIR: envRoot,
+      METRICS_PORT: String(metricsPort),
+      INFERENCE_LOAD_WAIT_MS: "600000",
+    };
+    for (const name of ["inference", "gateway"]) {
+      const proc = startService(name, env, dir);
+      stops.push(() => proc.stop());
+    }
+    const columns = Array.from({ length: FEATURES }, (_, i) => `f${i}`);
+    const oursUrl = `http://127.0.0.1:${port}/mlops/inference`;
+    const oursBody = JSON.stringify({ model_name: modelName, model_version: mv.version, inputs: Object.fromEntries(columns.map((c, i) => [c, [trained.row[i]]])) });
+    console.log("inference: loading the model into our worker (builds its environment from its requirements)…");
+    await waitFor(oursUrl, async () => (await post(oursUrl, oursBody)).status === 200, 6_000);
+
+    // Baseline: MLflow's scoring server, started from the very environment our worker runs in.
+    const lease = await modelEnvironment(pyenv, mlflow, trained.model_id);
+    const baselinePort = await freePort();
+    const baselineArgs = ["models", "serve", "-m", `models:/${modelName}/${mv.version}`, "--env-manager", "local", "-w", "1", "-h", "127.0.0.1", "-p", String(baselinePort)];
+    const baselineCommand = `mlflow ${baselineArgs.join(" ")}`;
+    const baseline: ManagedProcess = spawnManaged({
+      name: "mlflow-models-serve",
+      command: join(lease.binDir, "mlflow"),
+      args: baselineArgs,
+      env: { PATH: `${lease.binDir}:/usr/bin:/bin`, HOME: dir, LANG: "C.UTF-8", MLFLOW_TRACKING_URI: mlflowServer.url, MLFLOW_DISABLE_TELEMETRY: "true" },
+      logFile: join(dir, "mlflow-models-serve.log"),
+    });
+    stops.push(async () => {
+      await baseline.stop();
+      await lease.release();
+    });
+    const baselineUrl = `http://127.0.0.1:${baselinePort}/invocations`;
+    const baselineBody = JSON.stringify({ dataframe_split: { columns, data: [trained.row] } });
+    console.log(`inference: starting the baseline: ${baselineCommand}`);
+    await waitFor(baselineUrl, async () => (await post(baselineUrl, baselineBody)).status === 200, 6_000);
+
+    // Same prediction from both, or the comparison means nothing.
+    const ourAnswer = JSON.parse((await post(oursUrl, oursBody)).text) as { predictions: unknown[] };
+    const theirAnswer = JSON.parse((await post(baselineUrl, baselineBody)).text) as { predictions: unknown[] };
+    if (JSON.stringify(ourAnswer.predictions) !== JSON.stringify(theirAnswer.predictions)) {
+      throw new Error(`the two servers disagree: ours ${JSON.stringify(ourAnswer.predictions)}, mlflow ${JSON.stringify(theirAnswer.predictions)}`);
+    }
+
+    const headers = { "content-type": "application/json" };
+    const measure = async (url: string, body: string, connections: number): Promise<LoadResult> => {
+      await load({ url, connections, durationSeconds: WARMUP_SECONDS, method: "POST", body, headers });
+      return load({ url, connections, durationSeconds: SECONDS, method: "POST", body, headers });
+    };
+
+    const ours: Record<string, LoadResult> = {};
+    const batching: Record<string, { rows_per_call: number; requests_per_call: number; predict_ms_per_call: number }> = {};
+    for (const c of CONCURRENCY) {
+      const before = await scrape(metricsPort);
+      ours[`c${c}`] = await measure(oursUrl, oursBody, c);
+      batching[`c${c}`] = batchingBetween(before, await scrape(metricsPort));
+      console.log(`inference: ours     c=${c}: ${line(ours[`c${c}`] as LoadResult)}; ${JSON.stringify(batching[`c${c}`])}`);
+    }
+    const theirs: Record<string, LoadResult> = {};
+    for (const c of CONCURRENCY) {
+      theirs[`c${c}`] = await measure(baselineUrl, baselineBody, c);
+      console.log(`inference: baseline c=${c}: ${line(theirs[`c${c}`] as LoadResult)}`);
+    }
+    // Our /invocations route, with the baseline's very body, at the highest concurrency.
+    const oursInvocationsUrl = `http://127.0.0.1:${port}/mlops/models/${modelName}/versions/${mv.version}/invocations`;
+    const oursInvocations = await measure(oursInvocationsUrl, baselineBody, 64);
+    console.log(`inference: ours /invocations c=64: ${line(oursInvocations)}`);
+
+    const oursSequential = await sequential(oursUrl, oursBody, true);
+    const theirSequential = await sequential(baselineUrl, baselineBody, false);
+    console.log(`inference: sequential ours ${JSON.stringify(oursSequential)}; baseline ${JSON.stringify(theirSequential)}`);
+
+    const o64 = ours.c64 as LoadResult;
+    const t64 = theirs.c64 as LoadResult;
+    const o1 = ours.c1 as LoadResult;
+    const t1 = theirs.c1 as LoadResult;
+    const ratio = round(o64.rps / Math.max(t64.rps, 0.01));
+    const loadAfter = os.loadavg();
+    const targets = {
+      throughput_10x_at_c64: ratio >= 10,
+      p99_no_worse_at_c64: o64.p99_ms <= t64.p99_ms,
+      p50_no_worse_at_c1: oursSequential.p50_ms <= theirSequential.p50_ms,
+      overhead_under_2ms_at_c1: (oursSequential.overhead_p50_ms ?? Infinity) < 2,
+    };
+    const file = await writeResult({
+      name: "inference",
+      ours: o64.rps,
+      baseline: t64.rps,
+      ratio,
+      unit: "requests/s at concurrency 64 (single-row requests)",
+      notes:
+        `Same registered model (scikit-learn ${trained.sklearn} RandomForestClassifier, 100 trees, ${FEATURES} features, logged with mlflow.sklearn.log_model, cloudpickle), same machine, ` +
+        `autocannon on loopback, ${SECONDS} s per point after ${WARMUP_SECONDS} s of warm-up, one fixed single-row body per server. ` +
+        `ours = POST /mlops/inference through the gateway, NATS request/reply and the inference service to one Python worker (micro-batching on; defaults: max 256 rows, max wait 2 ms). ` +
+        `baseline = \`${baselineCommand}\` (MLFLOW_TRACKING_URI set), started with the interpreter of the environment our worker runs in (built from the model's requirements.txt), POST /invocations with dataframe_split. ` +
+        `Both answered the same prediction before measuring. Sequential figures: ${SEQUENTIAL} requests one at a time, timed with performance.now(); in-predict = the worker's own timing of model.predict. ` +
+        `Load average before/after: ${loadBefore.map((l) => l.toFixed(1)).join(" ")} / ${loadAfter.map((l) => l.toFixed(1)).join(" ")} on ${os.cpus().length} cores; autocannon, both servers, NATS and MLflow share them. autocannon reports whole milliseconds.`,
+      targets,
+      ours_by_concurrency: ours,
+      baseline_by_concurrency: theirs,
+      ours_invocations_c64: oursInvocations,
+      ours_batching: batching,
+      sequential: { ours: oursSequential, baseline: theirSequential },
+      in_predict_python_ms: trained.timings,
+      baseline_command: baselineCommand,
+    });
+    console.log(`inference: ours ${o64.rps} req/s vs baseline ${t64.rps} req/s at c=64 (×${ratio}); c=1 p50 ${o1.p50_ms} vs ${t1.p50_ms} ms -> ${file}`);
+  } finally {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function train(pyenv: PyEnvManager, trackingUri: string, dir: string): Promise<Trained> {
+  const lease = await pyenv.acquire(["scikit-learn"]);
+  try {
+    const script = join(dir, "train.py");
+    await writeFile(script, TRAIN);
+    const { stdout } = await runCommand(lease.python, [script], {
+      cwd: dir,
+      timeoutMs: 15 * 60_000,
+      env: { PATH: `${lease.binDir}:/usr/bin:/bin`, HOME: dir, LANG: "C.UTF-8", MLFLOW_TRACKING_URI: trackingUri, MLFLOW_DISABLE_TELEMETRY: "true", EXPERIMENT: "bench-inference" },
+    });
+    const result = stdout.split("\n").find((l) => l.startsWith("RESULT "));
+    if (!result) throw new Error(`training printed no result:\n${stdout.slice(-2000)}`);
+    return JSON.parse(result.slice("RESULT ".length)) as Trained;
+  } finally {
+    await lease.release();
+  }
+}
+
+/** The environment the inference service built for the model: same requirements, same pins, same cache. */
+async function modelEnvironment(pyenv: PyEnvManager, mlflow: MlflowClient, modelId: string): Promise<EnvLease> {
+  const model = await mlflow.getLoggedModel(modelId);
+  const text = (await mlflow.downloadArtifact(`${model.info.artifact_uri}/requirements.txt`)).toString("utf8");
+  // As the service does: MLflow itself comes from the platform pin (the server's version).
+  const requirements = text
+    .split("\n")
+    .map((l) => l.replace(/(^|\s)#.*$/, "").trim())
+    .filter((l) => l !== "" && !/^mlflow(-skinny|-tracing)?\b/i.test(l));
+  return pyenv.acquire(requirements);
+}
+
+async function post(url: string, body: string): Promise<{ status: number; text: string }> {
+  const res = await request(url, { method: "POST", body, headers: { "content-type": "application/json" } });
+  return { status: res.statusCode, text: await res.body.text() };
+}
+
+async function sequential(url: string, body: string, ours: boolean): Promise<Sequential> {
+  const latencies: number[] = [];
+  const predicts: number[] = [];
+  const overheads: number[] = [];
+  for (let i = 0; i < 100; i++) await post(url, body);
+  for (let i = 0; i < SEQUENTIAL; i++) {
+    const started = performance.now();
+    const res = await post(url, body);
+    const ms = performance.now() - started;
+    if (res.status !== 200) throw new Error(`${url} answered ${res.status}: ${res.text.slice(0, 300)}`);
+    latencies.push(ms);
+    if (ours) {
+      const predictMs = (JSON.parse(res.text) as { inference_time_ms: number }).inference_time_ms;
+      predicts.push(predictMs);
+      overheads.push(ms - predictMs);
+    }
+  }
+  const pct = (values: number[], p: number) => {
+    const sorted = [...values].sort((a, b) => a - b);
+    return round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number, 3);
+  };
+  return {
+    p50_ms: pct(latencies, 50),
+    p90_ms: pct(latencies, 90),
+    p99_ms: pct(latencies, 99),
+    mean_ms: round(latencies.reduce((a, b) => a + b, 0) / latencies.length, 3),
+    in_predict_p50_ms: ours ? pct(predicts, 50) : null,
+    overhead_p50_ms: ours ? pct(overheads, 50) : null,
+  };
+}
+
+/** The inference service's Prometheus metrics that describe batching. */
+async function scrape(port: number): Promise<Record<string, number>> {
+  const res = await request(`http://127.0.0.1:${port}/metrics`);
+  const text = await res.body.text();
+  const out: Record<string, number> = {};
+  for (const name of ["asgard_inference_batch_rows_sum", "asgard_inference_batch_rows_count", "asgard_inference_batch_requests_sum", "asgard_inference_predict_seconds_sum"]) {
+    const match = new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+-]+)$`, "m").exec(text);
+    out[name] = match ? Number(match[1]) : 0;
+  }
+  return out;
+}
+
+function batchingBetween(before: Record<string, number>, after: Record<string, number>) {
+  const d = (k: string) => (after[k] ?? 0) - (before[k] ?? 0);
+  const calls = Math.max(1, d("asgard_inference_batch_rows_count"));
+  return {
+    rows_per_call: round(d("asgard_inference_batch_rows_sum") / calls),
+    requests_per_call: round(d("asgard_inference_batch_requests_sum") / calls),
+    predict_ms_per_call: round((d("asgard_inference_predict_seconds_sum") * 1000) / calls, 3),
+  };
+}
+
+const line = (r: LoadResult) => `${r.rps} req/s, p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms, errors ${r.errors + r.non2xx}`;
