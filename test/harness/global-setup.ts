@@ -6,6 +6,8 @@ import { startMlflowServer, startNatsServer, startSeaweedS3, type SeaweedS3 } fr
 import { ensureS3Bucket } from "@asgard/storage";
 import type { TestInfra } from "./infra.js";
 import { createScratchDatabase } from "./postgres.js";
+import { startContainerInfra } from "./containers.js";
+import { dockerEngineAnswers } from "./docker.js";
 
 /**
  * Starts the run's infrastructure as local processes: nats-server with JetStream,
@@ -13,6 +15,9 @@ import { createScratchDatabase } from "./postgres.js";
  * a server) a fresh PostgreSQL database.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  // ASGARD_TEST_INFRA: "processes" (default where no Docker engine answers), "containers", or "auto".
+  const mode = process.env.ASGARD_TEST_INFRA ?? "auto";
+  if (mode === "containers" || (mode === "auto" && (await dockerEngineAnswers()))) return setupWithContainers(project);
   const workDir = await mkdtemp(join(tmpdir(), "asgard-test-"));
   const cleanups: Array<() => Promise<void>> = [];
   let seaweedStarting: Promise<SeaweedS3> | undefined;
@@ -60,6 +65,27 @@ export default async function setup(project: TestProject): Promise<() => Promise
     await teardown(cleanups, workDir);
     throw err;
   }
+  return () => teardown(cleanups, workDir);
+}
+
+/** The same infrastructure from testcontainers (see containers.ts for what it covers). */
+async function setupWithContainers(project: TestProject): Promise<() => Promise<void>> {
+  const workDir = await mkdtemp(join(tmpdir(), "asgard-test-"));
+  const containers = await startContainerInfra({ needPostgres: !process.env.DATABASE_URL });
+  const cleanups: Array<() => Promise<void>> = [() => containers.stop()];
+  const base = process.env.DATABASE_URL ?? containers.postgresUrl!;
+  const scratch = await createScratchDatabase(base);
+  cleanups.push(() => scratch.drop());
+  const s3 = { ...containers.s3, bucket: TEST_BUCKET };
+  await ensureS3Bucket(s3);
+  project.provide("infra", {
+    natsUrl: containers.natsUrl,
+    mlflowUrl: containers.mlflowUrl,
+    databaseUrl: scratch.url,
+    postgresAdminUrl: scratch.adminUrl,
+    s3,
+    workDir,
+  });
   return () => teardown(cleanups, workDir);
 }
 

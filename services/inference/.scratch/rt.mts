@@ -8,8 +8,8 @@ const N = 1000; const rts: number[] = []; const pm: number[] = []; const hm: num
 for (let k = 0; k < N; k++) {
   const t = performance.now();
   const r = await (w as any).predict({ columns: cols, values: cols.map(() => [Math.random()]), proba: false, params: null }, 5000);
-  rts.push(performance.now() - t); pm.push(r.predictMs);
+  rts.push(performance.now() - t); pm.push(r.predictMs); hm.push(r.handledMs);
 }
 const med = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!.toFixed(3);
-console.log("rt p50", med(rts), "predict p50", med(pm), "rt-predict p50", med(rts.map((x, i) => x - pm[i]!)));
+console.log("rt p50", med(rts), "predict p50", med(pm), "handled", med(hm), "rt-handled p50", med(rts.map((x, i) => x - hm[i]!)), "handled-predict", med(hm.map((x, i) => x - pm[i]!)));
 await w.stop(1000);

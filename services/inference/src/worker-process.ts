@@ -35,6 +35,8 @@ export interface PredictReply {
   probabilities: number[][] | null;
   /** Time spent inside predict (and predict_proba), measured by the worker. */
   predictMs: number;
+  /** The worker's whole handling of the call: building the frame, predict, converting the output. */
+  handledMs: number;
 }
 
 export interface WorkerExit {
@@ -138,7 +140,8 @@ export class WorkerProcess {
     if (!Array.isArray(predictions) || (probabilities !== null && !Array.isArray(probabilities)) || typeof reply.predict_ms !== "number") {
       throw new WorkerReplyError("model", "the worker answered with an unexpected reply");
     }
-    return { predictions, probabilities: probabilities as number[][] | null, predictMs: reply.predict_ms };
+    const handledMs = typeof reply.handled_ms === "number" ? reply.handled_ms : reply.predict_ms;
+    return { predictions, probabilities: probabilities as number[][] | null, predictMs: reply.predict_ms, handledMs };
   }
 
   /** Resident memory of the worker, from /proc (null where there is none). */

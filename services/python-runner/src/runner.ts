@@ -72,7 +72,21 @@ export function createRunner(deps: RunnerDeps): Runner {
     } finally {
       held.remove(jobId);
       beat();
+      evictSoon();
     }
+  }
+
+  // Keeps the environment cache within its disk budget; never removes an env in use (leases).
+  let lastEviction = 0;
+  function evictSoon(): void {
+    if (Date.now() - lastEviction < 60_000) return;
+    lastEviction = Date.now();
+    deps.pyenv
+      .evict()
+      .then(({ removed, bytes }) => {
+        if (removed.length > 0) logger.info({ removed: removed.length, bytes }, "evicted environments beyond the disk budget");
+      })
+      .catch((err: unknown) => logger.warn({ err }, "environment eviction failed"));
   }
 
   return {
