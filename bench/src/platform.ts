@@ -77,6 +77,7 @@ export async function startBenchPlatform(options: {
   for (const name of options.services) start(name);
   const api = `http://127.0.0.1:${port}`;
   await waitFor(`${api}/healthz`, (r) => r.ok);
+  if (options.services.includes("job-scheduler")) await waitFor(`${api}/mlops/training/jobs?limit=1`, (r) => r.ok);
   return {
     api,
     mlflowUrl: mlflow.url,
