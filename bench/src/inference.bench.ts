@@ -156,7 +156,7 @@ export async function run(): Promise<void> {
     };
 
     const ours: Record<string, LoadResult> = {};
-    const batching: Record<string, { rows_per_call: number; requests_per_call: number; predict_ms_per_call: number }> = {};
+    const batching: Record<string, ReturnType<typeof batchingBetween>> = {};
     for (const c of CONCURRENCY) {
       const before = await scrape(metricsPort);
       ours[`c${c}`] = await measure(oursUrl, oursBody, c);
@@ -289,7 +289,7 @@ async function scrape(port: number): Promise<Record<string, number>> {
   const res = await request(`http://127.0.0.1:${port}/metrics`);
   const text = await res.body.text();
   const out: Record<string, number> = {};
-  for (const name of ["asgard_inference_batch_rows_sum", "asgard_inference_batch_rows_count", "asgard_inference_batch_requests_sum", "asgard_inference_predict_seconds_sum"]) {
+  for (const name of ["asgard_inference_batch_rows_sum", "asgard_inference_batch_rows_count", "asgard_inference_batch_requests_sum", "asgard_inference_predict_seconds_sum", "asgard_inference_worker_seconds_sum"]) {
     const match = new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+-]+)$`, "m").exec(text);
     out[name] = match ? Number(match[1]) : 0;
   }
@@ -303,6 +303,7 @@ function batchingBetween(before: Record<string, number>, after: Record<string, n
     rows_per_call: round(d("asgard_inference_batch_rows_sum") / calls),
     requests_per_call: round(d("asgard_inference_batch_requests_sum") / calls),
     predict_ms_per_call: round((d("asgard_inference_predict_seconds_sum") * 1000) / calls, 3),
+    worker_ms_per_call: round((d("asgard_inference_worker_seconds_sum") * 1000) / calls, 3),
   };
 }
 

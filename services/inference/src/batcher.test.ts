@@ -19,7 +19,7 @@ function controlledRunner() {
 describe("MicroBatcher", () => {
   it("sends a lone request at once, without waiting for company", async () => {
     const runner = controlledRunner();
-    const batcher = new MicroBatcher({ maxBatchRows: 64, maxWaitMs: 60_000, run: runner.run });
+    const batcher = new MicroBatcher({ maxBatchRows: 64, maxWaitMs: 60_000, maxGapMs: 60_000, run: runner.run });
     for (let i = 1; i <= 3; i++) {
       const answer = batcher.submit(i, 1);
       expect(runner.batches).toHaveLength(i);
@@ -54,7 +54,7 @@ describe("MicroBatcher", () => {
 
   it("after a busy cycle, waits for the client it just answered so groups merge", async () => {
     const runner = controlledRunner();
-    const batcher = new MicroBatcher({ maxBatchRows: 64, maxWaitMs: 60_000, run: runner.run });
+    const batcher = new MicroBatcher({ maxBatchRows: 64, maxWaitMs: 60_000, maxGapMs: 60_000, run: runner.run });
     // One request in flight, seven more queue behind it: eight outstanding.
     const first = batcher.submit(0, 1);
     const second = Array.from({ length: 7 }, (_, i) => batcher.submit(i + 1, 1));
@@ -71,11 +71,24 @@ describe("MicroBatcher", () => {
 
   it("sends a partial batch once the wait is over", async () => {
     const runner = controlledRunner();
-    const batcher = new MicroBatcher({ maxBatchRows: 64, maxWaitMs: 1_000, run: runner.run });
+    const batcher = new MicroBatcher({ maxBatchRows: 64, maxWaitMs: 1_000, maxGapMs: 1_000, run: runner.run });
     const all = [batcher.submit(1, 1), batcher.submit(2, 1), batcher.submit(3, 1)];
     await runner.finishNext();
     expect(runner.batches).toHaveLength(1);
     while (runner.batches.length < 2) await new Promise((r) => setTimeout(r, 50));
+    expect(runner.batches[1]).toEqual([2, 3]);
+    await runner.finishNext();
+    await Promise.all(all);
+  });
+
+  it("stops waiting once arrivals pause, long before the longest wait", async () => {
+    const runner = controlledRunner();
+    const batcher = new MicroBatcher({ maxBatchRows: 64, maxWaitMs: 60_000, maxGapMs: 20, run: runner.run });
+    const all = [batcher.submit(1, 1), batcher.submit(2, 1), batcher.submit(3, 1)];
+    await runner.finishNext();
+    // Three were outstanding, two wait: nobody else comes, so the pause sends them.
+    expect(runner.batches).toHaveLength(1);
+    while (runner.batches.length < 2) await new Promise((r) => setTimeout(r, 10));
     expect(runner.batches[1]).toEqual([2, 3]);
     await runner.finishNext();
     await Promise.all(all);

@@ -1,3 +1,5 @@
+const DEFAULT_MAX_GAP_MS = 2;
+
 /** The outcome of one item of a batch: its own result or its own error. */
 export type ItemOutcome<O> = { ok: true; value: O } | { ok: false; error: unknown };
 
@@ -6,6 +8,11 @@ export interface MicroBatcherOptions<I, O> {
   maxBatchRows: number;
   /** Longest the runner is left idle to let a batch fill; 0 = send at once. */
   maxWaitMs: number;
+  /**
+   * While waiting, a batch also goes once no request has arrived for this long:
+   * clients answered together come back together, so a pause means nobody else is coming (default 2 ms).
+   */
+  maxGapMs?: number;
   /** Runs one batch; one outcome per input, in order. A throw fails every item with it. */
   run(inputs: I[]): Promise<ItemOutcome<O>[]>;
 }
@@ -33,9 +40,10 @@ export interface BatcherStats {
  * Adaptive wait: when the runner is idle, the queue goes at once — unless the previous cycle
  * saw more requests outstanding than are queued now. Then those clients are likely about to
  * send again (closed-loop callers answer one response with the next request), and the runner
- * waits for them up to `maxWaitMs`, or until the batch is full or as large as that demand.
- * A lone client never waits; under load, groups of clients merge instead of alternating
- * between two half-sized batches.
+ * waits for them up to `maxWaitMs`, or until the batch is full or as large as that demand,
+ * or until arrivals pause for `maxGapMs` (independent, open-loop arrivals do not keep the
+ * worker idle). A lone client never waits; under load, groups of clients merge instead of
+ * alternating between two half-sized batches.
  */
 export class MicroBatcher<I, O> {
   readonly #opts: MicroBatcherOptions<I, O>;
@@ -44,6 +52,9 @@ export class MicroBatcher<I, O> {
   #inFlight = 0;
   #busy = false;
   #timer: NodeJS.Timeout | null = null;
+  /** When the current wait began and when the last request arrived (performance.now()). */
+  #waitStarted = 0;
+  #lastArrival = 0;
   /** Most items outstanding (queued + in flight) since the last dispatch: the demand estimate. */
   #peak = 0;
   #closed: Error | null = null;
@@ -60,6 +71,7 @@ export class MicroBatcher<I, O> {
     return new Promise<O>((resolve, reject) => {
       this.#queue.push({ input, rows, resolve, reject });
       this.#queuedRows += rows;
+      this.#lastArrival = performance.now();
       this.#peak = Math.max(this.#peak, this.#queue.length + this.#inFlight);
       this.#schedule();
     });
@@ -100,10 +112,24 @@ export class MicroBatcher<I, O> {
       this.#dispatch();
       return;
     }
-    this.#timer ??= setTimeout(() => {
+    if (this.#timer) return;
+    this.#waitStarted = performance.now();
+    this.#armWait();
+  }
+
+  /** Wakes up at the next moment the wait may end: the arrival gap or the wait's end. */
+  #armWait(): void {
+    const gap = Math.min(this.#opts.maxGapMs ?? DEFAULT_MAX_GAP_MS, this.#opts.maxWaitMs);
+    const now = performance.now();
+    // The gap counts from the wait's start at the earliest: the clients just answered need a round trip to come back.
+    const lastSign = Math.max(this.#lastArrival, this.#waitStarted);
+    const due = Math.min(lastSign + gap, this.#waitStarted + this.#opts.maxWaitMs);
+    this.#timer = setTimeout(() => {
       this.#timer = null;
-      this.#dispatch();
-    }, this.#opts.maxWaitMs);
+      const at = performance.now();
+      if (at - Math.max(this.#lastArrival, this.#waitStarted) >= gap || at - this.#waitStarted >= this.#opts.maxWaitMs) this.#dispatch();
+      else this.#armWait();
+    }, Math.max(0, due - now));
   }
 
   #dispatch(): void {

@@ -12,12 +12,15 @@ export interface InferenceConfig {
   /**
    * Largest batch, in rows. Requests queue while a batch is in the worker; a batch goes when
    * it is full, when the worker is idle and as many requests wait as were outstanding in the
-   * last cycle, or after `maxWaitMs` of idle worker — whichever comes first.
+   * last cycle, when arrivals pause for 2 ms, or after `maxWaitMs` of idle worker — whichever
+   * comes first (see MicroBatcher).
    */
   maxBatchRows: number;
   /**
    * Longest the worker is left idle to let a batch fill (0 = never wait). Only spent when the
-   * last cycle saw concurrent requests, so a lone client never waits for company.
+   * last cycle saw concurrent requests, so a lone client never waits for company. Measured
+   * here (2 cores, single-row requests at concurrency 16): 2 ms split the clients into two
+   * alternating batches (900 req/s); 5 ms merged them (1,350 req/s, lower p50 as well).
    */
   maxWaitMs: number;
   /** Resident memory all model workers together may use; least recently used idle models are unloaded beyond it. */
@@ -46,7 +49,7 @@ export interface InferenceConfig {
 export const DEFAULT_CONFIG: Omit<InferenceConfig, "instanceId" | "dataDir"> = {
   workerScript: fileURLToPath(new URL("./python/worker.py", import.meta.url)),
   maxBatchRows: 256,
-  maxWaitMs: 2,
+  maxWaitMs: 5,
   memoryBudgetBytes: 4 * 1024 ** 3,
   loadBackoffMs: 5_000,
   maxLoadBackoffMs: 5 * 60_000,

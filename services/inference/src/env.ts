@@ -23,8 +23,8 @@ export const InferenceEnv = z.object({
     .number()
     .int()
     .min(0)
-    .default(2)
-    .describe("longest an idle worker waits for a batch to fill, in milliseconds; 0 = never (default 2)"),
+    .default(5)
+    .describe("longest an idle worker waits for a batch to fill, in milliseconds; 0 = never (default 5)"),
   INFERENCE_MEMORY_BUDGET_BYTES: positiveInt(4 * 1024 ** 3, "resident memory all model workers may use, in bytes"),
   INFERENCE_LOAD_BACKOFF_MS: positiveMs(5_000, "pause before a model that failed to load is tried again (doubles per failure)"),
   INFERENCE_LOAD_WAIT_MS: positiveMs(30_000, "how long a request waits for its model to load before a retryable 503"),

@@ -19,6 +19,8 @@ export interface InferenceMetrics {
   batchRequests: Histogram<never>;
   /** Time inside the model's predict (and predict_proba) per call, measured in the worker. */
   predictSeconds: Histogram<never>;
+  /** The worker's whole handling of a call (building the frame, predict, converting the output). */
+  workerSeconds: Histogram<never>;
   /** Model versions loaded now. */
   loadedModels: Gauge<never>;
   /** Resident memory of all model workers, as last measured. */
@@ -37,6 +39,12 @@ export function createInferenceMetrics(registry: Registry | undefined): Inferenc
     predictSeconds: new Histogram({
       name: "asgard_inference_predict_seconds",
       help: "Time inside the model's predict per call",
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
+      registers,
+    }),
+    workerSeconds: new Histogram({
+      name: "asgard_inference_worker_seconds",
+      help: "Time the worker spent on a predict call, predict included",
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
       registers,
     }),

@@ -147,9 +147,10 @@ export class ModelPool {
     entry.loading = this.#load(entry, mv).then(
       (runtime) => {
         if (this.#entries.get(entry.key) !== entry || this.#closed) {
-          // Unloaded while loading (shutdown): nobody will serve from it.
-          void runtime.close();
-          throw new BusError("UNAVAILABLE", "the inference service is shutting down; retry shortly");
+          // Shut down while loading: nobody will serve from it (close() waits for this).
+          return runtime.close().then(() => {
+            throw new BusError("UNAVAILABLE", "the inference service is shutting down; retry shortly");
+          });
         }
         entry.state = "ready";
         entry.runtime = runtime;

@@ -211,6 +211,7 @@ export class ModelRuntime {
     metrics.batchRows.observe(rows);
     metrics.batchRequests.observe(members.length);
     metrics.predictSeconds.observe(reply.predictMs / 1000);
+    metrics.workerSeconds.observe(reply.handledMs / 1000);
     if (members.length === 1) {
       const job = group[0] as PredictJob;
       outcomes[members[0] as number] = { ok: true, value: { predictions: reply.predictions, probabilities: job.proba ? reply.probabilities : null, predictMs: reply.predictMs } };

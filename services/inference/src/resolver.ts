@@ -16,7 +16,7 @@ export interface ResolvedVersion {
 export interface VersionResolver {
   resolve(name: string, ref: ModelVersionRef): Promise<ResolvedVersion>;
   /** A new version is READY: `latest` of the model moves. */
-  noteRegistered(name: string, version: string): void;
+  noteRegistered(name: string): void;
   /** An alias was set or moved (version) or deleted (null). */
   noteAlias(name: string, alias: string, version: string | null): void;
 }

@@ -59,7 +59,7 @@ export function startWarmup(deps: WarmupDeps, opts: { pullTimeoutMs?: number } =
   const { bus, resolver, pool, config, logger } = deps;
 
   const apply = async (change: Omit<InferenceModelChanged, "origin">, warm: boolean): Promise<void> => {
-    if (change.change === "registered") resolver.noteRegistered(change.model_name, change.version ?? "");
+    if (change.change === "registered") resolver.noteRegistered(change.model_name);
     else if (change.alias !== null) resolver.noteAlias(change.model_name, change.alias, change.version);
     if (!warm || !config.warmOnRegister || change.version === null) return;
     try {

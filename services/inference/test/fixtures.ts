@@ -1,3 +1,17 @@
+/** A plain pyfunc model (no predict_proba) whose inputs can make it sleep or exit: the fault tests use them. */
+const DOUBLER = `
+class Doubler(mlflow.pyfunc.PythonModel):
+    def predict(self, context, model_input, params=None):
+        import os, time
+        if float(model_input["crash"].max()) > 0:
+            os._exit(3)
+        if float(model_input["sleep"].max()) > 0:
+            time.sleep(float(model_input["sleep"].max()))
+        return (model_input["x"] * 2).tolist()
+
+example = pd.DataFrame({"x": [1.0, 2.5], "sleep": [0.0, 0.0], "crash": [0.0, 0.0]})
+`;
+
 /**
  * Trains and logs the test models against the run's MLflow, as a user's script would, and
  * records what MLflow itself (in Python) predicts for a few probe rows — the reference the
@@ -48,18 +62,8 @@ m["predictions"] = mlflow.pyfunc.load_model(m["uri"]).predict(X3[:6]).tolist()
 m["probabilities"] = mlflow.sklearn.load_model(m["uri"]).predict_proba(X3[:6]).tolist()
 out["positional"] = m
 
-# A plain pyfunc model (no predict_proba). Its inputs can make it sleep or exit, for the fault tests.
-class Doubler(mlflow.pyfunc.PythonModel):
-    def predict(self, context, model_input, params=None):
-        import os, time
-        if float(model_input["crash"].max()) > 0:
-            os._exit(3)
-        if float(model_input["sleep"].max()) > 0:
-            time.sleep(float(model_input["sleep"].max()))
-        return (model_input["x"] * 2).tolist()
-
-example = pd.DataFrame({"x": [1.0, 2.5], "sleep": [0.0, 0.0], "crash": [0.0, 0.0]})
-m = log(lambda: mlflow.pyfunc.log_model(name="model", python_model=Doubler(), input_example=example))
+# A plain pyfunc model (no predict_proba).
+${DOUBLER}m = log(lambda: mlflow.pyfunc.log_model(name="model", python_model=Doubler(), input_example=example))
 m["probe"] = example.to_dict(orient="list")
 m["predictions"] = list(mlflow.pyfunc.load_model(m["uri"]).predict(example))
 out["pyfunc"] = m
@@ -75,17 +79,7 @@ import pandas as pd
 
 mlflow.set_experiment(os.environ["EXPERIMENT"])
 
-class Doubler(mlflow.pyfunc.PythonModel):
-    def predict(self, context, model_input, params=None):
-        import os, time
-        if float(model_input["crash"].max()) > 0:
-            os._exit(3)
-        if float(model_input["sleep"].max()) > 0:
-            time.sleep(float(model_input["sleep"].max()))
-        return (model_input["x"] * 2).tolist()
-
-example = pd.DataFrame({"x": [1.0, 2.5], "sleep": [0.0, 0.0], "crash": [0.0, 0.0]})
-with mlflow.start_run() as run:
+${DOUBLER}with mlflow.start_run() as run:
     info = mlflow.pyfunc.log_model(name="model", python_model=Doubler(), input_example=example)
 m = {"run_id": run.info.run_id, "model_id": info.model_id, "uri": info.model_uri}
 m["probe"] = example.to_dict(orient="list")

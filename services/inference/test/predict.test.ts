@@ -114,6 +114,13 @@ describe("POST /mlops/inference and /invocations (real gateway, NATS, MLflow and
     expect((await infer({ model_name: names.forest })).status).toBe(422);
   });
 
+  it("refuses inputs too large for one request with a 413 saying to split them", async () => {
+    const column = Array.from({ length: 60_000 }, (_, i) => i + 0.123456789);
+    const res = await infer({ model_name: names.forest, inputs: { alpha: column, beta: column } });
+    expect(res.status).toBe(413);
+    expect(res.body.message).toMatch(/split the rows/);
+  });
+
   it("says a model without predict_proba cannot return probabilities (422)", async () => {
     const res = await infer({ model_name: names.pyfunc, inputs: { x: [1], sleep: [0], crash: [0] }, return_probabilities: true });
     expect(res.status).toBe(422);

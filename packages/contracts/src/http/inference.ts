@@ -106,7 +106,10 @@ export const InferenceResponseSchema = z.object({
   model_version: z.string().describe("The version that answered (resolved from latest or an alias)."),
   predictions: z.array(z.unknown()).describe("One prediction per row."),
   probabilities: z.array(z.array(z.number())).nullable().describe("Per row, the probability of each class; null unless requested."),
-  inference_time_ms: z.number().nonnegative(),
+  inference_time_ms: z
+    .number()
+    .nonnegative()
+    .describe("Time inside the model's predict (and predict_proba) for the batch this request was answered in, as the model's worker measured it."),
   timestamp: z.iso.datetime(),
   warnings: z.array(z.string()).describe("Fields of the request that were ignored."),
 });

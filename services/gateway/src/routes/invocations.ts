@@ -10,7 +10,7 @@ import {
   type InvokeRequest,
 } from "@asgard/contracts";
 import { connectedBus, type BusRef } from "../bus-ref.js";
-import { refuseOversizedPredict } from "./inference.js";
+import { bodyLength, refuseOversizedPredict } from "./inference.js";
 
 /**
  * `POST /mlops/models/{model_name}/versions/{version}/invocations`: MLflow's scoring-server
@@ -32,7 +32,7 @@ export function invocationRoutes(app: FastifyInstance, opts: { bus: BusRef }): v
       data: body.value.data,
       params: body.value.params,
     };
-    refuseOversizedPredict(request);
+    refuseOversizedPredict(request, bodyLength(req.headers["content-length"]));
     const { predictions, model_version } = await connectedBus(opts.bus).request(RPC.invokeModel, request);
     const answer: InvocationsResponse = { predictions };
     return reply.header(MODEL_VERSION_HEADER, model_version).send(answer);
