@@ -1,7 +1,9 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os, { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createServer, type Socket } from "node:net";
 import { performance } from "node:perf_hooks";
+import { setTimeout as sleep } from "node:timers/promises";
 import { request } from "undici";
 import { ensureUv, pythonExecutable, run as runCommand, spawnManaged, startMlflowServer, startNatsServer, type ManagedProcess } from "@asgard/infra";
 import { createMlflowClient, type MlflowClient } from "@asgard/mlflow";
@@ -111,8 +113,10 @@ export async function run(): Promise<void> {
       METRICS_PORT: String(metricsPort),
       INFERENCE_LOAD_WAIT_MS: "600000",
     };
+    const pids: Record<string, number> = { nats: nats.process.pid, "load generator": process.pid };
     for (const name of ["inference", "gateway"]) {
       const proc = startService(name, env, dir);
+      pids[name] = proc.pid;
       stops.push(() => proc.stop());
     }
     const columns = Array.from({ length: FEATURES }, (_, i) => `f${i}`);
@@ -155,16 +159,19 @@ export async function run(): Promise<void> {
       return load({ url, connections, durationSeconds: SECONDS, method: "POST", body, headers });
     };
 
+    // Interleaved per concurrency, so both servers see the machine in the same state.
     const ours: Record<string, LoadResult> = {};
+    const theirs: Record<string, LoadResult> = {};
     const batching: Record<string, ReturnType<typeof batchingBetween>> = {};
+    pids["python worker"] = await workerPid(pids.inference as number);
+    let cpuAtC64: Record<string, { ms_per_s: number; us_per_request: number }> = {};
     for (const c of CONCURRENCY) {
       const before = await scrape(metricsPort);
+      const cpuBefore = await cpuTimes(pids);
       ours[`c${c}`] = await measure(oursUrl, oursBody, c);
+      if (c === 64) cpuAtC64 = cpuShares(cpuBefore, await cpuTimes(pids), (ours.c64 as LoadResult).requests, SECONDS + WARMUP_SECONDS);
       batching[`c${c}`] = batchingBetween(before, await scrape(metricsPort));
       console.log(`inference: ours     c=${c}: ${line(ours[`c${c}`] as LoadResult)}; ${JSON.stringify(batching[`c${c}`])}`);
-    }
-    const theirs: Record<string, LoadResult> = {};
-    for (const c of CONCURRENCY) {
       theirs[`c${c}`] = await measure(baselineUrl, baselineBody, c);
       console.log(`inference: baseline c=${c}: ${line(theirs[`c${c}`] as LoadResult)}`);
     }
@@ -173,8 +180,9 @@ export async function run(): Promise<void> {
     const oursInvocations = await measure(oursInvocationsUrl, baselineBody, 64);
     console.log(`inference: ours /invocations c=64: ${line(oursInvocations)}`);
 
-    const oursSequential = await sequential(oursUrl, oursBody, true);
-    const theirSequential = await sequential(baselineUrl, baselineBody, false);
+    const { ours: oursSequential, baseline: theirSequential, stages } = await sequentialPair(oursUrl, oursBody, baselineUrl, baselineBody, () => scrape(metricsPort));
+    const hop = await loopbackRoundTrip();
+    console.log(`inference: one TCP round trip between two processes on this machine: ${hop.busy_ms} ms back to back, ${hop.after_idle_ms} ms after 5 ms idle`);
     console.log(`inference: sequential ours ${JSON.stringify(oursSequential)}; baseline ${JSON.stringify(theirSequential)}`);
 
     const o64 = ours.c64 as LoadResult;
@@ -198,16 +206,20 @@ export async function run(): Promise<void> {
       notes:
         `Same registered model (scikit-learn ${trained.sklearn} RandomForestClassifier, 100 trees, ${FEATURES} features, logged with mlflow.sklearn.log_model, cloudpickle), same machine, ` +
         `autocannon on loopback, ${SECONDS} s per point after ${WARMUP_SECONDS} s of warm-up, one fixed single-row body per server. ` +
-        `ours = POST /mlops/inference through the gateway, NATS request/reply and the inference service to one Python worker (micro-batching on; defaults: max 256 rows, max wait 2 ms). ` +
+        `ours = POST /mlops/inference through the gateway, NATS request/reply and the inference service to one Python worker (micro-batching with the defaults: at most 256 rows, at most 5 ms of idle worker to let a batch fill). ` +
         `baseline = \`${baselineCommand}\` (MLFLOW_TRACKING_URI set), started with the interpreter of the environment our worker runs in (built from the model's requirements.txt), POST /invocations with dataframe_split. ` +
-        `Both answered the same prediction before measuring. Sequential figures: ${SEQUENTIAL} requests one at a time, timed with performance.now(); in-predict = the worker's own timing of model.predict. ` +
+        `Both answered the same prediction before measuring; the two are measured alternately at each concurrency. Sequential figures: ${SEQUENTIAL} requests one at a time per server, alternating in rounds of 50, timed with performance.now(); in-predict = the worker's own timing of model.predict. ` +
         `Load average before/after: ${loadBefore.map((l) => l.toFixed(1)).join(" ")} / ${loadAfter.map((l) => l.toFixed(1)).join(" ")} on ${os.cpus().length} cores; autocannon, both servers, NATS and MLflow share them. autocannon reports whole milliseconds.`,
       targets,
+      limits: limitsText(o64, batching.c64, cpuAtC64, oursSequential, stages),
       ours_by_concurrency: ours,
       baseline_by_concurrency: theirs,
       ours_invocations_c64: oursInvocations,
       ours_batching: batching,
+      ours_cpu_at_c64: cpuAtC64,
       sequential: { ours: oursSequential, baseline: theirSequential },
+      ours_c1_mean_breakdown_ms: stages,
+      loopback_round_trip_ms: hop,
       in_predict_python_ms: trained.timings,
       baseline_command: baselineCommand,
     });
@@ -253,35 +265,110 @@ async function post(url: string, body: string): Promise<{ status: number; text: 
   return { status: res.statusCode, text: await res.body.text() };
 }
 
-async function sequential(url: string, body: string, ours: boolean): Promise<Sequential> {
-  const latencies: number[] = [];
-  const predicts: number[] = [];
-  const overheads: number[] = [];
-  for (let i = 0; i < 100; i++) await post(url, body);
-  for (let i = 0; i < SEQUENTIAL; i++) {
-    const started = performance.now();
-    const res = await post(url, body);
-    const ms = performance.now() - started;
-    if (res.status !== 200) throw new Error(`${url} answered ${res.status}: ${res.text.slice(0, 300)}`);
-    latencies.push(ms);
-    if (ours) {
-      const predictMs = (JSON.parse(res.text) as { inference_time_ms: number }).inference_time_ms;
-      predicts.push(predictMs);
-      overheads.push(ms - predictMs);
-    }
+/** Requests one at a time, alternating between the servers in rounds so both see the same machine. */
+async function sequentialPair(
+  oursUrl: string,
+  oursBody: string,
+  baselineUrl: string,
+  baselineBody: string,
+  metrics: () => Promise<Record<string, number>>,
+): Promise<{ ours: Sequential; baseline: Sequential; stages: Record<string, number> }> {
+  const samples = { ours: { latencies: [] as number[], predicts: [] as number[], overheads: [] as number[] }, baseline: { latencies: [] as number[] } };
+  for (let i = 0; i < 100; i++) {
+    await post(oursUrl, oursBody);
+    await post(baselineUrl, baselineBody);
   }
-  const pct = (values: number[], p: number) => {
-    const sorted = [...values].sort((a, b) => a - b);
-    return round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number, 3);
+  const ROUND = 50;
+  const before = await metrics();
+  for (let done = 0; done < SEQUENTIAL; done += ROUND) {
+    for (let i = 0; i < ROUND; i++) {
+      const { ms, text } = await timed(oursUrl, oursBody);
+      const predictMs = (JSON.parse(text) as { inference_time_ms: number }).inference_time_ms;
+      samples.ours.latencies.push(ms);
+      samples.ours.predicts.push(predictMs);
+      samples.ours.overheads.push(ms - predictMs);
+    }
+    for (let i = 0; i < ROUND; i++) samples.baseline.latencies.push((await timed(baselineUrl, baselineBody)).ms);
+  }
+  const summary = (latencies: number[]) => ({
+    p50_ms: percentile(latencies, 50),
+    p90_ms: percentile(latencies, 90),
+    p99_ms: percentile(latencies, 99),
+    mean_ms: round(latencies.reduce((a, b) => a + b, 0) / latencies.length, 3),
+  });
+  const after = await metrics();
+  // Where a request's time goes, as means (the service's histograms have sums and counts, not medians).
+  const mean = (sum: string, count: string) => (1000 * ((after[sum] ?? 0) - (before[sum] ?? 0))) / Math.max(1, (after[count] ?? 0) - (before[count] ?? 0));
+  const predict = mean("asgard_inference_predict_seconds_sum", "asgard_inference_batch_rows_count");
+  const worker = mean("asgard_inference_worker_seconds_sum", "asgard_inference_batch_rows_count");
+  const service = mean("predict_request_seconds_sum", "predict_request_seconds_count");
+  const client = samples.ours.latencies.reduce((a, b) => a + b, 0) / samples.ours.latencies.length;
+  const stages = {
+    inside_predict: round(predict, 3),
+    worker_around_predict: round(worker - predict, 3),
+    inference_service_and_worker_pipe: round(service - worker, 3),
+    client_gateway_and_nats: round(client - service, 3),
+    total: round(client, 3),
   };
   return {
-    p50_ms: pct(latencies, 50),
-    p90_ms: pct(latencies, 90),
-    p99_ms: pct(latencies, 99),
-    mean_ms: round(latencies.reduce((a, b) => a + b, 0) / latencies.length, 3),
-    in_predict_p50_ms: ours ? pct(predicts, 50) : null,
-    overhead_p50_ms: ours ? pct(overheads, 50) : null,
+    ours: { ...summary(samples.ours.latencies), in_predict_p50_ms: percentile(samples.ours.predicts, 50), overhead_p50_ms: percentile(samples.ours.overheads, 50) },
+    baseline: { ...summary(samples.baseline.latencies), in_predict_p50_ms: null, overhead_p50_ms: null },
+    stages,
   };
+}
+
+async function timed(url: string, body: string): Promise<{ ms: number; text: string }> {
+  const started = performance.now();
+  const res = await post(url, body);
+  const ms = performance.now() - started;
+  if (res.status !== 200) throw new Error(`${url} answered ${res.status}: ${res.text.slice(0, 300)}`);
+  return { ms, text: res.text };
+}
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number, 3);
+}
+
+/**
+ * What one hop between two processes costs on this machine: a TCP echo round trip, back to
+ * back and after 5 ms of idle (as between two requests at concurrency 1, while a predict
+ * runs elsewhere). Our request crosses four such round trips (client–gateway, gateway–NATS,
+ * NATS–inference, inference–worker), the baseline one.
+ */
+async function loopbackRoundTrip(): Promise<{ busy_ms: number; after_idle_ms: number }> {
+  const server = createServer((socket) => {
+    socket.setNoDelay(true);
+    socket.on("data", (d) => socket.write(d));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as { port: number }).port;
+  // The echo runs in a child process, as every hop of the request path crosses processes.
+  const echo = spawnManaged({
+    name: "tcp-echo",
+    command: process.execPath,
+    args: ["-e", `const s=require("net").connect(${port},"127.0.0.1");s.setNoDelay(true);s.on("data",d=>s.write(d));`],
+  });
+  const socket = await new Promise<Socket>((resolve) => server.once("connection", resolve));
+  socket.setNoDelay(true);
+  const measureRounds = async (idleMs: number) => {
+    const rts: number[] = [];
+    for (let i = 0; i < 300; i++) {
+      if (idleMs > 0) await sleep(idleMs);
+      const started = performance.now();
+      socket.write("x");
+      await new Promise((r) => socket.once("data", r));
+      rts.push(performance.now() - started);
+    }
+    return percentile(rts, 50);
+  };
+  try {
+    return { busy_ms: await measureRounds(0), after_idle_ms: await measureRounds(5) };
+  } finally {
+    socket.destroy();
+    await echo.stop();
+    server.close();
+  }
 }
 
 /** The inference service's Prometheus metrics that describe batching. */
@@ -292,6 +379,10 @@ async function scrape(port: number): Promise<Record<string, number>> {
   for (const name of ["asgard_inference_batch_rows_sum", "asgard_inference_batch_rows_count", "asgard_inference_batch_requests_sum", "asgard_inference_predict_seconds_sum", "asgard_inference_worker_seconds_sum"]) {
     const match = new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+-]+)$`, "m").exec(text);
     out[name] = match ? Number(match[1]) : 0;
+  }
+  for (const part of ["sum", "count"]) {
+    const match = new RegExp(`^asgard_inference_request_seconds_${part}\\{[^}]*endpoint="predict"[^}]*\\} ([0-9.e+-]+)$`, "m").exec(text);
+    out[`predict_request_seconds_${part}`] = match ? Number(match[1]) : 0;
   }
   return out;
 }
@@ -305,6 +396,69 @@ function batchingBetween(before: Record<string, number>, after: Record<string, n
     predict_ms_per_call: round((d("asgard_inference_predict_seconds_sum") * 1000) / calls, 3),
     worker_ms_per_call: round((d("asgard_inference_worker_seconds_sum") * 1000) / calls, 3),
   };
+}
+
+/** What the run says about where the time goes, in words, from its own figures. */
+function limitsText(
+  o64: LoadResult,
+  batch: ReturnType<typeof batchingBetween> | undefined,
+  cpu: Record<string, { ms_per_s: number; us_per_request: number }>,
+  seq: Sequential,
+  stages: Record<string, number>,
+): string {
+  const calls = batch ? o64.rps / Math.max(batch.requests_per_call, 1) : 0;
+  const workerBusy = batch ? Math.round((calls * batch.worker_ms_per_call) / 10) : 0;
+  const cpuTotal = Object.values(cpu).reduce((n, c) => n + c.ms_per_s, 0);
+  const byProcess = Object.entries(cpu)
+    .map(([name, c]) => `${name} ${c.us_per_request} µs`)
+    .join(", ");
+  return (
+    `At c=64 the Python worker was busy ${workerBusy}% of the time (${Math.round(calls)} predict calls/s of ${batch?.requests_per_call ?? "?"} requests each, ${batch?.worker_ms_per_call ?? "?"} ms per call): ` +
+    `the worker is not the limit, the CPU is — our processes used ${Math.round(cpuTotal)} ms of CPU per second of the machine's ${os.cpus().length * 1000} ` +
+    `(CPU per request: ${byProcess}); whatever else runs on the machine takes the rest. ` +
+    `At c=1 nothing is batched, and the p50 overhead (${seq.overhead_p50_ms} ms) is process hops and per-request work; mean per request: ` +
+    `${stages.inside_predict} ms inside predict, ${stages.worker_around_predict} ms in the worker around it (frame, output), ` +
+    `${stages.inference_service_and_worker_pipe} ms in the inference service and its pipe to the worker, ` +
+    `${stages.client_gateway_and_nats} ms between the client, the gateway and NATS (HTTP, two NATS hops each way, validation on both sides).`
+  );
+}
+
+/** CPU time (user + system, ms) of each process so far, from /proc; 0 where it cannot be read. */
+async function cpuTimes(pids: Record<string, number>): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const [name, pid] of Object.entries(pids)) {
+    try {
+      const fields = (await readFile(`/proc/${pid}/stat`, "utf8")).split(") ")[1]?.split(" ") ?? [];
+      out[name] = (Number(fields[11]) + Number(fields[12])) * (1000 / 100);
+    } catch {
+      out[name] = 0;
+    }
+  }
+  return out;
+}
+
+/** Each process's CPU over a load run (warm-up included): per second, and per measured request (approximate). */
+function cpuShares(before: Record<string, number>, after: Record<string, number>, requests: number, seconds: number) {
+  const out: Record<string, { ms_per_s: number; us_per_request: number }> = {};
+  const perSecondRequests = requests / SECONDS;
+  for (const name of Object.keys(after)) {
+    const ms = (after[name] ?? 0) - (before[name] ?? 0);
+    out[name] = { ms_per_s: round(ms / seconds, 1), us_per_request: round(((ms / seconds) * 1000) / Math.max(1, perSecondRequests), 0) };
+  }
+  return out;
+}
+
+/** The model worker the inference service started (its child running worker.py); 0 when not found. */
+async function workerPid(parent: number): Promise<number> {
+  try {
+    const children = (await readFile(`/proc/${parent}/task/${parent}/children`, "utf8")).trim().split(/\s+/).filter(Boolean).map(Number);
+    for (const pid of children) {
+      if ((await readFile(`/proc/${pid}/cmdline`, "utf8")).includes("worker.py")) return pid;
+    }
+  } catch {
+    // Not Linux, or the process is gone: the CPU table goes without it.
+  }
+  return 0;
 }
 
 const line = (r: LoadResult) => `${r.rps} req/s, p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms, errors ${r.errors + r.non2xx}`;

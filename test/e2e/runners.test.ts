@@ -2,6 +2,7 @@ import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createMlflowClient, type MlflowClient } from "@asgard/mlflow";
 import { startPlatform, waitForJob, type Platform } from "../harness/platform.js";
+import { pollUntil } from "../harness/services.js";
 import { SLEEP_SCRIPT } from "./training-scripts.js";
 
 interface Job {
@@ -13,6 +14,20 @@ interface Job {
   error_type: string | null;
   started_at: string | null;
   completed_at: string | null;
+}
+
+interface Status {
+  runners?: { live: number; slots: number; replicas: Array<{ runner_id: string }> };
+  queue?: { pending: number; in_flight: number } | null;
+}
+
+/**
+ * Waits until GET /mlops/status reports `live` runners and no job in flight (a runner acks
+ * just after its job's outcome is published); bounded by tries.
+ */
+async function idleRunners(api: string, live: number): Promise<Status> {
+  const check = (s: number, b: Status) => s === 200 && b.runners?.live === live && b.queue?.in_flight === 0;
+  return (await pollUntil<Status>(`${api}/mlops/status`, check, 300, 200)).body;
 }
 
 const b64 = (s: string) => Buffer.from(s, "utf8").toString("base64");
@@ -64,7 +79,8 @@ describe("runner replicas share one durable consumer", () => {
   let mlflow: MlflowClient;
 
   beforeAll(async () => {
-    platform = await startPlatform(infra, { runners: 1 });
+    // The status service too: /mlops/status reports the live runners from their heartbeats.
+    platform = await startPlatform(infra, { runners: 1, services: ["job-scheduler", "registry", "status", "gateway"] });
     mlflow = createMlflowClient({ baseUrl: infra.mlflowUrl });
   }, 180_000);
 
@@ -89,11 +105,17 @@ describe("runner replicas share one durable consumer", () => {
   };
 
   it("runs 8 jobs one at a time with 1 runner, and up to 4 at once with 4, none twice", async () => {
+    expect((await idleRunners(platform.api, 1)).runners).toMatchObject({ live: 1, slots: 1, replicas: [{ runner_id: "runner-1" }] });
     const one = await batch(`scale-1-${rand()}`, 8);
     expect(one.every((j) => j.status === "completed")).toBe(true);
     expect(maxOverlap(one)).toBe(1);
 
     for (let i = 0; i < 3; i++) await platform.addRunner();
+    const status = await idleRunners(platform.api, 4);
+    expect(status.runners?.slots).toBe(4);
+    expect(status.runners?.replicas.map((r) => r.runner_id)).toEqual(["runner-1", "runner-2", "runner-3", "runner-4"]);
+    // Every job of the first batch was taken: nothing waits in the training queue.
+    expect(status.queue?.pending).toBe(0);
     const experiment = `scale-4-${rand()}`;
     const four = await batch(experiment, 8);
     expect(four.every((j) => j.status === "completed" && j.attempt === 1)).toBe(true);

@@ -24,7 +24,10 @@ export interface Bus {
   onState(listener: (s: BusState) => void): () => void;
   /** round-trip time to the server in ms (throws BusError UNAVAILABLE when not connected) */
   rtt(): Promise<number>;
-  /** Creates the stream, or updates it to the definition when it exists (idempotent). */
+  /**
+   * Creates the stream, or updates it to the definition when it exists (idempotent), with
+   * the bus's `streamReplicas`.
+   */
   ensureStream(def: StreamDef): Promise<void>;
   /** Creates or updates a durable pull consumer with explicit acks and every limit set (idempotent). */
   ensureConsumer(def: ConsumerDef): Promise<void>;
@@ -67,7 +70,13 @@ export interface Bus {
 }
 
 /** Builds the bus on an open connection. */
-export async function createBus(nc: NatsConnection, name: string, logger: BusLogger): Promise<Bus> {
+export async function createBus(
+  nc: NatsConnection,
+  name: string,
+  logger: BusLogger,
+  opts: { streamReplicas?: number } = {},
+): Promise<Bus> {
+  const streamReplicas = opts.streamReplicas ?? 1;
   const state = new ConnectionState(nc, logger, name);
   const ctx: BusContext = {
     name,
@@ -77,6 +86,7 @@ export async function createBus(nc: NatsConnection, name: string, logger: BusLog
     jsm: await jetstreamManager(nc, { timeout: JS_API_TIMEOUT_MS, checkAPI: false }),
     logger,
     state,
+    streamReplicas,
     inFlight: new InFlight(),
     closers: new Closers(),
   };

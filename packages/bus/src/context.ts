@@ -12,6 +12,8 @@ export interface BusContext {
   readonly jsm: JetStreamManager;
   readonly logger: BusLogger;
   readonly state: ConnectionState;
+  /** `num_replicas` of the streams this bus declares. */
+  readonly streamReplicas: number;
   /** Handler work that close() waits for. */
   readonly inFlight: InFlight;
   /** Stop functions of everything running on this connection (loops, subscriptions, watchers). */

@@ -95,6 +95,18 @@ export function serveRpc<D extends RpcDef>(
   return { stop };
 }
 
+/** Built once per endpoint: composing the schema per request cost more than parsing with it. */
+const replySchemas = new WeakMap<RpcDef, ReturnType<typeof rpcReply>>();
+
+function replySchema(def: RpcDef): ReturnType<typeof rpcReply> {
+  let schema = replySchemas.get(def);
+  if (!schema) {
+    schema = rpcReply(def.response);
+    replySchemas.set(def, schema);
+  }
+  return schema;
+}
+
 const TIMEOUT = new Set(["TimeoutError"]);
 const NO_RESPONDERS = new Set(["NoRespondersError"]);
 
@@ -129,7 +141,7 @@ export async function requestRpc<D extends RpcDef>(
   } catch (err) {
     throw new BusError("INTERNAL", `request ${def.subject}: the reply is not JSON`, { cause: err });
   }
-  const parsed = rpcReply(def.response).safeParse(raw);
+  const parsed = replySchema(def).safeParse(raw);
   if (!parsed.success) {
     throw new BusError("INTERNAL", `request ${def.subject}: the reply does not match the endpoint's schema`, {
       cause: parsed.error,

@@ -25,6 +25,11 @@ describe("streamConfig", () => {
     });
   });
 
+  it("declares one replica unless the deployment asks for more", () => {
+    expect(streamConfig(stream).num_replicas).toBe(1);
+    expect(streamConfig(stream, 3).num_replicas).toBe(3);
+  });
+
   it("uses the server's 'unlimited' values when no limit is declared", () => {
     const { maxAgeMs: _unused, ...unlimited } = stream;
     expect(streamConfig({ ...unlimited, retention: "limits", storage: "file" })).toMatchObject({

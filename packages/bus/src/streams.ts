@@ -29,8 +29,11 @@ export type ManagedConsumerConfig = Pick<
   "durable_name" | "ack_policy" | "ack_wait" | "max_deliver" | "max_ack_pending" | "deliver_policy" | "replay_policy" | "description"
 > & { filter_subject?: string };
 
-/** Maps a StreamDef (milliseconds) to JetStream config (nanoseconds; 0 / -1 mean unlimited). */
-export function streamConfig(def: StreamDef): ManagedStreamConfig {
+/**
+ * Maps a StreamDef (milliseconds) to JetStream config (nanoseconds; 0 / -1 mean unlimited).
+ * The replica count belongs to the deployment (one server or a cluster), not to the definition.
+ */
+export function streamConfig(def: StreamDef, replicas = 1): ManagedStreamConfig {
   return {
     name: def.name,
     subjects: [...def.subjects],
@@ -41,7 +44,7 @@ export function streamConfig(def: StreamDef): ManagedStreamConfig {
     duplicate_window: nanos(def.duplicateWindowMs),
     description: def.description,
     discard: DiscardPolicy.Old,
-    num_replicas: 1,
+    num_replicas: replicas,
   };
 }
 
@@ -98,7 +101,7 @@ async function consumerInfoOrNull(ctx: BusContext, stream: string, durable: stri
 
 /** Creates the stream, or brings an existing one to the definition. */
 export async function ensureStream(ctx: BusContext, def: StreamDef): Promise<void> {
-  const wanted = streamConfig(def);
+  const wanted = streamConfig(def, ctx.streamReplicas);
   try {
     let info = await streamInfoOrNull(ctx, def.name);
     if (!info) {

@@ -17,6 +17,12 @@ export interface BusOptions {
   connectTimeoutMs?: number;
   /** Aborts the first connect (e.g. on SIGTERM during start-up); no effect once connected. */
   signal?: AbortSignal;
+  /**
+   * Replicas of every stream `ensureStream` declares on this connection (default 1). A NATS
+   * cluster sets its size (at most 5); every service declaring a stream must use the same
+   * number, or each start-up would change the stream back to its own.
+   */
+  streamReplicas?: number;
 }
 
 /**

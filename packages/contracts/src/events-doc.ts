@@ -15,6 +15,11 @@ export function renderEventsDoc(): string {
     "`schema_version` and `occurred_at`. Schemas only ever change additively: new optional",
     "fields, never a removed or retyped one.",
     "",
+    "Events about a job also carry its W3C trace context as NATS headers: `traceparent` (and",
+    "`tracestate` when the client sent one), continuing the trace of the HTTP request that",
+    "submitted the job — or the one the gateway started for it. Every service logs the job",
+    "with that `trace_id`; a consumer can log it too, or continue the trace.",
+    "",
     "This file is generated from `packages/contracts` (`pnpm --filter @asgard/contracts docs`).",
     "",
   ];

@@ -10,6 +10,39 @@ export const ComponentHealthSchema = z.object({
 });
 export type ComponentHealth = z.infer<typeof ComponentHealthSchema>;
 
+/** One python-runner replica as its last heartbeat (`runner.heartbeat`) described it. */
+export const RunnerReplicaSchema = z.object({
+  runner_id: z.string().describe("The replica's RUNNER_ID."),
+  slots: z.number().int().positive().describe("Jobs the replica runs at once (RUNNER_SLOTS)."),
+  busy: z.number().int().nonnegative().describe("Jobs the replica held at its last heartbeat."),
+  draining: z.boolean().describe("The replica is shutting down and pulls no new jobs."),
+  last_seen: z.iso.datetime().describe("When the status service last received a heartbeat of this replica."),
+});
+export type RunnerReplica = z.infer<typeof RunnerReplicaSchema>;
+
+/**
+ * The python-runner replicas heard from within the liveness window. A status replica
+ * counts only what it has heard since it started: right after a restart the count can be
+ * low for one heartbeat period (5 s by default).
+ */
+export const RunnersStatusSchema = z.object({
+  live: z.number().int().nonnegative().describe("Replicas whose last heartbeat is at most `window_ms` old."),
+  slots: z.number().int().nonnegative().describe("Sum of the live replicas' slots (draining ones included)."),
+  busy: z.number().int().nonnegative().describe("Sum of the jobs the live replicas hold."),
+  draining: z.number().int().nonnegative().describe("Live replicas that are shutting down."),
+  window_ms: z.number().int().positive().describe("A replica silent for longer than this no longer counts."),
+  replicas: z.array(RunnerReplicaSchema).describe("The live replicas, ordered by runner_id."),
+});
+export type RunnersStatus = z.infer<typeof RunnersStatusSchema>;
+
+/** Depth of the training queue: the counters of the runners' durable JetStream consumer. */
+export const QueueDepthSchema = z.object({
+  pending: z.number().int().nonnegative().describe("Jobs waiting for a runner (the consumer's num_pending)."),
+  in_flight: z.number().int().nonnegative().describe("Jobs delivered to a runner and not yet acknowledged (num_ack_pending)."),
+  redelivered: z.number().int().nonnegative().describe("Of those in flight, deliveries after the first (num_redelivered)."),
+});
+export type QueueDepth = z.infer<typeof QueueDepthSchema>;
+
 /**
  * The snapshot the status service writes to KV and the gateway serves as `GET /mlops/status`.
  * The first seven fields are the original API's; the rest are extensions.
@@ -30,6 +63,12 @@ export const StatusSnapshotSchema = z.object({
     nats: ComponentHealthSchema,
     database: ComponentHealthSchema.extend({ kind: z.enum(["postgres", "embedded"]).nullable() }),
   }),
+  // Optional, not required: a snapshot written by a status service that predates these
+  // fields is still valid, so gateways and the status service can be upgraded in any order.
+  runners: RunnersStatusSchema.optional().describe("Live python-runner replicas, from their heartbeats."),
+  queue: QueueDepthSchema.nullable()
+    .optional()
+    .describe("Depth of the training queue; null when JetStream did not answer within the probe's budget."),
 });
 export type StatusSnapshot = z.infer<typeof StatusSnapshotSchema>;
 

@@ -3,3 +3,4 @@ export * from "./metrics.js";
 export * from "./metrics-server.js";
 export * from "./shutdown.js";
 export * from "./retry.js";
+export * from "./trace-context.js";

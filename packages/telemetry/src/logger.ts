@@ -19,13 +19,19 @@ const REDACT = [
   "*.databaseUrl",
 ];
 
-/** A pino logger for one service; JSON lines on stdout, secrets redacted. */
-export function createLogger(service: string, level = "info"): Logger {
-  return pino({
+/** Where log lines go instead of stdout (tests read a service's lines back). */
+export interface LogDestination {
+  write(line: string): void;
+}
+
+/** A pino logger for one service; JSON lines on stdout (or `destination`), secrets redacted. */
+export function createLogger(service: string, level = "info", destination?: LogDestination): Logger {
+  const options = {
     name: service,
     level,
     base: { service },
     redact: { paths: REDACT, censor: "[redacted]" },
     timestamp: pino.stdTimeFunctions.isoTime,
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }

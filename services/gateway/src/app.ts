@@ -1,7 +1,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from "fastify";
 import { BusError } from "@asgard/bus";
 import type { Logger, Registry } from "@asgard/telemetry";
-import { Histogram } from "@asgard/telemetry";
+import { formatTraceparent, Histogram, TRACEPARENT_HEADER } from "@asgard/telemetry";
 import { HTTP_STATUS, HttpError } from "./http-errors.js";
 import type { BusRef } from "./bus-ref.js";
 import { trackRoutes } from "./method-not-allowed.js";
@@ -17,6 +17,7 @@ import { trainingLogRoutes } from "./routes/training-logs.js";
 import { trainingUploadRoutes } from "./routes/training-upload.js";
 import type { StatusCache } from "./status-cache.js";
 import { createTrainingMetrics } from "./training-metrics.js";
+import { requestTrace, tracedChildLogger } from "./trace.js";
 import { DEFAULT_LOG_STREAM_OPTIONS, type TrainingRouteOptions } from "./training-options.js";
 
 export interface GatewayDeps {
@@ -47,6 +48,7 @@ export async function createGateway(deps: GatewayDeps): Promise<FastifyInstance>
     loggerInstance: deps.logger as unknown as FastifyBaseLogger,
     // One line per request would cost more than answering /mlops/status; metrics count requests instead.
     logController: new LogController({ disableRequestLogging: true }),
+    childLoggerFactory: tracedChildLogger,
     bodyLimit: deps.bodyLimitBytes,
     return503OnClosing: true,
     requestTimeout: 120_000,
@@ -60,6 +62,11 @@ export async function createGateway(deps: GatewayDeps): Promise<FastifyInstance>
     labelNames: ["method", "route", "status"],
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
     registers: [deps.metrics],
+  });
+  // The request's span, so a client (or a proxy's log) can find the trace the request started.
+  app.addHook("onRequest", (req, reply, done) => {
+    void reply.header(TRACEPARENT_HEADER, formatTraceparent(requestTrace(req)));
+    done();
   });
   app.addHook("onResponse", async (req, reply) => {
     duration.observe(

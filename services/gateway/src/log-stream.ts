@@ -1,4 +1,4 @@
-import { BusError, type Bus } from "@asgard/bus";
+import { BusError, type Bus, type RequestOptions } from "@asgard/bus";
 import {
   EVENTS,
   LOG_SSE_EVENTS,
@@ -46,6 +46,8 @@ export interface LogStreamRun {
   signal: AbortSignal;
   options: LogStreamOptions;
   logger: Logger;
+  /** Sent with every page request (the trace headers of the request that opened the stream). */
+  requestOptions?: RequestOptions;
 }
 
 /**
@@ -125,7 +127,7 @@ async function fetchPage(run: LogStreamRun, waker: Waker, offset: number): Promi
   for (;;) {
     if (run.signal.aborted) return "closed";
     try {
-      return await run.bus.request(RPC.getJobLogs, { job_id: run.jobId, offset, limit: run.options.pageSize });
+      return await run.bus.request(RPC.getJobLogs, { job_id: run.jobId, offset, limit: run.options.pageSize }, run.requestOptions);
     } catch (err) {
       if (err instanceof BusError && err.code === "NOT_FOUND") return "gone";
       if (!(err instanceof BusError && err.code === "UNAVAILABLE")) throw err;

@@ -1,4 +1,4 @@
-import type { Bus } from "@asgard/bus";
+import type { Bus, RequestOptions } from "@asgard/bus";
 import { RPC, type ListModelsResponse, type ModelInfo } from "@asgard/contracts";
 
 /**
@@ -9,8 +9,8 @@ import { RPC, type ListModelsResponse, type ModelInfo } from "@asgard/contracts"
  * registry's own cache.
  */
 export interface ModelListReader {
-  /** The JSON text of every model, as a bare array. */
-  allModelsJson(bus: Bus): Promise<string>;
+  /** The JSON text of every model, as a bare array; `opts` go with every request (trace headers). */
+  allModelsJson(bus: Bus, opts?: RequestOptions): Promise<string>;
 }
 
 /** A list that changes while it is read page by page is read again, this many times at most. */
@@ -20,12 +20,12 @@ export function createModelListReader(): ModelListReader {
   let held: { generation: string; json: string } | null = null;
 
   /** Every page from `first` on; the generation the pages agree on, or null when it changed meanwhile. */
-  async function readPages(bus: Bus, first: ListModelsResponse): Promise<{ models: ModelInfo[]; generation: string | null }> {
+  async function readPages(bus: Bus, first: ListModelsResponse, opts: RequestOptions | undefined): Promise<{ models: ModelInfo[]; generation: string | null }> {
     const models = [...first.models];
     let page = first;
     let generation: string | null = first.generation;
     while (page.next_page_token !== null) {
-      page = await bus.request(RPC.listModels, { max_results: null, page_token: page.next_page_token });
+      page = await bus.request(RPC.listModels, { max_results: null, page_token: page.next_page_token }, opts);
       if (page.generation !== generation) generation = null;
       models.push(...page.models);
     }
@@ -33,12 +33,12 @@ export function createModelListReader(): ModelListReader {
   }
 
   return {
-    async allModelsJson(bus) {
+    async allModelsJson(bus, opts) {
       const mine = held;
-      let first = await bus.request(RPC.listModels, { max_results: null, page_token: null, if_generation: mine?.generation ?? null });
+      let first = await bus.request(RPC.listModels, { max_results: null, page_token: null, if_generation: mine?.generation ?? null }, opts);
       if (first.not_modified && mine) return mine.json;
       for (let attempt = 1; ; attempt++) {
-        const { models, generation } = await readPages(bus, first);
+        const { models, generation } = await readPages(bus, first, opts);
         const json = JSON.stringify(models);
         if (generation !== null) {
           held = { generation, json };
@@ -46,7 +46,7 @@ export function createModelListReader(): ModelListReader {
         }
         // The list changed between pages: the pages may disagree; read it again.
         if (attempt >= READ_ATTEMPTS) return json;
-        first = await bus.request(RPC.listModels, { max_results: null, page_token: null });
+        first = await bus.request(RPC.listModels, { max_results: null, page_token: null }, opts);
       }
     },
   };

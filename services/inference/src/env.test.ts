@@ -27,6 +27,16 @@ describe("InferenceEnv", () => {
     }
   });
 
+  it("binds /metrics to loopback and declares one stream replica unless told otherwise", () => {
+    expect(parseEnv("inference", InferenceEnv, minimal)).toMatchObject({ METRICS_HOST: "127.0.0.1", NATS_STREAM_REPLICAS: 1 });
+    expect(parseEnv("inference", InferenceEnv, { ...minimal, METRICS_HOST: "0.0.0.0", NATS_STREAM_REPLICAS: "3" })).toMatchObject({
+      METRICS_HOST: "0.0.0.0",
+      NATS_STREAM_REPLICAS: 3,
+    });
+    expect(() => parseEnv("inference", InferenceEnv, { ...minimal, NATS_STREAM_REPLICAS: "6" })).toThrow(/NATS_STREAM_REPLICAS: .*1 to 5/);
+    expect(() => parseEnv("inference", InferenceEnv, { ...minimal, METRICS_HOST: "0.0.0.0:9464" })).toThrow(/METRICS_HOST: .*IP address or host name/);
+  });
+
   it("requires the MLflow URL", () => {
     expect(() => parseEnv("inference", InferenceEnv, { NATS_URL: minimal.NATS_URL })).toThrow(/MLFLOW_TRACKING_URI/);
   });

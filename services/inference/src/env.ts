@@ -1,11 +1,12 @@
 import { z } from "zod";
-import { httpUrl, logLevel, natsUrl, optionalString, port, positiveMs } from "@asgard/config";
+import { httpUrl, logLevel, metricsHost, natsUrl, optionalString, port, positiveMs, streamReplicas } from "@asgard/config";
 
 const positiveInt = (fallback: number, what: string) =>
   z.coerce.number().int().positive().default(fallback).describe(`${what}: a positive integer (default ${fallback})`);
 
 export const InferenceEnv = z.object({
   NATS_URL: natsUrl(),
+  NATS_STREAM_REPLICAS: streamReplicas(),
   MLFLOW_TRACKING_URI: httpUrl("MLflow tracking server URL (model versions and their files are read through it)"),
   ASGARD_DATA_DIR: z.string().min(1).default(".asgard").describe("directory for local data (default .asgard)"),
   ENV_CACHE_DIR: optionalString("where model environments are cached (default ASGARD_DATA_DIR/envs, shared with the runners)"),
@@ -35,6 +36,7 @@ export const InferenceEnv = z.object({
     .transform((v) => v === "true")
     .describe("load new versions and alias targets when the registry announces them: true or false (default true)"),
   METRICS_PORT: port(0).describe("port of this service's /metrics endpoint; 0 = a free port (default 0)"),
+  METRICS_HOST: metricsHost(),
   LOG_LEVEL: logLevel(),
 });
 export type InferenceEnv = z.infer<typeof InferenceEnv>;

@@ -1,3 +1,2 @@
 export { createInference, type Inference, type InferenceDeps, type InferenceStats } from "./inference.js";
 export { DEFAULT_CONFIG, resolveConfig, type InferenceConfig } from "./config.js";
-export { MicroBatcher, type MicroBatcherOptions, type ItemOutcome } from "./batcher.js";

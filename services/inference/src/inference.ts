@@ -70,13 +70,16 @@ export function createInference(deps: InferenceDeps): Inference {
 
   function counted<Req, Res>(endpoint: string, handler: (req: Req) => Promise<Res>): (req: Req) => Promise<Res> {
     return async (req) => {
+      const started = performance.now();
       try {
         const res = await handler(req);
         metrics.requests.inc({ endpoint, result: "ok" });
+        metrics.requestSeconds.observe({ endpoint }, (performance.now() - started) / 1000);
         return res;
-      } catch (err) {
+      } catch (caught) {
+        // Unloaded twice in a row under the same request (rare): the client may simply retry.
+        const err = caught instanceof RuntimeClosedError ? new BusError("UNAVAILABLE", `${caught.message}; retry shortly`) : caught;
         metrics.requests.inc({ endpoint, result: err instanceof BusError ? err.code : "INTERNAL" });
-        if (err instanceof RuntimeClosedError) throw new BusError("UNAVAILABLE", `${err.message}; retry shortly`);
         throw err;
       }
     };

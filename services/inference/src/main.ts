@@ -28,7 +28,7 @@ async function main(): Promise<void> {
     indexUrl: env.PIP_INDEX_URL_FOR_JOBS,
     logger,
   });
-  const bus = await connectBus({ servers: env.NATS_URL, name: SERVICE, logger });
+  const bus = await connectBus({ servers: env.NATS_URL, name: SERVICE, logger, streamReplicas: env.NATS_STREAM_REPLICAS });
   const service = createInference({
     bus,
     mlflow,
@@ -48,7 +48,7 @@ async function main(): Promise<void> {
     },
   });
   await service.start();
-  const metricsServer = await serveMetrics(metrics, { port: env.METRICS_PORT });
+  const metricsServer = await serveMetrics(metrics, { port: env.METRICS_PORT, host: env.METRICS_HOST });
   logger.info({ mlflow: serverVersion, metricsPort: metricsServer.port }, "inference ready");
   onShutdown(logger, async () => {
     await service.stop();

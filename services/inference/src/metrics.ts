@@ -13,6 +13,8 @@ export interface InferenceMetrics {
   crashes: Counter<never>;
   /** Requests by endpoint and outcome (`ok` or the error code). */
   requests: Counter<"endpoint" | "result">;
+  /** Time from a request's arrival at this service to its answer (resolving, waiting for its batch, predicting). */
+  requestSeconds: Histogram<"endpoint">;
   /** Rows per predict call. */
   batchRows: Histogram<never>;
   /** Requests coalesced into one predict call. */
@@ -34,6 +36,13 @@ export function createInferenceMetrics(registry: Registry | undefined): Inferenc
     evictions: new Counter({ name: "asgard_inference_model_evictions_total", help: "Models unloaded to stay within the memory budget", registers }),
     crashes: new Counter({ name: "asgard_inference_worker_crashes_total", help: "Model workers that ended unexpectedly", registers }),
     requests: new Counter({ name: "asgard_inference_requests_total", help: "Prediction requests by endpoint and outcome", labelNames: ["endpoint", "result"], registers }),
+    requestSeconds: new Histogram({
+      name: "asgard_inference_request_seconds",
+      help: "Time from a request's arrival at the inference service to its answer",
+      labelNames: ["endpoint"],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5, 30],
+      registers,
+    }),
     batchRows: new Histogram({ name: "asgard_inference_batch_rows", help: "Rows per predict call", buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 1024], registers }),
     batchRequests: new Histogram({ name: "asgard_inference_batch_requests", help: "Requests coalesced into one predict call", buckets: [1, 2, 4, 8, 16, 32, 64, 128], registers }),
     predictSeconds: new Histogram({

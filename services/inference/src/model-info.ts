@@ -19,7 +19,7 @@ export const InputSpecSchema = z.discriminatedUnion("kind", [
 ]);
 export type InputSpec = z.infer<typeof InputSpecSchema>;
 
-export const ModelInfoSchema = z.object({
+export const WorkerModelInfoSchema = z.object({
   /** `sklearn` when loaded with the native loader (predict_proba available), else the pyfunc loader module. */
   flavor: z.string(),
   has_proba: z.boolean(),
@@ -28,11 +28,11 @@ export const ModelInfoSchema = z.object({
   /** Inference parameters the signature declares. */
   params: z.array(z.string()),
 });
-export type ModelInfo = z.infer<typeof ModelInfoSchema>;
+export type WorkerModelInfo = z.infer<typeof WorkerModelInfoSchema>;
 
 export const LoadReplySchema = z.object({
   ok: z.literal(true),
-  info: ModelInfoSchema,
+  info: WorkerModelInfoSchema,
   load_ms: z.number(),
   rss_bytes: z.number(),
 });

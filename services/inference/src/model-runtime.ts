@@ -5,7 +5,7 @@ import { MicroBatcher, type ItemOutcome } from "./batcher.js";
 import type { InferenceConfig } from "./config.js";
 import { describe, WorkerExitedError, WorkerReplyError } from "./errors.js";
 import type { InferenceMetrics } from "./metrics.js";
-import type { ModelInfo } from "./model-info.js";
+import type { WorkerModelInfo } from "./model-info.js";
 import type { PreparedInputs } from "./model-schema.js";
 import { WorkerProcess, workerEnv, type PredictCall, type PredictReply } from "./worker-process.js";
 
@@ -56,7 +56,7 @@ export interface RuntimeOptions {
  */
 export class ModelRuntime {
   readonly label: string;
-  info!: ModelInfo;
+  info!: WorkerModelInfo;
   lastUsed = Date.now();
   readonly #opts: RuntimeOptions;
   readonly #batcher: MicroBatcher<PredictJob, JobResult>;

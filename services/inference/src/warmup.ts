@@ -9,7 +9,7 @@ import {
   type EventDef,
   type InferenceModelChanged,
 } from "@asgard/contracts";
-import type { Logger } from "@asgard/telemetry";
+import { continueTrace, traceFields, type Logger } from "@asgard/telemetry";
 import type { InferenceConfig } from "./config.js";
 import { describe } from "./errors.js";
 import type { ModelPool } from "./model-pool.js";
@@ -58,16 +58,17 @@ export interface WarmupDeps {
 export function startWarmup(deps: WarmupDeps, opts: { pullTimeoutMs?: number } = {}): { stop(): Promise<void> } {
   const { bus, resolver, pool, config, logger } = deps;
 
-  const apply = async (change: Omit<InferenceModelChanged, "origin">, warm: boolean): Promise<void> => {
+  /** `traced`: the trace fields of the event that announced the change (none for a replica's signal). */
+  const apply = async (change: Omit<InferenceModelChanged, "origin">, warm: boolean, traced: object = {}): Promise<void> => {
     if (change.change === "registered") resolver.noteRegistered(change.model_name);
     else if (change.alias !== null) resolver.noteAlias(change.model_name, change.alias, change.version);
     if (!warm || !config.warmOnRegister || change.version === null) return;
     try {
       const mv = await resolver.resolve(change.model_name, { kind: "version", version: change.version });
       pool.warm(mv);
-      logger.info({ model: change.model_name, version: change.version, change: change.change }, "warming model");
+      logger.info({ model: change.model_name, version: change.version, change: change.change, ...traced }, "warming model");
     } catch (err) {
-      logger.warn({ model: change.model_name, version: change.version, err: describe(err) }, "could not warm the model; it loads on its first request");
+      logger.warn({ model: change.model_name, version: change.version, err: describe(err), ...traced }, "could not warm the model; it loads on its first request");
     }
   };
 
@@ -91,7 +92,7 @@ export function startWarmup(deps: WarmupDeps, opts: { pullTimeoutMs?: number } =
       } catch (err) {
         logger.warn({ model: payload.model_name, err: describe(err) }, "could not tell the other inference replicas; their caches expire on their own");
       }
-      await apply(payload, fresh);
+      await apply(payload, fresh, traceFields(continueTrace(msg.headers)));
     },
     opts.pullTimeoutMs === undefined ? {} : { pullTimeoutMs: opts.pullTimeoutMs },
   );

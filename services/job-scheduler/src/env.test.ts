@@ -22,6 +22,15 @@ describe("scheduler environment", () => {
     expect(configFromEnv(env)).toMatchObject({ heartbeatMs: 45_000, startupGraceMs: 0, maxLogBytes: 4096 });
   });
 
+  it("binds /metrics to loopback and declares one stream replica unless told otherwise", () => {
+    expect(parseEnv("job-scheduler", SchedulerEnv, base)).toMatchObject({ METRICS_HOST: "127.0.0.1", NATS_STREAM_REPLICAS: 1 });
+    expect(parseEnv("job-scheduler", SchedulerEnv, { ...base, METRICS_HOST: "0.0.0.0", NATS_STREAM_REPLICAS: "3" })).toMatchObject({
+      METRICS_HOST: "0.0.0.0",
+      NATS_STREAM_REPLICAS: 3,
+    });
+    expect(() => parseEnv("job-scheduler", SchedulerEnv, { ...base, NATS_STREAM_REPLICAS: "0" })).toThrow(/NATS_STREAM_REPLICAS/);
+  });
+
   it("names a bad variable and its expected form", () => {
     expect(() => parseEnv("job-scheduler", SchedulerEnv, { ...base, QUEUED_DEADLINE_MS: "soon" })).toThrow(/QUEUED_DEADLINE_MS: .*milliseconds/);
     expect(() => parseEnv("job-scheduler", SchedulerEnv, { ...base, BLOB_STORE_URL: "ftp://x" })).toThrow(/BLOB_STORE_URL/);

@@ -1,7 +1,7 @@
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { z } from "zod";
-import { ConfigError, logLevel, natsUrl, optionalString, port, positiveMs } from "@asgard/config";
+import { ConfigError, logLevel, metricsHost, natsUrl, optionalString, port, positiveMs, streamReplicas } from "@asgard/config";
 import type { BlobStoreConfig } from "@asgard/storage";
 import { DEFAULT_CONFIG, type SchedulerConfig } from "./config.js";
 
@@ -9,6 +9,7 @@ const D = DEFAULT_CONFIG;
 
 export const SchedulerEnv = z.object({
   NATS_URL: natsUrl(),
+  NATS_STREAM_REPLICAS: streamReplicas(),
   DATABASE_URL: optionalString(
     "PostgreSQL URL, e.g. postgres://user:pass@host:5432/asgard; unset = the embedded database in ASGARD_DATA_DIR",
   ).pipe(
@@ -19,6 +20,7 @@ export const SchedulerEnv = z.object({
   ),
   ASGARD_DATA_DIR: z.string().min(1).default(".asgard").describe("directory for embedded data (default .asgard)"),
   METRICS_PORT: port(0).describe("port of this service's /metrics endpoint; 0 = a free port (default 0)"),
+  METRICS_HOST: metricsHost(),
   LOG_LEVEL: logLevel(),
   BLOB_STORE_URL: optionalString(
     "where job scripts are stored: file:///absolute/folder or s3://bucket/optional/prefix (default file://<ASGARD_DATA_DIR>/blobs)",

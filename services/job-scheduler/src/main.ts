@@ -28,10 +28,10 @@ async function main(): Promise<void> {
   const { applied } = await retryUntilReady("job database", () => migrateToLatest(database.db, migrations), { logger });
   if (applied.length > 0) logger.info({ applied }, "migrations applied");
   logger.info({ blobStore: blobs.kind }, "script store ready");
-  const bus = await connectBus({ servers: env.NATS_URL, name: SERVICE, logger });
+  const bus = await connectBus({ servers: env.NATS_URL, name: SERVICE, logger, streamReplicas: env.NATS_STREAM_REPLICAS });
   const scheduler = createScheduler({ bus, database, blobs, logger, metrics, config: configFromEnv(env) });
   await scheduler.start();
-  const metricsServer = await serveMetrics(metrics, { port: env.METRICS_PORT });
+  const metricsServer = await serveMetrics(metrics, { port: env.METRICS_PORT, host: env.METRICS_HOST });
   logger.info({ metricsPort: metricsServer.port }, "job-scheduler started");
   onShutdown(logger, async () => {
     await scheduler.stop();

@@ -1,4 +1,5 @@
 import { EVENTS } from "@asgard/contracts";
+import { storedTrace, traceHeaders } from "@asgard/telemetry";
 import { markPublished } from "./db/jobs.js";
 import type { JobRow } from "./db/schema.js";
 import { toTrainingSubmitted } from "./domain/mapper.js";
@@ -6,12 +7,15 @@ import type { SchedulerContext } from "./context.js";
 
 /**
  * Publishes a job's training.submitted and marks the row once the stream acknowledged it.
- * The message id is the job id, so a re-publish within the stream's window is dropped.
+ * The message id is the job id, so a re-publish within the stream's window is dropped. The
+ * job's stored trace context goes along as headers, also when the relay publishes it later.
  */
 export async function publishSubmitted(ctx: SchedulerContext, row: JobRow): Promise<void> {
+  const trace = storedTrace(row.traceparent, row.tracestate);
   await ctx.bus.publish(EVENTS.trainingSubmitted, toTrainingSubmitted(row), {
     msgId: row.job_id,
     timeoutMs: ctx.config.publishTimeoutMs,
+    ...(trace ? { headers: traceHeaders(trace) } : {}),
   });
   await markPublished(ctx.db, row.job_id, ctx.now());
 }

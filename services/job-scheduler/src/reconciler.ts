@@ -3,7 +3,7 @@ import { missingLogsMarker } from "./domain/log-plan.js";
 import { overdueAction, type Watch } from "./domain/state-machine.js";
 import { startPeriodic, type Periodic } from "./periodic.js";
 import { appendSystemLine, finishJob, inJobTx, recordOutcome } from "./transitions.js";
-import type { SchedulerContext } from "./context.js";
+import { jobTracedContext, type SchedulerContext } from "./context.js";
 
 /** Jobs handled per pass; more wait for the next pass. */
 const RECONCILE_BATCH = 200;
@@ -25,13 +25,14 @@ export async function reconcileOnce(ctx: SchedulerContext, watch: Watch): Promis
       // Decided again under the lock: an event may have moved the job since the query.
       const action = overdueAction(job, ctx.now(), ctx.config, watch);
       if (!action) return false;
+      const jobCtx = jobTracedContext(ctx, job);
       if (action.kind === "finalize_pending") {
         const pending = job.pending_outcome;
         if (!pending) return false;
-        await appendSystemLine(ctx, tx, job, pending.attempt, missingLogsMarker(pending.attempt));
-        await recordOutcome(ctx, tx, job, pending);
+        await appendSystemLine(jobCtx, tx, job, pending.attempt, missingLogsMarker(pending.attempt));
+        await recordOutcome(jobCtx, tx, job, pending);
       } else {
-        await finishJob(ctx, tx, job, action.finish);
+        await finishJob(jobCtx, tx, job, action.finish);
       }
       return true;
     });

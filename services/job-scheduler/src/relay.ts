@@ -2,7 +2,7 @@ import { BusError } from "@asgard/bus";
 import { findUnpublished } from "./db/jobs.js";
 import { publishSubmitted } from "./outbox.js";
 import { startPeriodic, type Periodic } from "./periodic.js";
-import type { SchedulerContext } from "./context.js";
+import { jobTracedContext, type SchedulerContext } from "./context.js";
 
 /** Rows per pass; a longer backlog continues on the next pass. */
 const RELAY_BATCH = 100;
@@ -16,19 +16,20 @@ export async function relayOnce(ctx: SchedulerContext): Promise<number> {
   const rows = await findUnpublished(ctx.db, RELAY_BATCH);
   let published = 0;
   for (const row of rows) {
+    const log = jobTracedContext(ctx, row).logger;
     try {
       await publishSubmitted(ctx, row);
       published++;
+      log.info({ job_id: row.job_id }, "outbox relay published training.submitted");
     } catch (err) {
       // A payload the schema refuses never passes: skip it rather than block every job behind it.
       if (err instanceof BusError && err.code === "VALIDATION_FAILED") {
-        ctx.logger.error({ jobId: row.job_id, err, issues: err.issues }, "training.submitted of this job is invalid; not publishing it");
+        log.error({ job_id: row.job_id, err, issues: err.issues }, "training.submitted of this job is invalid; not publishing it");
         continue;
       }
       throw err;
     }
   }
-  if (published > 0) ctx.logger.info({ published }, "outbox relay published jobs");
   return published;
 }
 

@@ -26,7 +26,7 @@ export async function inJobTx<T>(ctx: SchedulerContext, jobId: string, fn: (tx: 
     try {
       effect();
     } catch (err) {
-      ctx.logger.error({ err, jobId }, "an after-commit effect failed");
+      ctx.logger.error({ err, job_id: jobId }, "an after-commit effect failed");
     }
   }
   return result;
@@ -59,7 +59,7 @@ export async function finishJob(
     now,
   );
   tx.afterCommit(() => ctx.metrics.jobFinished(row));
-  ctx.logger.info({ jobId: job.job_id, status: finish.status, errorType: finish.errorType }, "job finished");
+  ctx.logger.info({ job_id: job.job_id, status: finish.status, errorType: finish.errorType }, "job finished");
   return row;
 }
 

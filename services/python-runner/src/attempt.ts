@@ -6,7 +6,7 @@ import type { Bus, ConsumedMessage } from "@asgard/bus";
 import type { MlflowClient } from "@asgard/mlflow";
 import { PyEnvError, type EnvLease, type PyEnvManager } from "@asgard/pyenv";
 import { runScript, type RunResult } from "@asgard/sandbox";
-import type { Logger } from "@asgard/telemetry";
+import { traceFields, traceHeaders, type Logger, type TraceContext } from "@asgard/telemetry";
 import { classifyExit } from "./classify.js";
 import type { RunnerConfig } from "./config.js";
 import { HANDOVER, type HeldJob } from "./held-jobs.js";
@@ -32,18 +32,21 @@ const STDERR_TAIL = 40;
 /**
  * Runs one claimed attempt end to end: environment, MLflow run, sandboxed script, logs,
  * outcome. Whatever happens, it ends with `run.completed` (unless a newer attempt took over)
- * and the message acked.
+ * and the message acked. `trace` is this delivery's span of the job's trace: every log line
+ * names it, and every message about the job carries it on.
  */
 export async function runAttempt(
   deps: AttemptDeps,
   claim: Granted,
   msg: ConsumedMessage<unknown>,
   held: HeldJob,
+  trace: TraceContext,
 ): Promise<void> {
   const { bus, mlflow, pyenv, config, logger } = deps;
-  const log = logger.child({ job_id: claim.job_id, attempt: claim.attempt });
+  const headers = traceHeaders(trace);
+  let log = logger.child({ job_id: claim.job_id, attempt: claim.attempt, model: claim.model_name, ...traceFields(trace) });
   const startedAt = Date.now();
-  const logs = new LogBatcher(bus, claim.job_id, claim.attempt, config.logBatch);
+  const logs = new LogBatcher(bus, claim.job_id, claim.attempt, config.logBatch, headers);
   const keepAlive = setInterval(() => msg.working(), config.workingMs);
   let lease: EnvLease | null = null;
   let workDir: string | null = null;
@@ -60,7 +63,7 @@ export async function runAttempt(
     const request = { job_id: claim.job_id, attempt: claim.attempt, runner_id: config.runnerId, phase, ...extra };
     let reply: { accepted: boolean; cancel_requested: boolean };
     try {
-      reply = await retry(() => bus.request(RPC.reportProgress, request), 8);
+      reply = await retry(() => bus.request(RPC.reportProgress, request, { headers }), 8);
     } catch (err) {
       log.warn({ err, phase }, "the scheduler did not take the progress report; going on");
       return { accepted: true, cancel_requested: false };
@@ -71,6 +74,7 @@ export async function runAttempt(
   };
 
   const steps = async (): Promise<void> => {
+    log.info({ runner_id: config.runnerId }, "attempt started");
     logs.system(`[asgard] attempt ${claim.attempt} of job ${claim.job_id} on runner ${config.runnerId}`);
     await progress("building_env");
 
@@ -127,6 +131,7 @@ export async function runAttempt(
         },
       });
       runId = run.info.run_id;
+      log = log.child({ run_id: runId });
     } catch (err) {
       outcome = {
         outcome: "failed",
@@ -229,12 +234,13 @@ export async function runAttempt(
   }
   if (held.cancelReason === HANDOVER) {
     // Not an outcome: another replica takes the job over as the next attempt.
+    log.info("the runner is shutting down; the attempt is handed back to the queue");
     logs.system(`[asgard] runner ${config.runnerId} is shutting down; attempt ${claim.attempt} is handed back to the queue`);
     await logs.close();
     msg.nak(0);
     return;
   }
-  await finish(deps, claim, msg, logs, {
+  await finish(deps, claim, msg, logs, log, headers, {
     ...outcome,
     stale,
     runId,
@@ -249,6 +255,8 @@ async function finish(
   claim: Granted,
   msg: ConsumedMessage<unknown>,
   logs: LogBatcher,
+  log: Logger,
+  headers: Record<string, string>,
   r: Outcome & {
     stale: boolean;
     runId: string | null;
@@ -261,6 +269,7 @@ async function finish(
   const { lastBatch, lastSeq } = await logs.close();
   if (r.stale) {
     // A newer attempt owns the job: our events would be dropped anyway.
+    log.info("a newer attempt owns the job; not reporting this one");
     await msg.ack();
     return;
   }
@@ -286,7 +295,11 @@ async function finish(
   };
   // Until run.completed is stored, the message stays ours: a failure here naks it and a later
   // delivery re-runs the job as a new attempt rather than losing its outcome.
-  await retry(() => deps.bus.publish(EVENTS.runCompleted, event, { msgId: event.event_id }), 8);
+  await retry(() => deps.bus.publish(EVENTS.runCompleted, event, { msgId: event.event_id, headers }), 8);
+  log.info(
+    { outcome: r.outcome, error_type: r.error_type, exit_code: r.exit_code, logged_model_id: event.logged_model_id, duration_seconds: event.duration_seconds },
+    "attempt finished",
+  );
   deps.metrics.jobs.inc({ outcome: r.outcome });
   deps.metrics.jobSeconds.observe(r.durationSeconds);
   await msg.ack();

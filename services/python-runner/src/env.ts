@@ -1,12 +1,13 @@
 import { hostname } from "node:os";
 import { z } from "zod";
-import { httpUrl, logLevel, natsUrl, optionalString, port, positiveMs } from "@asgard/config";
+import { httpUrl, logLevel, metricsHost, natsUrl, optionalString, port, positiveMs, streamReplicas } from "@asgard/config";
 
 const positiveInt = (fallback: number, what: string) =>
   z.coerce.number().int().positive().default(fallback).describe(`${what}: a positive integer (default ${fallback})`);
 
 export const RunnerEnv = z.object({
   NATS_URL: natsUrl(),
+  NATS_STREAM_REPLICAS: streamReplicas(),
   MLFLOW_TRACKING_URI: httpUrl("MLflow tracking server URL, given to every job"),
   RUNNER_ID: optionalString("this replica's id in heartbeats and job records (default: host name and pid)").transform(
     (v) => v ?? `${hostname()}-${process.pid}`,
@@ -33,6 +34,7 @@ export const RunnerEnv = z.object({
   RUNNER_SHUTDOWN_GRACE_MS: positiveMs(30_000, "on SIGTERM, how long running jobs may finish before they are handed back"),
   ASGARD_PYTHON: z.string().min(1).default("python3").describe("interpreter job environments are built from (default python3)"),
   METRICS_PORT: port(0).describe("port of this service's /metrics endpoint; 0 = a free port (default 0)"),
+  METRICS_HOST: metricsHost(),
   LOG_LEVEL: logLevel(),
 });
 export type RunnerEnv = z.infer<typeof RunnerEnv>;

@@ -22,6 +22,8 @@ export class LogBatcher {
     private readonly jobId: string,
     private readonly attempt: number,
     private readonly options: { maxLines: number; maxBytes: number; flushMs: number },
+    /** Sent with every batch: the trace context of the job. */
+    private readonly headers?: Record<string, string>,
   ) {}
 
   line(stream: Stream, text: string): void {
@@ -69,6 +71,7 @@ export class LogBatcher {
           const ack = await this.bus.publish(EVENTS.jobLog, payload, {
             subject: jobLogSubject(this.jobId),
             msgId: payload.event_id,
+            ...(this.headers ? { headers: this.headers } : {}),
           });
           this.lastSeq = Math.max(this.lastSeq, ack.seq);
           return;

@@ -49,7 +49,12 @@ async function main(): Promise<void> {
     logger,
   });
 
-  const bus = await connectBus({ servers: env.NATS_URL, name: `${SERVICE}-${env.RUNNER_ID}`, logger });
+  const bus = await connectBus({
+    servers: env.NATS_URL,
+    name: `${SERVICE}-${env.RUNNER_ID}`,
+    logger,
+    streamReplicas: env.NATS_STREAM_REPLICAS,
+  });
   const runner = createRunner({
     bus,
     mlflow,
@@ -74,7 +79,7 @@ async function main(): Promise<void> {
     },
   });
   await runner.start();
-  const metricsServer = await serveMetrics(metrics, { port: env.METRICS_PORT });
+  const metricsServer = await serveMetrics(metrics, { port: env.METRICS_PORT, host: env.METRICS_HOST });
   logger.info({ mlflow: serverVersion, metricsPort: metricsServer.port }, "python-runner ready");
   onShutdown(logger, async () => {
     await runner.stop();

@@ -2,7 +2,7 @@ import { CONSUMERS, EVENTS, RPC, SIGNALS, type TrainingSubmitted } from "@asgard
 import type { Bus, ConsumedMessage, Consumption } from "@asgard/bus";
 import type { MlflowClient } from "@asgard/mlflow";
 import type { PyEnvManager } from "@asgard/pyenv";
-import type { Logger, Registry } from "@asgard/telemetry";
+import { continueTrace, traceFields, traceHeaders, type Logger, type Registry } from "@asgard/telemetry";
 import { runAttempt } from "./attempt.js";
 import type { RunnerConfig } from "./config.js";
 import { HANDOVER, HeldJobs } from "./held-jobs.js";
@@ -58,9 +58,15 @@ export function createRunner(deps: RunnerDeps): Runner {
 
   async function handle(msg: ConsumedMessage<TrainingSubmitted>): Promise<void> {
     const jobId = msg.data.job_id;
-    const claim = await bus.request(RPC.claimJob, { job_id: jobId, runner_id: config.runnerId, delivery: msg.deliveryCount });
+    // This delivery is a span of the job's trace (training.submitted carries the job's traceparent).
+    const trace = continueTrace(msg.headers);
+    const claim = await bus.request(
+      RPC.claimJob,
+      { job_id: jobId, runner_id: config.runnerId, delivery: msg.deliveryCount },
+      { headers: traceHeaders(trace) },
+    );
     if (!claim.granted) {
-      logger.info({ job_id: jobId, reason: claim.reason }, "claim refused; dropping the message");
+      logger.info({ job_id: jobId, ...traceFields(trace), reason: claim.reason }, "claim refused; dropping the message");
       await msg.ack();
       return;
     }
@@ -68,7 +74,7 @@ export function createRunner(deps: RunnerDeps): Runner {
     held.add(job);
     beat();
     try {
-      await runAttempt({ bus, mlflow: deps.mlflow, pyenv: deps.pyenv, logger, config, metrics }, claim, msg, job);
+      await runAttempt({ bus, mlflow: deps.mlflow, pyenv: deps.pyenv, logger, config, metrics }, claim, msg, job, trace);
     } finally {
       held.remove(jobId);
       beat();

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Bus } from "@asgard/bus";
 import { EVENTS, type ModelAliasChanged, type ModelRegistered, type RegistrationFailed } from "@asgard/contracts";
 import { tagsToRecord, type MlflowClient, type ModelVersion } from "@asgard/mlflow";
-import type { Logger } from "@asgard/telemetry";
+import { traceFields, traceHeaders, type Logger, type TraceContext } from "@asgard/telemetry";
 import { describe } from "./errors.js";
 import { aliasChangedEventId, registeredEventId, registrationFailedEventId } from "./event-ids.js";
 import { VERSION_TAGS } from "./filters.js";
@@ -16,12 +16,13 @@ export interface Announcer {
   /**
    * Announces a READY version as model.registered. The job id is the given one, else the
    * version's `asgard.job_id` tag, so that a poller's copy of a job's event is the same event.
+   * `trace`: the span that registered it; the event carries it on as its `traceparent`.
    */
-  registered(mv: ModelVersion, opts?: { jobId?: string | null; aliases?: string[] }): Promise<ModelRegistered>;
+  registered(mv: ModelVersion, opts?: { jobId?: string | null; aliases?: string[]; trace?: TraceContext }): Promise<ModelRegistered>;
   /** True once this process announced the version (the poller skips it). */
   wasAnnounced(name: string, version: string): boolean;
   aliasChanged(change: AliasChange, via: ModelAliasChanged["via"]): Promise<void>;
-  registrationFailed(failure: { jobId: string; modelName: string; runId: string | null; error: string }): Promise<void>;
+  registrationFailed(failure: { jobId: string; modelName: string; runId: string | null; error: string }, trace?: TraceContext): Promise<void>;
 }
 
 /** Versions remembered as announced; older ones are forgotten first (the poller's watermark covers them). */
@@ -59,13 +60,19 @@ export function createAnnouncer(deps: { bus: Bus; mlflow: MlflowClient; logger: 
         signature: await signatureOf(mv),
         registered_at: isoFromMs(mv.creation_timestamp),
       };
-      const ack = await deps.bus.publish(EVENTS.modelRegistered, event, { msgId: event.event_id });
+      const ack = await deps.bus.publish(EVENTS.modelRegistered, event, {
+        msgId: event.event_id,
+        ...(opts.trace ? { headers: traceHeaders(opts.trace) } : {}),
+      });
       announced.add(keyOf(mv.name, mv.version));
       if (announced.size > ANNOUNCED_MEMORY) {
         const oldest = announced.values().next().value;
         if (oldest !== undefined) announced.delete(oldest);
       }
-      deps.logger.info({ model: mv.name, version: mv.version, jobId, duplicate: ack.duplicate }, "announced model.registered");
+      deps.logger.info(
+        { job_id: jobId, run_id: event.run_id, model: mv.name, version: mv.version, duplicate: ack.duplicate, ...(opts.trace ? traceFields(opts.trace) : {}) },
+        "announced model.registered",
+      );
       return event;
     },
     wasAnnounced: (name, version) => announced.has(keyOf(name, version)),
@@ -86,7 +93,7 @@ export function createAnnouncer(deps: { bus: Bus; mlflow: MlflowClient; logger: 
       await deps.bus.publish(EVENTS.modelAliasChanged, event, { msgId: event.event_id });
       deps.logger.info({ model: change.modelName, alias: change.alias, version: change.version, previous: change.previousVersion, via }, "announced alias change");
     },
-    async registrationFailed(failure) {
+    async registrationFailed(failure, trace) {
       const event: RegistrationFailed = {
         event_id: registrationFailedEventId(failure.jobId),
         schema_version: EVENTS.registrationFailed.schemaVersion,
@@ -96,8 +103,11 @@ export function createAnnouncer(deps: { bus: Bus; mlflow: MlflowClient; logger: 
         run_id: failure.runId,
         error: failure.error,
       };
-      await deps.bus.publish(EVENTS.registrationFailed, event, { msgId: event.event_id });
-      deps.logger.warn({ jobId: failure.jobId, model: failure.modelName, error: failure.error }, "announced registration failure");
+      await deps.bus.publish(EVENTS.registrationFailed, event, { msgId: event.event_id, ...(trace ? { headers: traceHeaders(trace) } : {}) });
+      deps.logger.warn(
+        { job_id: failure.jobId, run_id: failure.runId, model: failure.modelName, error: failure.error, ...(trace ? traceFields(trace) : {}) },
+        "announced registration failure",
+      );
     },
   };
 }

@@ -1,7 +1,7 @@
 import { BusError, type ConsumedMessage } from "@asgard/bus";
 import type { RunCompleted } from "@asgard/contracts";
 import { MlflowError, MlflowRegistrationTimeoutError, tagsToRecord, type ModelVersion } from "@asgard/mlflow";
-import type { Logger } from "@asgard/telemetry";
+import { continueTrace, traceFields, type Logger, type TraceContext } from "@asgard/telemetry";
 import type { Announcer } from "./announcer.js";
 import type { JobClaims } from "./claims.js";
 import type { RegistryConfig } from "./config.js";
@@ -116,11 +116,24 @@ async function jobVersion(deps: AutoRegisterDeps, event: RunCompleted, runId: st
  * (model.registration_failed). Idempotent on the job id: a redelivered or re-published event
  * finds the version tagged with the job id and announces it again instead of creating one.
  */
-export async function handleRunCompleted(deps: AutoRegisterDeps, event: RunCompleted, deliveryCount: number, working: () => void): Promise<{ outcome: AutoOutcome; delayMs?: number }> {
+export async function handleRunCompleted(
+  deps: AutoRegisterDeps,
+  event: RunCompleted,
+  deliveryCount: number,
+  working: () => void,
+  trace?: TraceContext,
+): Promise<{ outcome: AutoOutcome; delayMs?: number }> {
   // Nothing to register: the job failed, or its run logged no model (the scheduler completes it).
   if (event.outcome !== "succeeded" || event.logged_model_uri === null || event.run_id === null) return { outcome: "nothing_to_register" };
   const runId = event.run_id;
-  const log = { jobId: event.job_id, attempt: event.attempt, model: event.model_name, runId, delivery: deliveryCount };
+  const log = {
+    job_id: event.job_id,
+    attempt: event.attempt,
+    model: event.model_name,
+    run_id: runId,
+    delivery: deliveryCount,
+    ...(trace ? traceFields(trace) : {}),
+  };
   const timer = setInterval(working, WORKING_EVERY_MS);
   try {
     const found = await jobVersion(deps, event, runId);
@@ -139,7 +152,7 @@ export async function handleRunCompleted(deps: AutoRegisterDeps, event: RunCompl
       if (err instanceof MlflowRegistrationTimeoutError) throw new BusError("TIMEOUT", err.message, { cause: err });
       throw err;
     }
-    await deps.announcer.registered(ready, { jobId: event.job_id });
+    await deps.announcer.registered(ready, { jobId: event.job_id, ...(trace ? { trace } : {}) });
     await deps.changed(ready.name).catch((err: unknown) => deps.logger.warn({ ...log, err: describe(err) }, "could not re-read the model"));
     deps.metrics.registrations.inc({ via: "job", result: found.how });
     deps.logger.info({ ...log, version: ready.version, how: found.how }, "registered the job's model");
@@ -154,7 +167,10 @@ export async function handleRunCompleted(deps: AutoRegisterDeps, event: RunCompl
     const reason = isTransient(err)
       ? `gave up after ${Math.round(age / 1000)} s of retries: ${describe(err)}`
       : describe(err);
-    await deps.announcer.registrationFailed({ jobId: event.job_id, modelName: event.model_name, runId, error: `registering the model failed: ${reason}` });
+    await deps.announcer.registrationFailed(
+      { jobId: event.job_id, modelName: event.model_name, runId, error: `registering the model failed: ${reason}` },
+      trace,
+    );
     deps.metrics.registrations.inc({ via: "job", result: "failed" });
     return { outcome: "failed" };
   } finally {
@@ -162,10 +178,14 @@ export async function handleRunCompleted(deps: AutoRegisterDeps, event: RunCompl
   }
 }
 
-/** The consumer's handler: acks what is done, naks with a delay what is to be retried. */
+/**
+ * The consumer's handler: acks what is done, naks with a delay what is to be retried. Each
+ * delivery is a span of the job's trace (run.completed carries it), logged and passed on.
+ */
 export function runCompletedHandler(deps: AutoRegisterDeps): (msg: ConsumedMessage<RunCompleted>) => Promise<void> {
   return async (msg) => {
-    const { outcome, delayMs } = await handleRunCompleted(deps, msg.data, msg.deliveryCount, () => msg.working());
+    const trace = continueTrace(msg.headers);
+    const { outcome, delayMs } = await handleRunCompleted(deps, msg.data, msg.deliveryCount, () => msg.working(), trace);
     if (outcome === "busy" || outcome === "retry") msg.nak(delayMs);
     else await msg.ack();
   };

@@ -1,9 +1,10 @@
 import { z } from "zod";
-import { httpUrl, logLevel, natsUrl, port, positiveMs } from "@asgard/config";
+import { httpUrl, logLevel, metricsHost, natsUrl, port, positiveMs, streamReplicas } from "@asgard/config";
 import { DEFAULT_CONFIG } from "./config.js";
 
 export const RegistryEnv = z.object({
   NATS_URL: natsUrl(),
+  NATS_STREAM_REPLICAS: streamReplicas(),
   MLFLOW_TRACKING_URI: httpUrl("MLflow tracking server URL"),
   MLFLOW_TIMEOUT_MS: positiveMs(10_000, "budget of each MLflow call"),
   REGISTRY_POLL_INTERVAL_MS: positiveMs(
@@ -15,6 +16,7 @@ export const RegistryEnv = z.object({
     z.number().max(50_000),
   ),
   METRICS_PORT: port(0).describe("port of this service's /metrics endpoint; 0 = a free port (default 0)"),
+  METRICS_HOST: metricsHost(),
   LOG_LEVEL: logLevel(),
 });
 export type RegistryEnv = z.infer<typeof RegistryEnv>;

@@ -12,7 +12,7 @@ async function main(): Promise<void> {
   exitIfConfigCheck(SERVICE);
   const logger = createLogger(SERVICE, env.LOG_LEVEL);
   const metrics = createMetricsRegistry(SERVICE);
-  const bus = await connectBus({ servers: env.NATS_URL, name: SERVICE, logger });
+  const bus = await connectBus({ servers: env.NATS_URL, name: SERVICE, logger, streamReplicas: env.NATS_STREAM_REPLICAS });
   const mlflow = createMlflowClient({ baseUrl: env.MLFLOW_TRACKING_URI, timeoutMs: env.MLFLOW_TIMEOUT_MS });
   const service = createRegistry({
     bus,
@@ -22,7 +22,8 @@ async function main(): Promise<void> {
     config: { pollIntervalMs: env.REGISTRY_POLL_INTERVAL_MS, readyTimeoutMs: env.REGISTRY_READY_TIMEOUT_MS },
   });
   await service.start();
-  const metricsServer = await serveMetrics(metrics, { port: env.METRICS_PORT });
+  const metricsServer = await serveMetrics(metrics, { port: env.METRICS_PORT, host: env.METRICS_HOST });
+  logger.info({ metricsPort: metricsServer.port }, "registry ready");
   onShutdown(logger, async () => {
     await service.stop();
     await metricsServer.close();

@@ -1,7 +1,7 @@
 import { BusError } from "@asgard/bus";
 import type { RegisterModelRequest, RegisteredVersion } from "@asgard/contracts";
 import { MlflowError, MlflowRegistrationTimeoutError, type MlflowClient, type ModelSource } from "@asgard/mlflow";
-import type { Logger } from "@asgard/telemetry";
+import { traceFields, type Logger, type TraceContext } from "@asgard/telemetry";
 import type { Announcer } from "./announcer.js";
 import type { RegistryConfig } from "./config.js";
 import { describe, fromMlflowError } from "./errors.js";
@@ -64,10 +64,12 @@ export function notReadyError(name: string, version: string, err: MlflowRegistra
 
 /**
  * `POST /mlops/registry`: registers the model the run logged as a new version — every call
- * makes a new one — and answers once MLflow reports it READY.
+ * makes a new one — and answers once MLflow reports it READY. `trace`: the request's span,
+ * carried on by model.registered and named in the log.
  */
-export async function registerFromRun(deps: RegisterDeps, req: RegisterModelRequest): Promise<RegisteredVersion> {
+export async function registerFromRun(deps: RegisterDeps, req: RegisterModelRequest, trace?: TraceContext): Promise<RegisteredVersion> {
   const { mlflow, config } = deps;
+  const traced = trace ? traceFields(trace) : {};
   try {
     await requireRun(mlflow, req.run_id);
     const source = await resolveRunModel(mlflow, req.run_id);
@@ -89,10 +91,10 @@ export async function registerFromRun(deps: RegisterDeps, req: RegisterModelRequ
     }
     // The version is READY: announcing and re-reading are best effort. The poller announces a
     // version this process did not (so a NATS hiccup here delays the event, never loses it).
-    await deps.announcer.registered(ready, { jobId: null }).catch((err: unknown) =>
-      deps.logger.warn({ model: ready.name, version: ready.version, err: describe(err) }, "model.registered not published now; the poller will"),
+    await deps.announcer.registered(ready, { jobId: null, ...(trace ? { trace } : {}) }).catch((err: unknown) =>
+      deps.logger.warn({ model: ready.name, version: ready.version, err: describe(err), ...traced }, "model.registered not published now; the poller will"),
     );
-    await deps.changed(ready.name).catch((err: unknown) => deps.logger.warn({ model: ready.name, err: describe(err) }, "could not re-read the model"));
+    await deps.changed(ready.name).catch((err: unknown) => deps.logger.warn({ model: ready.name, err: describe(err), ...traced }, "could not re-read the model"));
     return {
       model_name: ready.name,
       version: ready.version,

@@ -1,7 +1,7 @@
 import { BusError, type Bus, type Consumption } from "@asgard/bus";
 import { CONSUMERS, EVENTS, modelNameProblems, RPC, SIGNALS, STREAMS, type ModelInfo } from "@asgard/contracts";
 import type { MlflowClient } from "@asgard/mlflow";
-import type { Logger, Registry as MetricsRegistry } from "@asgard/telemetry";
+import { continueTrace, type Logger, type Registry as MetricsRegistry } from "@asgard/telemetry";
 import { deleteAlias, setAlias, type AliasDeps } from "./aliases.js";
 import { createAnnouncer } from "./announcer.js";
 import { runCompletedHandler, type AutoRegisterDeps } from "./auto-register.js";
@@ -85,9 +85,9 @@ export function createRegistry(deps: RegistryDeps): Registry {
 
   function serveEndpoints(): void {
     stoppers.push(
-      bus.serve(RPC.registerModel, async (req) => {
+      bus.serve(RPC.registerModel, async (req, rpc) => {
         try {
-          const result = await registerFromRun(registerDeps, req);
+          const result = await registerFromRun(registerDeps, req, continueTrace(rpc.headers));
           metrics.registrations.inc({ via: "api", result: "registered" });
           return result;
         } catch (err) {

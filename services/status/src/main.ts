@@ -25,10 +25,11 @@ async function main(): Promise<void> {
     trackingUri: env.MLFLOW_TRACKING_URI,
     intervalMs: env.STATUS_INTERVAL_MS,
     probeTimeoutMs: env.STATUS_PROBE_TIMEOUT_MS,
+    runnerWindowMs: env.STATUS_RUNNER_WINDOW_MS,
     logger,
     metrics,
   });
-  const metricsServer = await serveMetrics(metrics, { port: env.METRICS_PORT });
+  const metricsServer = await serveMetrics(metrics, { port: env.METRICS_PORT, host: env.METRICS_HOST });
   await service.start();
   logger.info({ intervalMs: env.STATUS_INTERVAL_MS, metricsPort: metricsServer.port }, "status service started");
   onShutdown(logger, async () => {

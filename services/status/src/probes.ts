@@ -1,4 +1,4 @@
-import { RPC, type ComponentHealth, type DatabaseHealth } from "@asgard/contracts";
+import { CONSUMERS, RPC, type ComponentHealth, type DatabaseHealth, type QueueDepth } from "@asgard/contracts";
 import type { Bus } from "@asgard/bus";
 import type { MlflowClient } from "@asgard/mlflow";
 import type { FeatureStoreProbe } from "./feast-registry.js";
@@ -92,6 +92,16 @@ export async function probeDatabase(
     };
   } catch (err) {
     return { available: false, kind: null, latency_ms: null, checked_at: now(), error: `job-scheduler: ${message(err)}` };
+  }
+}
+
+/** The training queue's depth from the runners' durable consumer; null depth when JetStream does not answer. */
+export async function probeQueue(bus: Bus, timeoutMs: number): Promise<{ depth: QueueDepth | null; error: string | null }> {
+  try {
+    const p = await withTimeout("JetStream consumer info", timeoutMs, () => bus.consumerPending(CONSUMERS.runners));
+    return { depth: { pending: p.pending, in_flight: p.ackPending, redelivered: p.redelivered }, error: null };
+  } catch (err) {
+    return { depth: null, error: message(err) };
   }
 }
 

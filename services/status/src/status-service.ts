@@ -1,10 +1,11 @@
-import { KV, STATUS_SNAPSHOT_KEY, type StatusSnapshot } from "@asgard/contracts";
+import { CONSUMERS, KV, STATUS_SNAPSHOT_KEY, type QueueDepth, type RunnersStatus, type StatusSnapshot } from "@asgard/contracts";
 import type { Bus, TypedKv } from "@asgard/bus";
 import type { MlflowClient } from "@asgard/mlflow";
 import type { Logger } from "@asgard/telemetry";
 import { Gauge, type Registry } from "@asgard/telemetry";
 import type { FeatureStoreProbe } from "./feast-registry.js";
-import { probeDatabase, probeFeatureStore, probeMlflow, probeNats } from "./probes.js";
+import { probeDatabase, probeFeatureStore, probeMlflow, probeNats, probeQueue } from "./probes.js";
+import { createRunnerTracker, listenForRunners } from "./runners.js";
 
 export interface StatusServiceDeps {
   bus: Bus;
@@ -16,6 +17,11 @@ export interface StatusServiceDeps {
   intervalMs: number;
   /** Budget of each probe; below the interval so a hung dependency never delays the next snapshot. */
   probeTimeoutMs: number;
+  /**
+   * A runner counts as live while its last heartbeat is at most this old. Default 15 s:
+   * three of the runners' default heartbeat periods (RUNNER_HEARTBEAT_MS, 5 s).
+   */
+  runnerWindowMs?: number;
   logger: Logger;
   metrics?: Registry;
 }
@@ -27,7 +33,10 @@ export interface StatusService {
   probeOnce(): Promise<StatusSnapshot>;
 }
 
-type Component = keyof StatusSnapshot["components"];
+/** Default of `runnerWindowMs`. */
+export const DEFAULT_RUNNER_WINDOW_MS = 15_000;
+
+type Component = keyof StatusSnapshot["components"] | "queue";
 
 export function createStatusService(deps: StatusServiceDeps): StatusService {
   const { bus, logger } = deps;
@@ -39,6 +48,18 @@ export function createStatusService(deps: StatusServiceDeps): StatusService {
   // `mlflow_available` instead of reporting zero models.
   let lastCounts = { activeExperiments: 0, registeredModels: 0 };
   const lastAvailability = new Map<Component | "snapshot", boolean>();
+  const runners = createRunnerTracker(deps.runnerWindowMs ?? DEFAULT_RUNNER_WINDOW_MS);
+  let heartbeats: { stop(): Promise<void> } | null = null;
+  // Idempotent; also from probeOnce, so a service used without start() still hears runners.
+  const listen = () => {
+    try {
+      heartbeats ??= listenForRunners(bus, runners);
+    } catch (err) {
+      // Only a closed connection refuses a subscription; the next round tries again.
+      logger.warn({ err }, "cannot listen for runner heartbeats");
+    }
+  };
+  const gauges = deps.metrics ? createStatusGauges(deps.metrics) : null;
 
   const gauge = deps.metrics
     ? new Gauge({
@@ -51,7 +72,8 @@ export function createStatusService(deps: StatusServiceDeps): StatusService {
 
   /** Logs only when a component flips, so a long outage is one line, not one per probe. */
   function noteChange(component: Component | "snapshot", available: boolean, error: string | null): void {
-    gauge?.set({ dependency: component }, available ? 1 : 0);
+    // The queue is not a dependency: a missing consumer (no runner ever started) is no outage.
+    if (component !== "queue") gauge?.set({ dependency: component }, available ? 1 : 0);
     const before = lastAvailability.get(component);
     lastAvailability.set(component, available);
     if (before === available) return;
@@ -61,11 +83,13 @@ export function createStatusService(deps: StatusServiceDeps): StatusService {
 
   async function probeOnce(): Promise<StatusSnapshot> {
     const t = deps.probeTimeoutMs;
-    const [mlflow, featureStore, nats, database] = await Promise.all([
+    listen();
+    const [mlflow, featureStore, nats, database, queue] = await Promise.all([
       probeMlflow(deps.mlflow, t),
       probeFeatureStore(deps.featureStore, t),
       probeNats(bus, t),
       probeDatabase(bus, t),
+      probeQueue(bus, t),
     ]);
     if (mlflow.available && mlflow.activeExperiments !== null && mlflow.registeredModels !== null) {
       lastCounts = { activeExperiments: mlflow.activeExperiments, registeredModels: mlflow.registeredModels };
@@ -74,6 +98,9 @@ export function createStatusService(deps: StatusServiceDeps): StatusService {
     if (featureStore.configured) noteChange("feature_store", featureStore.available, featureStore.error);
     noteChange("nats", nats.available, nats.error);
     noteChange("database", database.available, database.error);
+    noteChange("queue", queue.depth !== null, queue.error);
+    const runnersNow = runners.summary(Date.now());
+    gauges?.update(runnersNow, queue.depth);
 
     const takenAt = new Date().toISOString();
     const snapshot: StatusSnapshot = {
@@ -98,6 +125,8 @@ export function createStatusService(deps: StatusServiceDeps): StatusService {
         nats,
         database,
       },
+      runners: runnersNow,
+      queue: queue.depth,
     };
     try {
       kv ??= await bus.kv(KV.status);
@@ -128,6 +157,7 @@ export function createStatusService(deps: StatusServiceDeps): StatusService {
     async start() {
       if (!stopped) return;
       stopped = false;
+      listen();
       schedule();
     },
     async stop() {
@@ -135,6 +165,40 @@ export function createStatusService(deps: StatusServiceDeps): StatusService {
       if (timer) clearTimeout(timer);
       timer = null;
       await running;
+      await heartbeats?.stop();
+      heartbeats = null;
+    },
+  };
+}
+
+/** Runner and queue gauges, set from each snapshot. */
+function createStatusGauges(registry: Registry) {
+  const registers = [registry];
+  const runnersLive = new Gauge({ name: "asgard_runners_live", help: "python-runner replicas heard from within the liveness window", registers });
+  const slots = new Gauge({ name: "asgard_runner_slots", help: "Job slots of the live python-runner replicas", registers });
+  const slotsBusy = new Gauge({ name: "asgard_runner_slots_busy", help: "Jobs the live python-runner replicas hold", registers });
+  const labelNames = ["stream", "consumer"] as const;
+  const pending = new Gauge({ name: "asgard_queue_pending", help: "Training jobs waiting for a runner (absent while unknown)", labelNames, registers });
+  const inFlight = new Gauge({
+    name: "asgard_queue_in_flight",
+    help: "Training jobs delivered to a runner and not yet acknowledged (absent while unknown)",
+    labelNames,
+    registers,
+  });
+  const queueLabels = { stream: CONSUMERS.runners.stream.name, consumer: CONSUMERS.runners.durable };
+  return {
+    update(r: RunnersStatus, q: QueueDepth | null) {
+      runnersLive.set(r.live);
+      slots.set(r.slots);
+      slotsBusy.set(r.busy);
+      // An unknown depth drops the series rather than repeating a stale value.
+      if (q) {
+        pending.set(queueLabels, q.pending);
+        inFlight.set(queueLabels, q.in_flight);
+      } else {
+        pending.remove(queueLabels);
+        inFlight.remove(queueLabels);
+      }
     },
   };
 }

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import { RPC, ROUTES, parseInferenceRequest, toFastifyPath, type InferenceResponse, type PredictRequest } from "@asgard/contracts";
 import { connectedBus, type BusRef } from "../bus-ref.js";
+import { traced } from "../trace.js";
 import { HttpError } from "../http-errors.js";
 
 /**
@@ -43,7 +44,7 @@ export function inferenceRoutes(app: FastifyInstance, opts: { bus: BusRef }): vo
     const { model_name, model_ref, inputs, return_probabilities } = parsed.value;
     const request: PredictRequest = { model_name, model_ref, inputs, return_probabilities };
     refuseOversizedPredict(request, bodyLength(req.headers["content-length"]));
-    const result = await connectedBus(opts.bus).request(RPC.predict, request);
+    const result = await connectedBus(opts.bus).request(RPC.predict, request, traced(req));
     const body: InferenceResponse = { ...result, warnings: parsed.warnings };
     return body;
   });

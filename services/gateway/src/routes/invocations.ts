@@ -10,6 +10,7 @@ import {
   type InvokeRequest,
 } from "@asgard/contracts";
 import { connectedBus, type BusRef } from "../bus-ref.js";
+import { traced } from "../trace.js";
 import { bodyLength, refuseOversizedPredict } from "./inference.js";
 
 /**
@@ -33,7 +34,7 @@ export function invocationRoutes(app: FastifyInstance, opts: { bus: BusRef }): v
       params: body.value.params,
     };
     refuseOversizedPredict(request, bodyLength(req.headers["content-length"]));
-    const { predictions, model_version } = await connectedBus(opts.bus).request(RPC.invokeModel, request);
+    const { predictions, model_version } = await connectedBus(opts.bus).request(RPC.invokeModel, request, traced(req));
     const answer: InvocationsResponse = { predictions };
     return reply.header(MODEL_VERSION_HEADER, model_version).send(answer);
   });

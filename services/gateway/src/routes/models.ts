@@ -9,6 +9,7 @@ import {
   toFastifyPath,
 } from "@asgard/contracts";
 import { connectedBus, type BusRef } from "../bus-ref.js";
+import { traced } from "../trace.js";
 import { createModelListReader } from "../model-list.js";
 import { queryObject } from "../query-object.js";
 
@@ -28,15 +29,15 @@ export function modelRoutes(app: FastifyInstance, opts: { bus: BusRef }): void {
     const { max_results, page_token } = query.value;
     // Without paging parameters, every model in one bare array, as the original answered.
     if (max_results === undefined && page_token === undefined) {
-      return reply.type("application/json; charset=utf-8").send(await list.allModelsJson(bus));
+      return reply.type("application/json; charset=utf-8").send(await list.allModelsJson(bus, traced(req)));
     }
-    const page = await bus.request(RPC.listModels, { max_results: max_results ?? null, page_token: page_token ?? null });
+    const page = await bus.request(RPC.listModels, { max_results: max_results ?? null, page_token: page_token ?? null }, traced(req));
     if (page.next_page_token !== null) void reply.header(NEXT_PAGE_TOKEN_HEADER, page.next_page_token);
     return page.models;
   });
 
   app.get<ModelParams>(toFastifyPath(ROUTES.getModel.path), async (req) => {
-    return connectedBus(opts.bus).request(RPC.getModel, { model_name: req.params.model_name });
+    return connectedBus(opts.bus).request(RPC.getModel, { model_name: req.params.model_name }, traced(req));
   });
 
   // Path parameters, like the query, come on a prototype of Fastify's own: parsers get a plain copy.
@@ -46,13 +47,13 @@ export function modelRoutes(app: FastifyInstance, opts: { bus: BusRef }): void {
     const body = parseSetAliasRequest(req.body);
     if (!body.ok) return reply.code(body.status).send(body.body);
     const { model_name, alias } = params.value;
-    return connectedBus(opts.bus).request(RPC.setModelAlias, { model_name, alias, version: body.value.version });
+    return connectedBus(opts.bus).request(RPC.setModelAlias, { model_name, alias, version: body.value.version }, traced(req));
   });
 
   app.delete<AliasParams>(toFastifyPath(ROUTES.deleteModelAlias.path), async (req, reply) => {
     const params = parseAliasParams({ ...req.params });
     if (!params.ok) return reply.code(params.status).send(params.body);
-    await connectedBus(opts.bus).request(RPC.deleteModelAlias, params.value);
+    await connectedBus(opts.bus).request(RPC.deleteModelAlias, params.value, traced(req));
     return reply.code(204).send();
   });
 }

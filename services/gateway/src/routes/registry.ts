@@ -1,6 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import { RPC, ROUTES, parseRegisterRequest, toFastifyPath, type RegisterResponse } from "@asgard/contracts";
 import { connectedBus, type BusRef } from "../bus-ref.js";
+import { traced } from "../trace.js";
 
 /**
  * `POST /mlops/registry` → 201 with the new, READY version. Validation is the contract's
@@ -13,7 +14,7 @@ export function registryRoutes(app: FastifyInstance, opts: { bus: BusRef }): voi
     const parsed = parseRegisterRequest(req.body);
     if (!parsed.ok) return reply.code(parsed.status).send(parsed.body);
     const { model_name, run_id, description, tags } = parsed.value;
-    const version = await connectedBus(opts.bus).request(RPC.registerModel, { model_name, run_id, description, tags });
+    const version = await connectedBus(opts.bus).request(RPC.registerModel, { model_name, run_id, description, tags }, traced(req));
     const body: RegisterResponse = { ...version, warnings: parsed.warnings };
     return reply.code(201).send(body);
   });

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import { RPC, ROUTES, parseJobListQuery, toFastifyPath } from "@asgard/contracts";
 import { connectedBus, type BusRef } from "../bus-ref.js";
+import { traced } from "../trace.js";
 import { inlineDisposition } from "../content-disposition.js";
 import { jobRef } from "../job-ref.js";
 import { queryObject } from "../query-object.js";
@@ -14,23 +15,23 @@ type JobParams = { Params: { job_id: string } };
  */
 export function trainingJobRoutes(app: FastifyInstance, opts: { bus: BusRef }): void {
   app.get<JobParams>(toFastifyPath(ROUTES.getJob.path), async (req) => {
-    return connectedBus(opts.bus).request(RPC.getJob, jobRef(req.params.job_id));
+    return connectedBus(opts.bus).request(RPC.getJob, jobRef(req.params.job_id), traced(req));
   });
 
   app.get(toFastifyPath(ROUTES.listJobs.path), async (req, reply) => {
     const query = parseJobListQuery(queryObject(req.query));
     if (!query.ok) return reply.code(query.status).send(query.body);
-    return connectedBus(opts.bus).request(RPC.listJobs, query.value);
+    return connectedBus(opts.bus).request(RPC.listJobs, query.value, traced(req));
   });
 
   app.delete<JobParams>(toFastifyPath(ROUTES.cancelJob.path), async (req, reply) => {
-    const job = await connectedBus(opts.bus).request(RPC.cancelJob, jobRef(req.params.job_id));
+    const job = await connectedBus(opts.bus).request(RPC.cancelJob, jobRef(req.params.job_id), traced(req));
     // A queued job is cancelled at once (200); a running one only once its runner stopped it (202).
     return reply.code(job.status === "cancelled" ? 200 : 202).send(job);
   });
 
   app.get<JobParams>(toFastifyPath(ROUTES.getJobScript.path), async (req, reply) => {
-    const script = await connectedBus(opts.bus).request(RPC.getJobScript, jobRef(req.params.job_id));
+    const script = await connectedBus(opts.bus).request(RPC.getJobScript, jobRef(req.params.job_id), traced(req));
     return reply
       .code(200)
       .type("text/x-python; charset=utf-8")

@@ -1,11 +1,12 @@
 import type { FastifyInstance } from "fastify";
 import { RPC, ROUTES, parseLogStreamQuery, toFastifyPath } from "@asgard/contracts";
-import type { Logger } from "@asgard/telemetry";
+import { traceFields, type Logger } from "@asgard/telemetry";
 import { connectedBus, type BusRef } from "../bus-ref.js";
 import { jobRef } from "../job-ref.js";
 import { pumpJobLogs } from "../log-stream.js";
 import { queryObject } from "../query-object.js";
 import { SseSink } from "../sse.js";
+import { requestTrace, traced } from "../trace.js";
 import type { TrainingMetrics } from "../training-metrics.js";
 import type { LogStreamOptions } from "../training-options.js";
 
@@ -48,7 +49,8 @@ export function trainingLogRoutes(
       const ref = jobRef(req.params.job_id);
       const bus = connectedBus(opts.bus);
       const offset = query.value.offset;
-      const first = await bus.request(RPC.getJobLogs, { ...ref, offset, limit: opts.options.pageSize });
+      const trace = traced(req);
+      const first = await bus.request(RPC.getJobLogs, { ...ref, offset, limit: opts.options.pageSize }, trace);
       // An EventSource reconnects whenever a stream closes, also after `end`; a 204 is the one
       // answer that makes it stop, so a reconnect that has nothing left to receive gets it.
       if (lastEventId !== undefined && first.complete && first.lines.length === 0) return reply.code(204).send();
@@ -66,8 +68,9 @@ export function trainingLogRoutes(
       void sink.closed.then(() => abort.abort());
       void finished.then(() => abort.abort());
       void sink.retry(opts.options.retryMs);
-      void pumpJobLogs({ bus, jobId: ref.job_id, offset, first, sink, signal: abort.signal, options: opts.options, logger: opts.logger })
-        .catch((err: unknown) => opts.logger.error({ err, job_id: ref.job_id }, "log stream failed"))
+      const logger = opts.logger.child(traceFields(requestTrace(req)));
+      void pumpJobLogs({ bus, jobId: ref.job_id, offset, first, sink, signal: abort.signal, options: opts.options, logger, requestOptions: trace })
+        .catch((err: unknown) => logger.error({ err, job_id: ref.job_id }, "log stream failed"))
         .finally(() => {
           streams.delete(stream);
           opts.metrics.logStreamsOpen.dec();

@@ -14,6 +14,7 @@ import {
 import { connectedBus, type BusRef } from "../bus-ref.js";
 import { HttpError } from "../http-errors.js";
 import { requestHash } from "../request-hash.js";
+import { traced } from "../trace.js";
 import { uploadResult, type TrainingMetrics } from "../training-metrics.js";
 
 /**
@@ -53,7 +54,8 @@ async function upload(req: FastifyRequest, reply: FastifyReply, opts: { bus: Bus
   if (!parsed.ok) return reply.code(parsed.status).send(parsed.body);
   const request = createJobRequest(parsed.value, idempotencyKey);
   refuseOversized(request);
-  const { job, existing } = await connectedBus(opts.bus).request(RPC.createJob, request);
+  const { job, existing } = await connectedBus(opts.bus).request(RPC.createJob, request, traced(req));
+  req.log.info({ job_id: job.job_id, model: job.model_name, experiment: job.experiment_name, existing }, "job submitted");
   if (existing) void reply.header(IDEMPOTENT_REPLAYED_HEADER, "true");
   const body: UploadResponse = { ...job, warnings: parsed.warnings };
   return reply.code(202).send(body);

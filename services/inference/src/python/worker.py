@@ -115,6 +115,8 @@ class Model:
         pyfunc_conf = flavors.get("python_function") or {}
         self.params_schema = meta.get_params_schema()
         self.native = None
+        # Column labels per column list: building a pandas Index is most of a small frame's cost.
+        self._indexes = {}
         if "sklearn" in flavors:
             # The native loader exposes predict_proba; pyfunc would hide it behind predict.
             import mlflow.sklearn
@@ -179,8 +181,8 @@ class Model:
             labels = columns if columns is not None else list(range(len(values)))
             dtype = COLUMN_DTYPES.get(types[0]) if types else None
             if dtype is not None and dtype != "object" and all(t == types[0] for t in types):
-                # One block for all columns: a third of the time of one array per column.
-                return pd.DataFrame(np.asarray(values, dtype=dtype).T, columns=labels)
+                # One block for all columns, labelled by a cached Index: a few µs instead of ~100.
+                return pd.DataFrame(np.asarray(values, dtype=dtype).T, columns=self._index(labels), copy=False)
             return pd.DataFrame({label: self._column(v, t) for label, v, t in zip(labels, values, types)})
         # No signature: what the request sent, in its order (or the model's feature names).
         labels = columns if columns is not None else list(range(len(values)))
@@ -189,6 +191,17 @@ class Model:
             # Fitted on an array: a frame would only make scikit-learn warn about feature names.
             return frame.to_numpy()
         return frame
+
+    def _index(self, labels):
+        import pandas as pd
+
+        key = tuple(labels)
+        index = self._indexes.get(key)
+        if index is None:
+            if len(self._indexes) > 64:
+                self._indexes.clear()
+            index = self._indexes[key] = pd.Index(labels)
+        return index
 
     @staticmethod
     def _column(values, kind):

@@ -5,7 +5,7 @@ import { appendLines, batchesComplete, recordBatch, type NewLogLine } from "../d
 import { planBatch, truncationMarker } from "../domain/log-plan.js";
 import { logBatchAccepted } from "../domain/state-machine.js";
 import { inJobTx, recordOutcome } from "../transitions.js";
-import type { SchedulerContext } from "../context.js";
+import { tracedContext, type SchedulerContext } from "../context.js";
 
 export type BatchResult = "stored" | "dropped_stale" | "duplicate";
 
@@ -45,11 +45,13 @@ export async function storeLogBatch(ctx: SchedulerContext, batch: JobLog): Promi
   });
 }
 
-export function consumeJobLogs(ctx: SchedulerContext): Consumption {
-  return ctx.bus.consume(CONSUMERS.schedulerLogs, EVENTS.jobLog, async (msg) => {
+export function consumeJobLogs(base: SchedulerContext): Consumption {
+  return base.bus.consume(CONSUMERS.schedulerLogs, EVENTS.jobLog, async (msg) => {
+    // A batch may end the job (its outcome waited for it): "job finished" then names the trace.
+    const ctx = tracedContext(base, msg.headers);
     const result = await storeLogBatch(ctx, msg.data);
     if (result !== "stored") {
-      ctx.logger.debug({ jobId: msg.data.job_id, attempt: msg.data.attempt, batch: msg.data.batch, result }, "log batch not stored");
+      ctx.logger.debug({ job_id: msg.data.job_id, attempt: msg.data.attempt, batch: msg.data.batch, result }, "log batch not stored");
     }
   });
 }

@@ -10,7 +10,7 @@ import type { Consumption } from "@asgard/bus";
 import { updateJob } from "../db/jobs.js";
 import { registrationFinish, registrationVerdict, type EarlyRegistration, type RegistrationVerdict } from "../domain/state-machine.js";
 import { finishJob, inJobTx } from "../transitions.js";
-import type { SchedulerContext } from "../context.js";
+import { tracedContext, type SchedulerContext } from "../context.js";
 
 /**
  * The MODELS stream carries several payloads (registered, registration failed, alias moves)
@@ -67,8 +67,9 @@ export function toRegistryAnswer(subject: string, data: unknown): RegistryAnswer
   return null;
 }
 
-export function consumeRegistrations(ctx: SchedulerContext): Consumption {
-  return ctx.bus.consume(CONSUMERS.schedulerRegistrations, MODEL_EVENTS, async (msg) => {
+export function consumeRegistrations(base: SchedulerContext): Consumption {
+  return base.bus.consume(CONSUMERS.schedulerRegistrations, MODEL_EVENTS, async (msg) => {
+    const ctx = tracedContext(base, msg.headers);
     let answer: RegistryAnswer | null;
     try {
       answer = toRegistryAnswer(msg.subject, msg.data);
@@ -79,6 +80,9 @@ export function consumeRegistrations(ctx: SchedulerContext): Consumption {
     }
     if (!answer) return;
     const verdict = await recordRegistration(ctx, answer);
-    ctx.logger.info({ jobId: answer.jobId, subject: msg.subject, verdict }, "registry answer received");
+    ctx.logger.info(
+      { job_id: answer.jobId, run_id: answer.runId, model_version: answer.modelVersion, subject: msg.subject, verdict },
+      "registry answer received",
+    );
   });
 }

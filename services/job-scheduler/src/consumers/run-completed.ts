@@ -4,7 +4,7 @@ import { updateJob } from "../db/jobs.js";
 import { batchesComplete } from "../db/logs.js";
 import { deadlineOf, outcomeVerdict, type AttemptOutcome, type OutcomeVerdict } from "../domain/state-machine.js";
 import { inJobTx, recordOutcome } from "../transitions.js";
-import type { SchedulerContext } from "../context.js";
+import { tracedContext, type SchedulerContext } from "../context.js";
 
 /** What was done with a run.completed: applied, parked until its logs arrive, or ignored (why). */
 export type OutcomeResult = "recorded" | "pending_logs" | Exclude<OutcomeVerdict, "apply">;
@@ -53,11 +53,12 @@ export async function recordRunCompleted(ctx: SchedulerContext, event: RunComple
   });
 }
 
-export function consumeRunCompleted(ctx: SchedulerContext): Consumption {
-  return ctx.bus.consume(CONSUMERS.schedulerRuns, EVENTS.runCompleted, async (msg) => {
+export function consumeRunCompleted(base: SchedulerContext): Consumption {
+  return base.bus.consume(CONSUMERS.schedulerRuns, EVENTS.runCompleted, async (msg) => {
+    const ctx = tracedContext(base, msg.headers);
     const result = await recordRunCompleted(ctx, msg.data);
     ctx.logger.info(
-      { jobId: msg.data.job_id, attempt: msg.data.attempt, outcome: msg.data.outcome, result },
+      { job_id: msg.data.job_id, attempt: msg.data.attempt, run_id: msg.data.run_id, outcome: msg.data.outcome, result },
       "run.completed received",
     );
   });

@@ -24,6 +24,9 @@ export interface NewJob {
   request_hash: string;
   created_at: Date;
   deadline_at: Date;
+  /** The creating request's span, the parent of every event about the job; absent: untraced. */
+  traceparent?: string | null;
+  tracestate?: string | null;
 }
 
 /** Throws the database's unique violation when the idempotency key is taken. */

@@ -53,6 +53,9 @@ export interface JobsTable {
   early_registration: EarlyRegistration | null;
   env_key: string | null;
   env_cache_hit: boolean | null;
+  /** W3C trace context the job was created in; its events carry it as NATS headers. */
+  traceparent: string | null;
+  tracestate: string | null;
 }
 
 /** `job_logs`: the stored output, one row per line, numbered from 0 per job. */

@@ -48,6 +48,8 @@ function row(overrides: Partial<JobRow> = {}): JobRow {
     early_registration: null,
     env_key: null,
     env_cache_hit: null,
+    traceparent: null,
+    tracestate: null,
     ...overrides,
   };
 }

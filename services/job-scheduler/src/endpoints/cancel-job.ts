@@ -3,7 +3,7 @@ import { jobCancelSubject, SIGNALS, type RPC } from "@asgard/contracts";
 import { updateJob } from "../db/jobs.js";
 import { cancelDecision } from "../domain/state-machine.js";
 import { finishJob, inJobTx } from "../transitions.js";
-import type { SchedulerContext } from "../context.js";
+import { tracedContext, type SchedulerContext } from "../context.js";
 import { jobNotFound } from "./errors.js";
 import { jobView } from "./job-view.js";
 
@@ -11,8 +11,9 @@ import { jobView } from "./job-view.js";
  * Queued: cancelled at once (a runner that later pulls it is refused at claim). Running: marked
  * and the runner holding it is told; its run.completed (cancelled) ends the job.
  */
-export function cancelJobHandler(ctx: SchedulerContext): RpcHandler<typeof RPC.cancelJob> {
-  return async (req) => {
+export function cancelJobHandler(base: SchedulerContext): RpcHandler<typeof RPC.cancelJob> {
+  return async (req, rpc) => {
+    const ctx = tracedContext(base, rpc.headers);
     const row = await inJobTx(ctx, req.job_id, async (tx) => {
       const job = tx.job;
       if (!job) throw jobNotFound(req.job_id);
@@ -32,7 +33,7 @@ export function cancelJobHandler(ctx: SchedulerContext): RpcHandler<typeof RPC.c
               { subject: jobCancelSubject(job.job_id) },
             ),
           );
-          ctx.logger.info({ jobId: job.job_id, attempt: decision.attempt }, "cancel requested");
+          ctx.logger.info({ job_id: job.job_id, attempt: decision.attempt }, "cancel requested");
           return updated;
         }
       }

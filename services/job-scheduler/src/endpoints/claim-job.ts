@@ -4,15 +4,16 @@ import { findJob, updateJob } from "../db/jobs.js";
 import { attemptMarker } from "../domain/log-plan.js";
 import { claimDecision, deadlineOf } from "../domain/state-machine.js";
 import { appendSystemLine, finishJob, inJobTx } from "../transitions.js";
-import type { SchedulerContext } from "../context.js";
+import { tracedContext, type SchedulerContext } from "../context.js";
 import { readScript } from "./job-view.js";
 
 /**
  * A runner claims a job it pulled: a new attempt in one locked transaction, answered with
  * everything the runner needs (the script included, so runners never touch the blob store).
  */
-export function claimJobHandler(ctx: SchedulerContext): RpcHandler<typeof RPC.claimJob> {
-  return async (req) => {
+export function claimJobHandler(base: SchedulerContext): RpcHandler<typeof RPC.claimJob> {
+  return async (req, rpc) => {
+    const ctx = tracedContext(base, rpc.headers);
     const head = await findJob(ctx.db, req.job_id);
     if (!head) return { granted: false, job_id: req.job_id, reason: "not_found" };
     // Read before the attempt is granted: a store failure must not leave an attempt nobody runs.
@@ -25,7 +26,7 @@ export function claimJobHandler(ctx: SchedulerContext): RpcHandler<typeof RPC.cl
         if (job && !decision.grant && decision.cancelNow) {
           await finishJob(ctx, tx, job, { status: "cancelled", error: null, errorType: null });
         }
-        ctx.logger.info({ jobId: req.job_id, runnerId: req.runner_id, reason }, "claim refused");
+        ctx.logger.info({ job_id: req.job_id, runnerId: req.runner_id, reason }, "claim refused");
         return { granted: false as const, job_id: req.job_id, reason };
       }
       const now = ctx.now();
@@ -54,7 +55,7 @@ export function claimJobHandler(ctx: SchedulerContext): RpcHandler<typeof RPC.cl
         now,
       );
       if (attempt > 1) await appendSystemLine(ctx, tx, job, attempt, attemptMarker(attempt, req.runner_id));
-      ctx.logger.info({ jobId: job.job_id, attempt, runnerId: req.runner_id, delivery: req.delivery }, "job claimed");
+      ctx.logger.info({ job_id: job.job_id, attempt, model: job.model_name, runnerId: req.runner_id, delivery: req.delivery }, "job claimed");
       return {
         granted: true as const,
         job_id: job.job_id,

@@ -3,6 +3,7 @@ import { BusError, type RpcHandler } from "@asgard/bus";
 import type { RPC, RpcRequest, RpcResponse } from "@asgard/contracts";
 import { isUniqueViolation } from "@asgard/db";
 import { putContentAddressed } from "@asgard/storage";
+import { continueTrace, formatTraceparent, traceFields } from "@asgard/telemetry";
 import { findJobByIdempotencyKey, IDEMPOTENCY_CONSTRAINT, insertJob } from "../db/jobs.js";
 import type { JobRow } from "../db/schema.js";
 import { deadlineOf } from "../domain/state-machine.js";
@@ -27,7 +28,8 @@ function decodeScript(b64: string): Buffer {
 
 /**
  * Stores the script, then the queued job, then publishes training.submitted. A publish that
- * fails still answers: the row is the record, and the outbox relay publishes it.
+ * fails still answers: the row is the record, and the outbox relay publishes it. The job keeps
+ * this request's span as its trace context: every event about it continues that trace.
  */
 export function createJobHandler(ctx: SchedulerContext): RpcHandler<typeof RPC.createJob> {
   const repeat = async (existing: JobRow, req: CreateRequest): Promise<CreateResponse> => {
@@ -40,7 +42,9 @@ export function createJobHandler(ctx: SchedulerContext): RpcHandler<typeof RPC.c
     return { job: await jobView(ctx, existing), existing: true };
   };
 
-  return async (req) => {
+  return async (req, rpc) => {
+    const trace = continueTrace(rpc.headers);
+    const log = ctx.logger.child(traceFields(trace));
     const script = decodeScript(req.script_b64);
     if (req.idempotency_key !== null) {
       const existing = await findJobByIdempotencyKey(ctx.db, req.idempotency_key);
@@ -66,6 +70,8 @@ export function createJobHandler(ctx: SchedulerContext): RpcHandler<typeof RPC.c
         request_hash: req.request_hash,
         created_at: now,
         deadline_at: deadlineOf.queued(now, ctx.config),
+        traceparent: formatTraceparent(trace),
+        tracestate: trace.tracestate ?? null,
       });
     } catch (err) {
       // Two creates with one key raced and the other inserted first: answer with its job.
@@ -76,11 +82,14 @@ export function createJobHandler(ctx: SchedulerContext): RpcHandler<typeof RPC.c
       throw err;
     }
     ctx.metrics.jobCreated();
-    ctx.logger.info({ jobId: row.job_id, experiment: row.experiment_name, scriptSha256: row.script_sha256 }, "job created");
+    log.info(
+      { job_id: row.job_id, model: row.model_name, experiment: row.experiment_name, scriptSha256: row.script_sha256 },
+      "job created",
+    );
     try {
       await publishSubmitted(ctx, row);
     } catch (err) {
-      ctx.logger.warn({ jobId: row.job_id, err }, "training.submitted not published yet; the outbox relay will retry");
+      log.warn({ job_id: row.job_id, err }, "training.submitted not published yet; the outbox relay will retry");
       ctx.wakeRelay();
     }
     return { job: await jobView(ctx, row), existing: false };

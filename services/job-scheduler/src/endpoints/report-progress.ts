@@ -3,19 +3,20 @@ import type { RPC } from "@asgard/contracts";
 import { updateJob, type JobPatch } from "../db/jobs.js";
 import { deadlineOf, progressAccepted, startsScript } from "../domain/state-machine.js";
 import { inJobTx } from "../transitions.js";
-import type { SchedulerContext } from "../context.js";
+import { tracedContext, type SchedulerContext } from "../context.js";
 
 /**
  * Records what the current attempt does; stale attempts are refused (fencing). The answer
  * carries cancel_requested, so a runner that missed the cancel signal still stops.
  */
-export function reportProgressHandler(ctx: SchedulerContext): RpcHandler<typeof RPC.reportProgress> {
-  return async (req) => {
+export function reportProgressHandler(base: SchedulerContext): RpcHandler<typeof RPC.reportProgress> {
+  return async (req, rpc) => {
     if (req.phase !== "building_env" && req.phase !== "running") {
       throw new BusError("VALIDATION_FAILED", `phase ${req.phase} is not reported by runners`, {
         issues: [{ field: "phase", message: "must be building_env or running" }],
       });
     }
+    const ctx = tracedContext(base, rpc.headers);
     return inJobTx(ctx, req.job_id, async (tx) => {
       const job = tx.job;
       if (!job || !progressAccepted(job, req.attempt)) return { accepted: false, cancel_requested: job?.cancel_requested ?? false };
@@ -30,6 +31,7 @@ export function reportProgressHandler(ctx: SchedulerContext): RpcHandler<typeof 
         patch.phase = "running";
         patch.script_started_at = now;
         patch.deadline_at = deadlineOf.running(now, job.timeout_seconds, ctx.config);
+        ctx.logger.info({ job_id: job.job_id, attempt: req.attempt, run_id: req.run_id ?? job.run_id }, "script started");
       }
       await updateJob(tx.trx, job.job_id, patch, now);
       return { accepted: true, cancel_requested: job.cancel_requested };
