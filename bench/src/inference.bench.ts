@@ -114,8 +114,10 @@ export async function run(): Promise<void> {
       INFERENCE_LOAD_WAIT_MS: "600000",
     };
     const pids: Record<string, number> = { nats: nats.process.pid, "load generator": process.pid };
+    const procs: Record<string, ManagedProcess> = {};
     for (const name of ["inference", "gateway"]) {
       const proc = startService(name, env, dir);
+      procs[name] = proc;
       pids[name] = proc.pid;
       stops.push(() => proc.stop());
     }
@@ -181,6 +183,8 @@ export async function run(): Promise<void> {
     console.log(`inference: ours /invocations c=64: ${line(oursInvocations)}`);
 
     const { ours: oursSequential, baseline: theirSequential, stages } = await sequentialPair(oursUrl, oursBody, baselineUrl, baselineBody, () => scrape(metricsPort));
+    const floor = await transportFloor(oursUrl, oursBody, procs.inference as ManagedProcess, { natsUrl: nats.url, spinMs: oursSequential.in_predict_p50_ms ?? 0, dir });
+    console.log(`inference: the same requests answered by a stand-in that only spins for ${floor.spin_ms} ms: overhead p50 ${floor.overhead_p50_ms} ms (HTTP, gateway, NATS, no model work)`);
     const hop = await loopbackRoundTrip();
     console.log(`inference: one TCP round trip between two processes on this machine: ${hop.busy_ms} ms back to back, ${hop.after_idle_ms} ms after 5 ms idle`);
     console.log(`inference: sequential ours ${JSON.stringify(oursSequential)}; baseline ${JSON.stringify(theirSequential)}`);
@@ -211,7 +215,7 @@ export async function run(): Promise<void> {
         `Both answered the same prediction before measuring; the two are measured alternately at each concurrency. Sequential figures: ${SEQUENTIAL} requests one at a time per server, alternating in rounds of 50, timed with performance.now(); in-predict = the worker's own timing of model.predict. ` +
         `Load average before/after: ${loadBefore.map((l) => l.toFixed(1)).join(" ")} / ${loadAfter.map((l) => l.toFixed(1)).join(" ")} on ${os.cpus().length} cores; autocannon, both servers, NATS and MLflow share them. autocannon reports whole milliseconds.`,
       targets,
-      limits: limitsText(o64, batching.c64, cpuAtC64, oursSequential, stages),
+      limits: limitsText(o64, batching.c64, cpuAtC64, oursSequential, stages, floor),
       ours_by_concurrency: ours,
       baseline_by_concurrency: theirs,
       ours_invocations_c64: oursInvocations,
@@ -220,6 +224,7 @@ export async function run(): Promise<void> {
       sequential: { ours: oursSequential, baseline: theirSequential },
       ours_c1_mean_breakdown_ms: stages,
       loopback_round_trip_ms: hop,
+      transport_floor: floor,
       in_predict_python_ms: trained.timings,
       baseline_command: baselineCommand,
     });
@@ -405,6 +410,7 @@ function limitsText(
   cpu: Record<string, { ms_per_s: number; us_per_request: number }>,
   seq: Sequential,
   stages: Record<string, number>,
+  floor: TransportFloor,
 ): string {
   const calls = batch ? o64.rps / Math.max(batch.requests_per_call, 1) : 0;
   const workerBusy = batch ? Math.round((calls * batch.worker_ms_per_call) / 10) : 0;
@@ -419,8 +425,58 @@ function limitsText(
     `At c=1 nothing is batched, and the p50 overhead (${seq.overhead_p50_ms} ms) is process hops and per-request work; mean per request: ` +
     `${stages.inside_predict} ms inside predict, ${stages.worker_around_predict} ms in the worker around it (frame, output), ` +
     `${stages.inference_service_and_worker_pipe} ms in the inference service and its pipe to the worker, ` +
-    `${stages.client_gateway_and_nats} ms between the client, the gateway and NATS (HTTP, two NATS hops each way, validation on both sides).`
+    `${stages.client_gateway_and_nats} ms between the client, the gateway and NATS (HTTP, two NATS hops each way, validation on both sides). ` +
+    `The same path answered by a stand-in process that only keeps a core busy for ${floor.spin_ms} ms costs ${floor.overhead_p50_ms} ms at p50 over that pause: ` +
+    `${floor.overhead_p50_ms} ms of the overhead is HTTP + NATS request/reply between three processes that idle while the model computes, before any model work; ` +
+    `the rest is the inference service, its pipe to the worker and the worker's framing.`
   );
+}
+
+interface TransportFloor {
+  spin_ms: number;
+  p50_ms: number;
+  overhead_p50_ms: number;
+  overhead_p90_ms: number;
+}
+
+/**
+ * The overhead with no model at all: the inference service is stopped and a stand-in answers
+ * the same NATS endpoint after keeping a core busy for the model's p50 predict time, so the
+ * client, the gateway and NATS see the same pause. Runs last: the inference service is gone after it.
+ */
+async function transportFloor(
+  url: string,
+  body: string,
+  inference: ManagedProcess,
+  opts: { natsUrl: string; spinMs: number; dir: string },
+): Promise<TransportFloor> {
+  await inference.stop();
+  const standIn = spawnManaged({
+    name: "stand-in-predictor",
+    command: process.execPath,
+    args: ["--import", "tsx", join(import.meta.dirname, "stand-in-predictor.ts")],
+    env: { ...process.env, NATS_URL: opts.natsUrl, SPIN_MS: String(opts.spinMs) },
+    logFile: join(opts.dir, "stand-in-predictor.log"),
+  });
+  try {
+    await waitFor(url, async () => (await post(url, body)).status === 200, 600);
+    for (let i = 0; i < 100; i++) await post(url, body);
+    const latencies: number[] = [];
+    const overheads: number[] = [];
+    for (let i = 0; i < SEQUENTIAL; i++) {
+      const { ms, text } = await timed(url, body);
+      latencies.push(ms);
+      overheads.push(ms - (JSON.parse(text) as { inference_time_ms: number }).inference_time_ms);
+    }
+    return {
+      spin_ms: round(opts.spinMs, 3),
+      p50_ms: percentile(latencies, 50),
+      overhead_p50_ms: percentile(overheads, 50),
+      overhead_p90_ms: percentile(overheads, 90),
+    };
+  } finally {
+    await standIn.stop();
+  }
 }
 
 /** CPU time (user + system, ms) of each process so far, from /proc; 0 where it cannot be read. */
