@@ -29,6 +29,14 @@ function errorReply(err: BusError): ErrorReply {
   return { ok: false, error };
 }
 
+/** `traceparent`'s trace id (W3C: version-traceid-parentid-flags), so a failure's log line joins its trace. */
+const TRACE_ID = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}/;
+
+function traceOf(headers: Record<string, string>): { trace_id?: string } {
+  const id = TRACE_ID.exec(headers.traceparent ?? "")?.[1];
+  return id === undefined ? {} : { trace_id: id };
+}
+
 /**
  * Serves an endpoint in its queue group, so replicas share the requests. Every reply is
  * `{ ok: true, result }` or `{ ok: false, error }`; only BusErrors keep their message.
@@ -47,12 +55,13 @@ export function serveRpc<D extends RpcDef>(
       return;
     }
     let reply: unknown;
+    const headers = headersToRecord(msg.headers);
     try {
       const req = parseWith(def.request, decodeJson(msg.data, `request to ${def.subject}`), `request to ${def.subject}`) as RpcRequest<D>;
-      const result = await handler(req, { headers: headersToRecord(msg.headers) });
+      const result = await handler(req, { headers });
       const checked = def.response.safeParse(result);
       if (!checked.success) {
-        ctx.logger.error({ ...fields, err: checked.error }, "handler returned a result that does not match its schema");
+        ctx.logger.error({ ...fields, ...traceOf(headers), err: checked.error }, "handler returned a result that does not match its schema");
         reply = errorReply(new BusError("INTERNAL", INTERNAL_MESSAGE));
       } else {
         reply = { ok: true, result: checked.data };
@@ -61,7 +70,7 @@ export function serveRpc<D extends RpcDef>(
       if (err instanceof BusError) {
         reply = errorReply(err);
       } else {
-        ctx.logger.error({ ...fields, err }, "request handler failed");
+        ctx.logger.error({ ...fields, ...traceOf(headers), err }, "request handler failed");
         reply = errorReply(new BusError("INTERNAL", INTERNAL_MESSAGE));
       }
     }

@@ -99,6 +99,20 @@ describe("request/reply", () => {
     await svc.stop();
   });
 
+  it("logs an unexpected failure with the trace id the request carried", async () => {
+    const def = addRpc();
+    const svc = server.serve(def, async () => {
+      throw new Error("boom");
+    });
+    await server.rtt();
+    const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
+    await client.request(def, { a: 1, b: 1 }, { headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-01` } }).catch(() => undefined);
+    await client.request(def, { a: 2, b: 2 }, { headers: { traceparent: "not a traceparent" } }).catch(() => undefined);
+    const logged = serverLog.entries.filter((e) => e.obj.rpc === def.subject && e.msg === "request handler failed");
+    expect(logged.map((e) => e.obj.trace_id)).toEqual([traceId, undefined]);
+    await svc.stop();
+  });
+
   it("answers INTERNAL when the handler's result does not match the response schema", async () => {
     const def = addRpc();
     const svc = server.serve(def, async () => ({ sum: "five" }) as unknown as { sum: number; servedBy: string });
