@@ -40,8 +40,9 @@ describe("observability: every service's /metrics moves with one job and one pre
     platform = await startPlatform(infra, {
       runners: 1,
       services: ["job-scheduler", "registry", "inference", "status", "gateway"],
-      // A private environment cache: the first job must build (a miss), the second must not (a hit).
-      env: { ENV_CACHE_DIR: join(infra.workDir, `obs-env-cache-${Date.now()}`), RECONCILE_INTERVAL_MS: "1000" },
+      env: { RECONCILE_INTERVAL_MS: "1000" },
+      // The runner's own environment cache: the first job must build (a miss), the second must not (a hit).
+      runnerEnv: { ENV_CACHE_DIR: join(infra.workDir, `obs-env-cache-${Date.now()}`) },
     });
     for (const name of SERVICES) before.set(name, await scrape(await metricsUrl(name)));
   }, 300_000);
@@ -68,11 +69,19 @@ describe("observability: every service's /metrics moves with one job and one pre
     expect(second.status, JSON.stringify(second)).toBe("completed");
     expect(second.model_version).not.toBeNull();
 
-    const predicted = await fetch(`${platform.api}/mlops/inference`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ model_name: modelName, inputs: { a: [0.1, -1], b: [0.2, 0.5], c: [0.3, 2], d: [0.4, 0], e: [0.5, 1] }, return_probabilities: true }),
-    });
+    // As a client would: a 503 while the new version's worker is still loading means retry.
+    const predict = () =>
+      fetch(`${platform.api}/mlops/inference`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model_name: modelName, inputs: { a: [0.1, -1], b: [0.2, 0.5], c: [0.3, 2], d: [0.4, 0], e: [0.5, 1] }, return_probabilities: true }),
+      });
+    let predicted = await predict();
+    for (let tries = 0; predicted.status === 503 && tries < 300; tries++) {
+      await predicted.body?.cancel();
+      await new Promise((r) => setTimeout(r, 1000));
+      predicted = await predict();
+    }
     const prediction = (await predicted.json()) as { predictions: unknown[]; probabilities: number[][] };
     expect(predicted.status, JSON.stringify(prediction)).toBe(200);
     expect(prediction.predictions).toHaveLength(2);
