@@ -8,7 +8,11 @@ import { asBusError, BusError } from "./errors.js";
 import { sleep } from "./sleep.js";
 import type { TypedKv } from "./types.js";
 
-/** Creates the bucket when missing (an existing bucket is opened as it is) and wraps it. */
+/**
+ * Creates the bucket when missing, with the bus's replica count, and wraps it. An existing
+ * bucket is opened as it is, except that fewer replicas than configured are raised (a bucket
+ * made before the cluster grew); the rest of its settings are left to the operator.
+ */
 export async function openKv<D extends KvDef>(ctx: BusContext, def: D): Promise<TypedKv<Payload<D>>> {
   requireConnected(ctx, `open bucket ${def.bucket}`);
   let kv: KV;
@@ -18,11 +22,23 @@ export async function openKv<D extends KvDef>(ctx: BusContext, def: D): Promise<
       storage: def.storage === "memory" ? StorageType.Memory : StorageType.File,
       ttl: def.ttlMs ?? 0,
       description: def.description,
+      replicas: ctx.streamReplicas,
     });
+    await raiseReplicas(ctx, def.bucket);
   } catch (err) {
     throw asBusError(err, `open bucket ${def.bucket}`);
   }
   return new TypedBucket<D>(ctx, def, kv);
+}
+
+/** A bucket is the stream `KV_<bucket>`; its replicas go up in place, never down. */
+async function raiseReplicas(ctx: BusContext, bucket: string): Promise<void> {
+  const stream = `KV_${bucket}`;
+  const info = await ctx.jsm.streams.info(stream);
+  const current = info.config.num_replicas ?? 1;
+  if (current >= ctx.streamReplicas) return;
+  await ctx.jsm.streams.update(stream, { ...info.config, num_replicas: ctx.streamReplicas });
+  ctx.logger.info({ bucket, from: current, to: ctx.streamReplicas }, "raised bucket replicas");
 }
 
 class TypedBucket<D extends KvDef> implements TypedKv<Payload<D>> {

@@ -5,6 +5,7 @@ import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { findNatsServer, freePort, spawnManaged, waitUntilReady, type ManagedProcess } from "@asgard/infra";
+import { KV } from "@asgard/contracts";
 import { BusError, connectBus, type Bus } from "../src/index.js";
 import { memoryLogger, rawConnection, testStream } from "./helpers.js";
 
@@ -105,6 +106,27 @@ describe("stream replicas", () => {
       await again.ensureStream(def);
       expect([...logger.messages(), ...againLogger.messages()].filter((m) => m === "updated stream")).toEqual([]);
       expect((await jsm.streams.info(def.name)).config.num_replicas).toBe(3);
+    }, 60_000);
+
+    it("creates KV buckets with the configured replicas and raises a bucket made with one", async () => {
+      const def = { ...KV.status, bucket: `replicas_${Date.now()}` };
+      const { bus: before } = await open();
+      await once(() => before.kv(def));
+      expect((await jsm.streams.info(`KV_${def.bucket}`)).config.num_replicas).toBe(1);
+
+      const { bus: after, logger } = await open(3);
+      const bucket = await after.kv(def);
+      expect(logger.entries.find((e) => e.msg === "raised bucket replicas")?.obj).toMatchObject({ bucket: def.bucket, from: 1, to: 3 });
+      expect((await jsm.streams.info(`KV_${def.bucket}`)).config.num_replicas).toBe(3);
+      expect(await bucket.get("absent")).toBeNull();
+
+      const fresh = { ...KV.status, bucket: `replicas_fresh_${Date.now()}` };
+      await after.kv(fresh);
+      expect((await jsm.streams.info(`KV_${fresh.bucket}`)).config.num_replicas).toBe(3);
+      // Opening again changes nothing.
+      const { bus: again, logger: againLogger } = await open(3);
+      await again.kv(fresh);
+      expect(againLogger.messages().filter((m) => m === "raised bucket replicas")).toEqual([]);
     }, 60_000);
 
     it("raises the replicas of a stream an earlier version declared with one", async () => {
