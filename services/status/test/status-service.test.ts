@@ -79,9 +79,21 @@ describe("status service against real NATS, MLflow, database and a Feast registr
 
     await mlflow.createExperiment(`status-exp-${rand()}`);
     await mlflow.createRegisteredModel(`status-model-${rand()}`);
-    const after = await service.probeOnce();
-    expect(after.active_experiments).toBe(before.active_experiments + 1);
-    expect(after.registered_models).toBe(before.registered_models + 1);
+    // Other test files create and delete experiments and models on the shared MLflow at the same
+    // time: the probe must equal MLflow's own counts read just before and just after it, in a
+    // window where those two agree (nothing changed meanwhile).
+    const counts = async () => ({ experiments: await mlflow.countExperiments("ACTIVE_ONLY"), models: await mlflow.countRegisteredModels() });
+    let after = await service.probeOnce();
+    let window: { low: Awaited<ReturnType<typeof counts>>; high: Awaited<ReturnType<typeof counts>> } | null = null;
+    for (let tries = 0; tries < 50 && window === null; tries++) {
+      const low = await counts();
+      after = await service.probeOnce();
+      const high = await counts();
+      if (low.experiments === high.experiments && low.models === high.models) window = { low, high };
+    }
+    expect(window, "MLflow's counts never held still across a probe").not.toBeNull();
+    expect(after.active_experiments).toBe(window?.low.experiments);
+    expect(after.registered_models).toBe(window?.low.models);
     expect(after.mlflow_tracking_uri).toBe(infra.mlflowUrl);
 
     const kv = await bus.kv(KV.status);
