@@ -50,8 +50,8 @@ async function firstConnect(opts: BusOptions, logger: BusLogger): Promise<NatsCo
         pingInterval: PING_INTERVAL_MS,
         maxPingOut: MAX_PINGS_OUT,
         timeout: Math.max(100, Math.min(ATTEMPT_TIMEOUT_MS, deadline - Date.now())),
-        // An Error with a stack per request costs ~5% of the gateway's CPU under load; our
-        // BusErrors already name the subject and the timeout, which is what a trace adds.
+        // Otherwise nats.js captures a stack (an Error) for every request in case it fails; our
+        // BusErrors already name the subject and the timeout, which is what that trace adds.
         noAsyncTraces: true,
       });
       logger.info({ ...fields, server: nc.getServer(), attempts: attempt }, "connected to NATS");

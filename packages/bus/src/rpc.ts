@@ -1,5 +1,6 @@
 import { rpcQueueGroup, rpcReply, type ErrorCode, type FieldIssue, type RpcDef, type RpcRequest, type RpcResponse } from "@asgard/contracts";
 import type { Msg, Subscription } from "@nats-io/nats-core";
+import { parseTraceparent, TRACEPARENT_HEADER } from "@asgard/telemetry";
 import { decodeJson, encodeJson, headersToRecord, parseWith, recordToHeaders } from "./codec.js";
 import { InFlight, requireConnected, type BusContext } from "./context.js";
 import { asBusError, BusError, describeError, errorChainHas, RemoteError } from "./errors.js";
@@ -29,12 +30,10 @@ function errorReply(err: BusError): ErrorReply {
   return { ok: false, error };
 }
 
-/** `traceparent`'s trace id (W3C: version-traceid-parentid-flags), so a failure's log line joins its trace. */
-const TRACE_ID = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}/;
-
+/** The trace id the request carried, so a failure's log line joins its trace. */
 function traceOf(headers: Record<string, string>): { trace_id?: string } {
-  const id = TRACE_ID.exec(headers.traceparent ?? "")?.[1];
-  return id === undefined ? {} : { trace_id: id };
+  const parent = parseTraceparent(headers[TRACEPARENT_HEADER]);
+  return parent ? { trace_id: parent.traceId } : {};
 }
 
 /**
