@@ -4,5 +4,6 @@ export type { BusLogger, BusOptions, BusState, ConsumedMessage, Consumption, Typ
 export type { PublishAck, PublishOptions } from "./publish.js";
 export type { ConsumeOptions, MessageHandler } from "./consume.js";
 export type { RequestOptions, RpcContext, RpcHandler } from "./rpc.js";
+export { TIMEOUT_HEADER } from "./rpc.js";
 export type { SignalPublishOptions, SignalSubscribeOptions } from "./signals.js";
 export { BusError, RemoteError } from "./errors.js";

@@ -8,6 +8,23 @@ import { asBusError, BusError, describeError, errorChainHas, RemoteError } from 
 /** What a request handler receives besides the request itself. */
 export interface RpcContext {
   headers: Record<string, string>;
+  /**
+   * Milliseconds left before the caller stops waiting for this reply. A handler that may
+   * take long answers within it, so the caller hears why rather than a bare timeout.
+   */
+  remainingMs(): number;
+}
+
+/**
+ * How long the caller waits, sent with every request (the idea of gRPC's `grpc-timeout`): a
+ * duration rather than a point in time, so the two hosts' clocks need not agree.
+ */
+export const TIMEOUT_HEADER = "Asgard-Timeout-Ms";
+
+/** The caller's wait from the header, else the endpoint's own (a caller that predates the header). */
+function callerWaitMs(headers: Record<string, string>, def: RpcDef): number {
+  const sent = Number(headers[TIMEOUT_HEADER]);
+  return Number.isFinite(sent) && sent > 0 ? sent : def.timeoutMs;
 }
 
 export type RpcHandler<D extends RpcDef> = (req: RpcRequest<D>, ctx: RpcContext) => Promise<RpcResponse<D>>;
@@ -55,9 +72,10 @@ export function serveRpc<D extends RpcDef>(
     }
     let reply: unknown;
     const headers = headersToRecord(msg.headers);
+    const deadline = performance.now() + callerWaitMs(headers, def);
     try {
       const req = parseWith(def.request, decodeJson(msg.data, `request to ${def.subject}`), `request to ${def.subject}`) as RpcRequest<D>;
-      const result = await handler(req, { headers });
+      const result = await handler(req, { headers, remainingMs: () => deadline - performance.now() });
       const checked = def.response.safeParse(result);
       if (!checked.success) {
         ctx.logger.error({ ...fields, ...traceOf(headers), err: checked.error }, "handler returned a result that does not match its schema");
@@ -133,7 +151,8 @@ export async function requestRpc<D extends RpcDef>(
   const timeoutMs = opts.timeoutMs ?? def.timeoutMs;
   let msg: Msg;
   try {
-    msg = await ctx.nc.request(def.subject, encodeJson(body), { timeout: timeoutMs, headers: recordToHeaders(opts.headers) });
+    const headers = recordToHeaders({ ...opts.headers, [TIMEOUT_HEADER]: String(timeoutMs) });
+    msg = await ctx.nc.request(def.subject, encodeJson(body), { timeout: timeoutMs, headers });
   } catch (err) {
     if (errorChainHas(err, NO_RESPONDERS)) {
       throw new BusError("UNAVAILABLE", `request ${def.subject}: no service is serving it`, { cause: err });

@@ -142,6 +142,40 @@ describe("request/reply", () => {
     await svc.stop();
   });
 
+  it("tells the handler how long the caller waits: the request's own timeout, else the endpoint's", async () => {
+    const def = addRpc(); // the endpoint's timeout is 2,000 ms
+    const seen: number[] = [];
+    const svc = server.serve(def, async (req, ctx) => {
+      seen.push(ctx.remainingMs());
+      return { sum: req.a + req.b, servedBy: "timer" };
+    });
+    await server.rtt(); // the subscription has reached the server
+    await client.request(def, { a: 1, b: 1 }, { timeoutMs: 700 });
+    await client.request(def, { a: 1, b: 1 });
+    expect(seen[0]).toBeGreaterThan(0);
+    expect(seen[0]).toBeLessThanOrEqual(700);
+    expect(seen[1]).toBeGreaterThan(700);
+    expect(seen[1]).toBeLessThanOrEqual(2_000);
+    await svc.stop();
+  });
+
+  it("falls back to the endpoint's timeout for a caller that sends no wait", async () => {
+    const def = addRpc();
+    const seen: number[] = [];
+    const svc = server.serve(def, async (req, ctx) => {
+      seen.push(ctx.remainingMs());
+      return { sum: req.a + req.b, servedBy: "timer" };
+    });
+    await server.rtt();
+    const nc = await rawConnection();
+    const reply = await nc.request(def.subject, JSON.stringify({ a: 1, b: 2 }), { timeout: 2_000 });
+    expect(reply.json()).toMatchObject({ ok: true, result: { sum: 3 } });
+    expect(seen[0]).toBeGreaterThan(700);
+    expect(seen[0]).toBeLessThanOrEqual(2_000);
+    await nc.close();
+    await svc.stop();
+  });
+
   it("shares the load between two servers in the queue group", async () => {
     const def = addRpc();
     const second = await openBus();

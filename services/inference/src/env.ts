@@ -28,7 +28,7 @@ export const InferenceEnv = z.object({
     .describe("longest an idle worker waits for a batch to fill, in milliseconds; 0 = never (default 5)"),
   INFERENCE_MEMORY_BUDGET_BYTES: positiveInt(4 * 1024 ** 3, "resident memory all model workers may use, in bytes"),
   INFERENCE_LOAD_BACKOFF_MS: positiveMs(5_000, "pause before a model that failed to load is tried again (doubles per failure)"),
-  INFERENCE_LOAD_WAIT_MS: positiveMs(30_000, "how long a request waits for its model to load before a retryable 503"),
+  INFERENCE_LOAD_WAIT_MS: positiveMs(30_000, "how long a request waits for its model to load before a retryable 503 (never past the caller's own wait: 60 s from the gateway)"),
   INFERENCE_PREDICT_TIMEOUT_MS: positiveMs(30_000, "a worker taking longer for one batch is replaced"),
   INFERENCE_WARM_ON_REGISTER: z
     .enum(["true", "false"])

@@ -1,8 +1,9 @@
-import { BusError, type Bus } from "@asgard/bus";
+import { BusError, type Bus, type RpcContext } from "@asgard/bus";
 import { CONSUMERS, RPC, STREAMS, type InvokeRequest, type InvokeResponse, type PredictRequest, type PredictResponse } from "@asgard/contracts";
 import type { MlflowClient } from "@asgard/mlflow";
 import type { PyEnvManager } from "@asgard/pyenv";
 import type { Logger, Registry } from "@asgard/telemetry";
+import { answerWithin, type Progress } from "./caller-wait.js";
 import { resolveConfig, type InferenceConfig } from "./config.js";
 import { inputsRejected } from "./errors.js";
 import { invocationColumns } from "./invocations.js";
@@ -58,21 +59,35 @@ export function createInference(deps: InferenceDeps): Inference {
   const pool = new ModelPool({ mlflow: deps.mlflow, pyenv: deps.pyenv, config, logger, metrics });
   const stoppers: Array<{ stop(): Promise<void> }> = [];
 
+  /** The version's runtime, with the load's current step kept in `progress` while it waits. */
+  async function runtimeOf(mv: ResolvedVersion, progress: Progress): Promise<ModelRuntime> {
+    const loading = pool.get(mv);
+    const step = pool.loadingStep(mv.name, mv.version);
+    progress.step = step ? `loading the model: ${step}` : "loading the model";
+    const runtime = await loading;
+    progress.step = "waiting for its batch to be predicted";
+    return runtime;
+  }
+
   /** Runs `work` on the version's runtime; once more if the runtime was unloaded under it. */
-  async function withRuntime<T>(mv: ResolvedVersion, work: (runtime: ModelRuntime) => Promise<T>): Promise<T> {
+  async function withRuntime<T>(mv: ResolvedVersion, progress: Progress, work: (runtime: ModelRuntime) => Promise<T>): Promise<T> {
     try {
-      return await work(await pool.get(mv));
+      return await work(await runtimeOf(mv, progress));
     } catch (err) {
       if (!(err instanceof RuntimeClosedError)) throw err;
-      return work(await pool.get(mv));
+      return work(await runtimeOf(mv, progress));
     }
   }
 
-  function counted<Req, Res>(endpoint: string, handler: (req: Req) => Promise<Res>): (req: Req) => Promise<Res> {
-    return async (req) => {
+  /**
+   * Counts and times each request, and answers it within the caller's wait: a request whose
+   * model is still loading hears "retry shortly" from us rather than a timeout from the bus.
+   */
+  function counted<Req extends { model_name: string }, Res>(endpoint: string, handler: (req: Req, progress: Progress) => Promise<Res>): (req: Req, ctx: RpcContext) => Promise<Res> {
+    return async (req, ctx) => {
       const started = performance.now();
       try {
-        const res = await handler(req);
+        const res = await answerWithin(ctx.remainingMs(), `model ${JSON.stringify(req.model_name)}`, (progress) => handler(req, progress));
         metrics.requests.inc({ endpoint, result: "ok" });
         metrics.requestSeconds.observe({ endpoint }, (performance.now() - started) / 1000);
         return res;
@@ -85,9 +100,10 @@ export function createInference(deps: InferenceDeps): Inference {
     };
   }
 
-  async function predict(req: PredictRequest): Promise<PredictResponse> {
+  async function predict(req: PredictRequest, progress: Progress): Promise<PredictResponse> {
+    progress.step = "resolving the version";
     const mv = await resolver.resolve(req.model_name, req.model_ref);
-    const result: JobResult = await withRuntime(mv, async (runtime) => {
+    const result: JobResult = await withRuntime(mv, progress, async (runtime) => {
       if (req.return_probabilities && !runtime.info.has_proba) {
         throw new BusError(
           "UNPROCESSABLE",
@@ -109,9 +125,10 @@ export function createInference(deps: InferenceDeps): Inference {
     };
   }
 
-  async function invoke(req: InvokeRequest): Promise<InvokeResponse> {
+  async function invoke(req: InvokeRequest, progress: Progress): Promise<InvokeResponse> {
+    progress.step = "resolving the version";
     const mv = await resolver.resolve(req.model_name, req.model_ref);
-    const result = await withRuntime(mv, async (runtime) => {
+    const result = await withRuntime(mv, progress, async (runtime) => {
       const columns = invocationColumns(req.format, req.data, runtime.info.input);
       if (!columns.ok) throw inputsRejected(columns.issues, runtime.label);
       const prepared = prepareInputs(runtime.info.input, columns.inputs, req.format);

@@ -94,6 +94,12 @@ export class ModelPool {
     this.#ensureLoading(entry, mv, "warm").catch(() => undefined);
   }
 
+  /** What a load of the version is doing now (downloading, building…), or null when none runs. */
+  loadingStep(name: string, version: string): string | null {
+    const entry = this.#entries.get(keyOf(name, version));
+    return entry?.state === "loading" ? entry.step : null;
+  }
+
   /** True when the version is loaded (tests, and the warm-up's log line). */
   isLoaded(name: string, version: string): boolean {
     return this.#entries.get(keyOf(name, version))?.state === "ready";

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ErrorBody, InferenceResponse } from "@asgard/contracts";
+import { RemoteError } from "@asgard/bus";
+import { RPC, type ErrorBody, type InferenceResponse } from "@asgard/contracts";
 import { TRAIN_PYFUNC } from "./fixtures.js";
-import { eventually, loggedModelWithFiles, registerVersion, runTrainingScript, startStack, unique, type LoggedFixture, type Stack } from "./support.js";
+import { COLD_START_MS, eventually, loggedModelWithFiles, registerVersion, runTrainingScript, startStack, unique, type LoggedFixture, type Stack } from "./support.js";
 
 const ROW = { x: [4], sleep: [0], crash: [0] };
 const BACKOFF_MS = 1_500;
@@ -13,6 +14,28 @@ flavors:
     loader_module: asgard_module_that_does_not_exist
     python_version: 3.11.7
 mlflow_version: 3.17.2
+`;
+
+/** A pyfunc model whose loader takes seconds, so a request can be waiting while it loads. */
+const SLOW_LOADER = `artifact_path: model
+flavors:
+  python_function:
+    loader_module: asgard_slow_loader
+    code: code
+    python_version: 3.11.7
+mlflow_version: 3.17.2
+`;
+const SLOW_LOADER_MODULE = `import time
+
+
+class Tripler:
+    def predict(self, model_input, params=None):
+        return model_input["x"] * 3
+
+
+def _load_pyfunc(path):
+    time.sleep(6)
+    return Tripler()
 `;
 
 describe("inference faults: worker crashes, models that cannot load, warm-up and the memory budget", () => {
@@ -31,10 +54,10 @@ describe("inference faults: worker crashes, models that cannot load, warm-up and
     stack = await startStack("inference-faults", { loadBackoffMs: BACKOFF_MS, maxLoadBackoffMs: BACKOFF_MS * 4 });
     doubler = ((await runTrainingScript(stack.pyenv, TRAIN_PYFUNC, { EXPERIMENT: unique("inference-faults") })) as { pyfunc: LoggedFixture }).pyfunc;
     version = await registerVersion(stack.mlflow, model, doubler);
-    const first = await infer({ model_name: model, inputs: doubler.probe });
-    expect(first.status, JSON.stringify(first.body)).toBe(200);
-    expect(first.body.predictions).toEqual(doubler.predictions);
-  });
+    const first = await stack.postWhenLoaded("/mlops/inference", { model_name: model, inputs: doubler.probe });
+    expect(first.statusCode, first.body).toBe(200);
+    expect(first.json<InferenceResponse>().predictions).toEqual(doubler.predictions);
+  }, COLD_START_MS);
   afterAll(async () => {
     await stack?.close();
   });
@@ -117,6 +140,30 @@ describe("inference faults: worker crashes, models that cannot load, warm-up and
     // Building this model's environment (MLflow alone) may take minutes on a busy machine.
   }, 180_000);
 
+  it("answers a request still waiting for its model before the caller stops waiting, and the load goes on", async () => {
+    const name = unique("slow-loader");
+    const logged = await loggedModelWithFiles(stack.mlflow, stack.experimentId, {
+      MLmodel: SLOW_LOADER,
+      "requirements.txt": "",
+      "code/asgard_slow_loader.py": SLOW_LOADER_MODULE,
+    });
+    await registerVersion(stack.mlflow, name, logged);
+    const before = await stack.inference.stats();
+    const request = { model_name: name, model_ref: { kind: "latest" as const }, inputs: { x: [4] }, return_probabilities: false };
+    // The caller waits 3 s; the load takes longer (6 s in the loader alone), so the service answers first.
+    const err = await stack.bus.request(RPC.predict, request, { timeoutMs: 3_000 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RemoteError);
+    expect(err).toMatchObject({ code: "UNAVAILABLE" });
+    expect((err as Error).message).toMatch(/no answer within the 3000 ms the caller waits \(loading the model.*\); retry shortly/);
+    // The load was not abandoned with the request: a client that retries is served by it.
+    const served = await stack.postWhenLoaded("/mlops/inference", { model_name: name, inputs: { x: [4] } });
+    expect(served.statusCode, served.body).toBe(200);
+    expect(served.json<InferenceResponse>().predictions).toEqual([12]);
+    const after = await stack.inference.stats();
+    expect(after.loadFailures).toBe(before.loadFailures);
+    expect(after.loads).toBe(before.loads + 1);
+  }, COLD_START_MS);
+
   it("warms a version when model.registered arrives: its first request does not load", async () => {
     const v2 = await registerVersion(stack.mlflow, model, doubler);
     const before = await stack.inference.stats();
@@ -155,7 +202,10 @@ describe("inference memory budget", () => {
     doubler = ((await runTrainingScript(stack.pyenv, TRAIN_PYFUNC, { EXPERIMENT: unique("inference-budget") })) as { pyfunc: LoggedFixture }).pyfunc;
     await registerVersion(stack.mlflow, model, doubler);
     await registerVersion(stack.mlflow, model, doubler);
-  });
+    // Builds the model's environment (both versions share it) before the test counts loads.
+    const first = await stack.postWhenLoaded("/mlops/inference", { model_name: model, model_version: "1", inputs: ROW });
+    expect(first.statusCode, first.body).toBe(200);
+  }, COLD_START_MS);
   afterAll(async () => {
     await stack?.close();
   });

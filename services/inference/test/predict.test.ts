@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ErrorBody, InferenceResponse } from "@asgard/contracts";
 import { TRAIN_MODELS } from "./fixtures.js";
-import { eventually, histogram, registerVersion, runTrainingScript, startStack, unique, type LoggedFixture, type Stack } from "./support.js";
+import { COLD_START_MS, eventually, histogram, registerVersion, runTrainingScript, startStack, unique, type LoggedFixture, type Stack } from "./support.js";
 
 type Fixtures = Record<"named" | "named_v2" | "positional" | "pyfunc", LoggedFixture>;
 
@@ -26,13 +26,13 @@ describe("POST /mlops/inference and /invocations (real gateway, NATS, MLflow and
     await stack.mlflow.setAlias(names.forest, "champion", versions.forest1);
     // The first load builds each model's environment (minutes on a busy machine): done here, in the hook's time.
     const warm = await Promise.all([
-      infer({ model_name: names.forest, model_version: versions.forest1, inputs: models.named.probe }),
-      infer({ model_name: names.forest, model_version: versions.forest2, inputs: models.named.probe }),
-      infer({ model_name: names.positional, inputs: models.positional.probe }),
-      infer({ model_name: names.pyfunc, inputs: models.pyfunc.probe }),
+      stack.postWhenLoaded("/mlops/inference", { model_name: names.forest, model_version: versions.forest1, inputs: models.named.probe }),
+      stack.postWhenLoaded("/mlops/inference", { model_name: names.forest, model_version: versions.forest2, inputs: models.named.probe }),
+      stack.postWhenLoaded("/mlops/inference", { model_name: names.positional, inputs: models.positional.probe }),
+      stack.postWhenLoaded("/mlops/inference", { model_name: names.pyfunc, inputs: models.pyfunc.probe }),
     ]);
-    for (const res of warm) expect(res.status, JSON.stringify(res.body)).toBe(200);
-  });
+    for (const res of warm) expect(res.statusCode, res.body).toBe(200);
+  }, COLD_START_MS);
   afterAll(async () => {
     await stack?.close();
   });

@@ -111,12 +111,23 @@ export interface Stack {
   metrics: Registry;
   gateway: FastifyInstance;
   post(url: string, payload: unknown): Promise<LightMyRequestResponse>;
+  /**
+   * Posts until the model has loaded, as a client does: while a cold environment builds (minutes
+   * on a busy machine) the service answers 503 "retry shortly" within the gateway's wait.
+   */
+  postWhenLoaded(url: string, payload: unknown): Promise<LightMyRequestResponse>;
   /** Publishes model.registered as the registry would. */
   announceRegistered(name: string, version: string): Promise<void>;
   /** Publishes model.alias.changed as the registry would. */
   announceAlias(name: string, alias: string, version: string | null, previous: string | null): Promise<void>;
   close(): Promise<void>;
 }
+
+/** A hook that trains and builds model environments on a cold, busy machine may take this long. */
+export const COLD_START_MS = 15 * 60_000;
+
+/** Each try of `postWhenLoaded` waits about a minute: ten cover the coldest environment build seen. */
+const LOAD_TRIES = 10;
 
 export async function startStack(name: string, config: Partial<InferenceConfig> = {}): Promise<Stack> {
   const infra = inject("infra");
@@ -134,7 +145,7 @@ export async function startStack(name: string, config: Partial<InferenceConfig> 
     pyenv,
     logger,
     metrics,
-    // Environment builds on a busy test machine take a while; a request may wait for them.
+    // A request waits for a load as long as its caller does (the bus's 60 s): then "retry shortly".
     config: { dataDir: join(dir, "inference"), loadWaitMs: 170_000, ...config },
     pullTimeoutMs: 1_000,
   });
@@ -160,6 +171,13 @@ export async function startStack(name: string, config: Partial<InferenceConfig> 
     metrics,
     gateway,
     post: (url, payload) => gateway.inject({ method: "POST", url, payload: payload as object }),
+    async postWhenLoaded(url, payload) {
+      for (let tries = 1; ; tries++) {
+        const res = await gateway.inject({ method: "POST", url, payload: payload as object });
+        const retry = res.statusCode === 503 && res.json<{ message?: string }>().message?.includes("retry shortly");
+        if (!retry || tries === LOAD_TRIES) return res;
+      }
+    },
     async announceRegistered(model, version) {
       const event: ModelRegistered = {
         event_id: randomUUID(),
