@@ -69,7 +69,7 @@ describe("one trace id follows a job through every service's logs (real NATS, da
       headers: { "content-type": "application/json", ...headers },
       body: JSON.stringify({
         script_name: "model.py",
-        script_content: b64(MODEL_SCRIPT),
+        script_content: b64(`${MODEL_SCRIPT}\nimport os\nprint("job traceparent:", os.environ.get("TRACEPARENT"))\n`),
         experiment_name: `e2e-tracing-${randomBytes(4).toString("hex")}`,
         model_name: `e2e-tracing-${randomBytes(4).toString("hex")}`,
         requirements: ["scikit-learn"],
@@ -100,7 +100,7 @@ describe("one trace id follows a job through every service's logs (real NATS, da
     }
   }
 
-  it("the client's trace id, and the gateway's own when the client sent none, is in the gateway's, scheduler's, runner's and registry's logs for the job", async () => {
+  it("the client's trace id, and the gateway's own when the client sent none, is in the gateway's, scheduler's, runner's and registry's logs for the job, the script's TRACEPARENT and the run's tags", async () => {
     const chosenTraceId = randomBytes(16).toString("hex");
     const traced = await submit({ traceparent: `00-${chosenTraceId}-${randomBytes(8).toString("hex")}-01` });
     expect(traceIdOf(traced.traceparent)).toBe(chosenTraceId);
@@ -109,11 +109,16 @@ describe("one trace id follows a job through every service's logs (real NATS, da
     expect(generatedTraceId).toMatch(/^[0-9a-f]{32}$/);
     expect(generatedTraceId).not.toBe(chosenTraceId);
 
-    for (const { jobId } of [traced, untraced]) {
+    for (const [{ jobId }, traceId] of [[traced, chosenTraceId], [untraced, generatedTraceId]] as const) {
       // The job completes only once the registry answered: model.registered has been published.
       const job = await waitForJob<Job>(platform.api, jobId, ["completed", "failed", "cancelled"]);
       expect(job.status, job.logs).toBe("completed");
       expect(job.model_version, job.logs).toBe("1");
+      // The script got the trace (OpenTelemetry's TRACEPARENT), and the MLflow run names it.
+      expect(job.logs).toMatch(new RegExp(`job traceparent: 00-${traceId}-[0-9a-f]{16}-0[01]`));
+      const run = await fetch(`${infra.mlflowUrl}/api/2.0/mlflow/runs/get?run_id=${job.run_id}`);
+      const { run: { data } } = (await run.json()) as { run: { data: { tags: { key: string; value: string }[] } } };
+      expect(data.tags).toContainEqual({ key: "asgard.trace_id", value: traceId });
     }
 
     // A service may write its last line about the job just after the job completed elsewhere.

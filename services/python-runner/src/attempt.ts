@@ -126,6 +126,8 @@ export async function runAttempt(
           ...claim.tags,
           "asgard.job_id": claim.job_id,
           "asgard.attempt": String(claim.attempt),
+          // From the run to the job's logs in every service, which carry the same trace id.
+          "asgard.trace_id": trace.traceId,
           "mlflow.source.name": claim.script_name,
           "mlflow.source.type": "JOB",
         },
@@ -179,6 +181,7 @@ export async function runAttempt(
         envBinDir: lease.binDir,
         workDir,
         platformPythonPath: config.platformPythonPath,
+        trace: headers,
       }),
       readOnlyPaths: [lease.path, config.basePythonPrefix, config.platformPythonPath],
       uid: config.sandboxUid,

@@ -12,6 +12,7 @@ describe("buildJobEnvironment", () => {
     envBinDir: "/envs/k/bin",
     workDir: "/work/j-1",
     platformPythonPath: "/platform/python",
+    trace: {},
   };
 
   it("holds the platform's variables and the user's, nothing of the runner's", () => {
@@ -37,5 +38,14 @@ describe("buildJobEnvironment", () => {
     const env = buildJobEnvironment({ ...input, userVariables: { MLFLOW_RUN_ID: "evil", PATH: "/evil" } });
     expect(env.MLFLOW_RUN_ID).toBe("abc");
     expect(env.PATH).not.toBe("/evil");
+  });
+
+  it("hands the attempt's trace to the script as OpenTelemetry's TRACEPARENT and TRACESTATE", () => {
+    const traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+    const env = buildJobEnvironment({ ...input, trace: { traceparent, tracestate: "vendor=1" } });
+    expect(env.TRACEPARENT).toBe(traceparent);
+    expect(env.TRACESTATE).toBe("vendor=1");
+    const untraced = buildJobEnvironment({ ...input, trace: { traceparent } });
+    expect(Object.keys(untraced)).not.toContain("TRACESTATE");
   });
 });

@@ -1,3 +1,5 @@
+import { TRACEPARENT_HEADER, TRACESTATE_HEADER } from "@asgard/telemetry";
+
 /**
  * The complete environment of a training script: an allow-list, never a copy of the
  * runner's own (which holds NATS credentials, database URLs, cloud keys).
@@ -14,6 +16,11 @@ export interface JobEnvironmentInput {
   workDir: string;
   /** Folder holding the platform's sitecustomize.py. */
   platformPythonPath: string;
+  /**
+   * The attempt's trace as W3C headers (`traceparent`, optional `tracestate`), handed to the
+   * script as OpenTelemetry's TRACEPARENT/TRACESTATE, so its own spans join the job's trace.
+   */
+  trace: Record<string, string>;
 }
 
 export function buildJobEnvironment(input: JobEnvironmentInput): Record<string, string> {
@@ -36,5 +43,7 @@ export function buildJobEnvironment(input: JobEnvironmentInput): Record<string, 
     // pip's self-check would reach for the index from inside a job; the env is read-only anyway.
     PIP_DISABLE_PIP_VERSION_CHECK: "1",
     LANG: "C.UTF-8",
+    ...(input.trace[TRACEPARENT_HEADER] ? { TRACEPARENT: input.trace[TRACEPARENT_HEADER] } : {}),
+    ...(input.trace[TRACESTATE_HEADER] ? { TRACESTATE: input.trace[TRACESTATE_HEADER] } : {}),
   };
 }

@@ -36,11 +36,12 @@ const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
 
 /**
  * Environment variable names the platform sets for the script (tracking URI, run, the
- * interpreter and its virtualenv, the loader) and that a user value would silently break
- * or hijack. `EXPERIMENT_NAME`/`MODEL_NAME` are given to the script as the original did.
+ * interpreter and its virtualenv, the loader, the job's trace) and that a user value would
+ * silently break or hijack. `EXPERIMENT_NAME`/`MODEL_NAME` are given to the script as the
+ * original did; `TRACEPARENT`/`TRACESTATE` are OpenTelemetry's names for a parent trace.
  */
 export const RESERVED_ENV_VARS = {
-  exact: ["PATH", "HOME", "VIRTUAL_ENV", "EXPERIMENT_NAME", "MODEL_NAME"],
+  exact: ["PATH", "HOME", "VIRTUAL_ENV", "EXPERIMENT_NAME", "MODEL_NAME", "TRACEPARENT", "TRACESTATE"],
   prefixes: ["MLFLOW_", "PYTHON", "LD_", "PIP_", "UV_"],
 } as const;
 
@@ -241,7 +242,7 @@ export function uploadRequestSchema(limits: UploadLimits = DEFAULT_UPLOAD_LIMITS
       environment_vars: environmentVarsField()
         .nullish()
         .transform((v) => v ?? {})
-        .meta({ description: "Variables given to the script (never to the environment build). Names match [A-Z_][A-Z0-9_]*; platform names (MLFLOW_*, PATH, HOME, PYTHON*, LD_*, PIP_*, UV_*, VIRTUAL_ENV, EXPERIMENT_NAME, MODEL_NAME) are refused.", examples: [{ DATA_PATH: "/data" }] }),
+        .meta({ description: "Variables given to the script (never to the environment build). Names match [A-Z_][A-Z0-9_]*; platform names (MLFLOW_*, PATH, HOME, PYTHON*, LD_*, PIP_*, UV_*, VIRTUAL_ENV, EXPERIMENT_NAME, MODEL_NAME, TRACEPARENT, TRACESTATE) are refused.", examples: [{ DATA_PATH: "/data" }] }),
       timeout: timeoutField(limits)
         .nullish()
         .transform((v) => v ?? timeoutDefault)
