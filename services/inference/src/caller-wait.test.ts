@@ -28,6 +28,16 @@ describe("answerWithin", () => {
     expect(finished).toBe(true);
   });
 
+  it("names the step as it is when the wait runs out, for a step that moves on by itself", async () => {
+    let step = "downloading the model";
+    const err = await answerWithin(100, "model m", async (progress) => {
+      progress.step = () => `loading the model: ${step}`;
+      setTimeout(() => (step = "building its Python environment"), 10);
+      return new Promise<never>(() => undefined);
+    }).catch((e: unknown) => e);
+    expect((err as Error).message).toContain("(loading the model: building its Python environment)");
+  });
+
   it("answers at once when the caller has already stopped waiting", async () => {
     const err = await answerWithin(-5, "model m", () => new Promise<never>(() => undefined)).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: "UNAVAILABLE" });

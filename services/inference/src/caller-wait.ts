@@ -1,8 +1,11 @@
 import { BusError } from "@asgard/bus";
 
-/** What a request is doing now, named in its answer if the caller's wait runs out first. */
+/**
+ * What a request is doing now, named in its answer if the caller's wait runs out first; a
+ * function when the step moves on by itself (a load goes from download to build to start).
+ */
 export interface Progress {
-  step: string;
+  step: string | (() => string);
 }
 
 /** Time kept back for the answer to travel back to the caller: 1 s, or 5% of a short wait. */
@@ -20,7 +23,7 @@ export async function answerWithin<T>(remainingMs: number, label: string, work: 
   const expired = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       running.catch(() => undefined); // settles after nobody waits for it
-      reject(new BusError("UNAVAILABLE", `${label}: no answer within the ${Math.max(0, Math.round(remainingMs))} ms the caller waits (${progress.step}); retry shortly`));
+      reject(new BusError("UNAVAILABLE", `${label}: no answer within the ${Math.max(0, Math.round(remainingMs))} ms the caller waits (${typeof progress.step === "function" ? progress.step() : progress.step}); retry shortly`));
     }, Math.max(0, remainingMs - marginOf(remainingMs)));
   });
   try {

@@ -59,12 +59,13 @@ export function createInference(deps: InferenceDeps): Inference {
   const pool = new ModelPool({ mlflow: deps.mlflow, pyenv: deps.pyenv, config, logger, metrics });
   const stoppers: Array<{ stop(): Promise<void> }> = [];
 
-  /** The version's runtime, with the load's current step kept in `progress` while it waits. */
+  /** The version's runtime; while it loads, `progress` names the load's step at the time it is read. */
   async function runtimeOf(mv: ResolvedVersion, progress: Progress): Promise<ModelRuntime> {
-    const loading = pool.get(mv);
-    const step = pool.loadingStep(mv.name, mv.version);
-    progress.step = step ? `loading the model: ${step}` : "loading the model";
-    const runtime = await loading;
+    progress.step = () => {
+      const step = pool.loadingStep(mv.name, mv.version);
+      return step ? `loading the model: ${step}` : "loading the model";
+    };
+    const runtime = await pool.get(mv);
     progress.step = "waiting for its batch to be predicted";
     return runtime;
   }
