@@ -1,7 +1,7 @@
 import type { RpcDef } from "@asgard/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { BusError, RemoteError, type Bus } from "../src/index.js";
+import { BusError, RemoteError, TIMEOUT_HEADER, type Bus } from "../src/index.js";
 import { memoryLogger, openBus, rawConnection, signal, uid } from "./helpers.js";
 
 const AddRequest = z.object({ a: z.number(), b: z.number() });
@@ -145,8 +145,10 @@ describe("request/reply", () => {
   it("tells the handler how long the caller waits: the request's own timeout, else the endpoint's", async () => {
     const def = addRpc(); // the endpoint's timeout is 2,000 ms
     const seen: number[] = [];
+    const sent: Array<string | undefined> = [];
     const svc = server.serve(def, async (req, ctx) => {
       seen.push(ctx.remainingMs());
+      sent.push(ctx.headers[TIMEOUT_HEADER]);
       return { sum: req.a + req.b, servedBy: "timer" };
     });
     await server.rtt(); // the subscription has reached the server
@@ -156,6 +158,7 @@ describe("request/reply", () => {
     expect(seen[0]).toBeLessThanOrEqual(700);
     expect(seen[1]).toBeGreaterThan(700);
     expect(seen[1]).toBeLessThanOrEqual(2_000);
+    expect(sent).toEqual(["700", "2000"]);
     await svc.stop();
   });
 
