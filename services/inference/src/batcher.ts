@@ -117,19 +117,21 @@ export class MicroBatcher<I, O> {
     this.#armWait();
   }
 
-  /** Wakes up at the next moment the wait may end: the arrival gap or the wait's end. */
-  #armWait(): void {
+  /** When the current wait ends: an arrival gap after the last request, or the wait's limit. */
+  #waitEnds(): number {
     const gap = Math.min(this.#opts.maxGapMs ?? DEFAULT_MAX_GAP_MS, this.#opts.maxWaitMs);
-    const now = performance.now();
     // The gap counts from the wait's start at the earliest: the clients just answered need a round trip to come back.
     const lastSign = Math.max(this.#lastArrival, this.#waitStarted);
-    const due = Math.min(lastSign + gap, this.#waitStarted + this.#opts.maxWaitMs);
+    return Math.min(lastSign + gap, this.#waitStarted + this.#opts.maxWaitMs);
+  }
+
+  /** Wakes up when the wait may end; an arrival meanwhile moves the end, and the timer is set again. */
+  #armWait(): void {
     this.#timer = setTimeout(() => {
       this.#timer = null;
-      const at = performance.now();
-      if (at - Math.max(this.#lastArrival, this.#waitStarted) >= gap || at - this.#waitStarted >= this.#opts.maxWaitMs) this.#dispatch();
+      if (performance.now() >= this.#waitEnds()) this.#dispatch();
       else this.#armWait();
-    }, Math.max(0, due - now));
+    }, Math.max(0, this.#waitEnds() - performance.now()));
   }
 
   #dispatch(): void {

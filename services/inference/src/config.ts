@@ -18,9 +18,9 @@ export interface InferenceConfig {
   maxBatchRows: number;
   /**
    * Longest the worker is left idle to let a batch fill (0 = never wait). Only spent when the
-   * last cycle saw concurrent requests, so a lone client never waits for company. Measured
-   * here (2 cores, single-row requests at concurrency 16): 2 ms split the clients into two
-   * alternating batches (900 req/s); 5 ms merged them (1,350 req/s, lower p50 as well).
+   * last cycle saw concurrent requests, so a lone client never waits for company. Too short a
+   * wait splits closed-loop clients into two alternating half-sized batches; the default is
+   * the value `npm run bench inference` measures (its batch sizes are in its results).
    */
   maxWaitMs: number;
   /** Resident memory all model workers together may use; least recently used idle models are unloaded beyond it. */

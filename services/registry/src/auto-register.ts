@@ -121,7 +121,7 @@ export async function handleRunCompleted(
   event: RunCompleted,
   deliveryCount: number,
   working: () => void,
-  trace?: TraceContext,
+  trace: TraceContext,
 ): Promise<{ outcome: AutoOutcome; delayMs?: number }> {
   // Nothing to register: the job failed, or its run logged no model (the scheduler completes it).
   if (event.outcome !== "succeeded" || event.logged_model_uri === null || event.run_id === null) return { outcome: "nothing_to_register" };
@@ -132,7 +132,7 @@ export async function handleRunCompleted(
     model: event.model_name,
     run_id: runId,
     delivery: deliveryCount,
-    ...(trace ? traceFields(trace) : {}),
+    ...traceFields(trace),
   };
   const timer = setInterval(working, WORKING_EVERY_MS);
   try {
@@ -152,7 +152,7 @@ export async function handleRunCompleted(
       if (err instanceof MlflowRegistrationTimeoutError) throw new BusError("TIMEOUT", err.message, { cause: err });
       throw err;
     }
-    await deps.announcer.registered(ready, { jobId: event.job_id, ...(trace ? { trace } : {}) });
+    await deps.announcer.registered(ready, { jobId: event.job_id, trace });
     await deps.changed(ready.name).catch((err: unknown) => deps.logger.warn({ ...log, err: describe(err) }, "could not re-read the model"));
     deps.metrics.registrations.inc({ via: "job", result: found.how });
     deps.logger.info({ ...log, version: ready.version, how: found.how }, "registered the job's model");

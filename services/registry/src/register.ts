@@ -67,9 +67,9 @@ export function notReadyError(name: string, version: string, err: MlflowRegistra
  * makes a new one — and answers once MLflow reports it READY. `trace`: the request's span,
  * carried on by model.registered and named in the log.
  */
-export async function registerFromRun(deps: RegisterDeps, req: RegisterModelRequest, trace?: TraceContext): Promise<RegisteredVersion> {
+export async function registerFromRun(deps: RegisterDeps, req: RegisterModelRequest, trace: TraceContext): Promise<RegisteredVersion> {
   const { mlflow, config } = deps;
-  const traced = trace ? traceFields(trace) : {};
+  const traced = traceFields(trace);
   try {
     await requireRun(mlflow, req.run_id);
     const source = await resolveRunModel(mlflow, req.run_id);
@@ -91,7 +91,7 @@ export async function registerFromRun(deps: RegisterDeps, req: RegisterModelRequ
     }
     // The version is READY: announcing and re-reading are best effort. The poller announces a
     // version this process did not (so a NATS hiccup here delays the event, never loses it).
-    await deps.announcer.registered(ready, { jobId: null, ...(trace ? { trace } : {}) }).catch((err: unknown) =>
+    await deps.announcer.registered(ready, { jobId: null, trace }).catch((err: unknown) =>
       deps.logger.warn({ model: ready.name, version: ready.version, err: describe(err), ...traced }, "model.registered not published now; the poller will"),
     );
     await deps.changed(ready.name).catch((err: unknown) => deps.logger.warn({ model: ready.name, err: describe(err), ...traced }, "could not re-read the model"));

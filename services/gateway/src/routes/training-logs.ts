@@ -49,8 +49,8 @@ export function trainingLogRoutes(
       const ref = jobRef(req.params.job_id);
       const bus = connectedBus(opts.bus);
       const offset = query.value.offset;
-      const trace = traced(req);
-      const first = await bus.request(RPC.getJobLogs, { ...ref, offset, limit: opts.options.pageSize }, trace);
+      const tracedOpts = traced(req);
+      const first = await bus.request(RPC.getJobLogs, { ...ref, offset, limit: opts.options.pageSize }, tracedOpts);
       // An EventSource reconnects whenever a stream closes, also after `end`; a 204 is the one
       // answer that makes it stop, so a reconnect that has nothing left to receive gets it.
       if (lastEventId !== undefined && first.complete && first.lines.length === 0) return reply.code(204).send();
@@ -69,7 +69,7 @@ export function trainingLogRoutes(
       void finished.then(() => abort.abort());
       void sink.retry(opts.options.retryMs);
       const logger = opts.logger.child(traceFields(requestTrace(req)));
-      void pumpJobLogs({ bus, jobId: ref.job_id, offset, first, sink, signal: abort.signal, options: opts.options, logger, requestOptions: trace })
+      void pumpJobLogs({ bus, jobId: ref.job_id, offset, first, sink, signal: abort.signal, options: opts.options, logger, requestOptions: tracedOpts })
         .catch((err: unknown) => logger.error({ err, job_id: ref.job_id }, "log stream failed"))
         .finally(() => {
           streams.delete(stream);
