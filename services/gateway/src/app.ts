@@ -4,6 +4,7 @@ import type { Logger, Registry } from "@asgard/telemetry";
 import { formatTraceparent, Histogram, TRACEPARENT_HEADER } from "@asgard/telemetry";
 import { HTTP_STATUS, HttpError } from "./http-errors.js";
 import type { BusRef } from "./bus-ref.js";
+import { useDepthCheckedJson } from "./json-body.js";
 import { trackRoutes } from "./method-not-allowed.js";
 import { docsRoutes } from "./routes/docs.js";
 import { healthRoutes } from "./routes/health.js";
@@ -55,6 +56,7 @@ export async function createGateway(deps: GatewayDeps): Promise<FastifyInstance>
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
   });
   const routes = trackRoutes(app);
+  useDepthCheckedJson(app);
 
   const duration = new Histogram({
     name: "asgard_http_request_duration_seconds",

@@ -13,6 +13,7 @@ import {
 } from "@asgard/contracts";
 import { connectedBus, type BusRef } from "../bus-ref.js";
 import { HttpError } from "../http-errors.js";
+import { depthCheckedJsonParser } from "../json-body.js";
 import { requestHash } from "../request-hash.js";
 import { traced } from "../trace.js";
 import { uploadResult, type TrainingMetrics } from "../training-metrics.js";
@@ -66,7 +67,7 @@ async function upload(req: FastifyRequest, reply: FastifyReply, opts: { bus: Bus
  * is read as JSON, as the original API (FastAPI) did for clients posting `data=json.dumps(…)`.
  */
 function acceptJsonOnly(scope: FastifyInstance): void {
-  const json = scope.getDefaultJsonParser("error", "error");
+  const json = depthCheckedJsonParser(scope);
   scope.removeContentTypeParser("text/plain");
   scope.addContentTypeParser("*", { parseAs: "string" }, (req, body, done) => {
     const type = req.headers["content-type"];
