@@ -2,9 +2,9 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { run as runCommand, TOOL_VERSIONS } from "@asgard/infra";
-import { round } from "./load.js";
 import { startBenchPlatform, submit, waitForTerminal } from "./platform.js";
 import { writeResult } from "./results.js";
+import { round, spread } from "./spread.js";
 
 /**
  * A job needing `scikit-learn pandas`: ours (cached environment, warm) against the seed's
@@ -67,24 +67,24 @@ export async function run(): Promise<void> {
       seed.push((Date.now() - started) / 1000);
       await rm(venv, { recursive: true, force: true });
     }
-    const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
-    const ours = round(median(warm));
-    const baseline = round(median(seed));
+    const ours = spread(warm, 2);
+    const baseline = spread(seed, 2);
     const file = await writeResult({
       name: "env-cache",
-      ours,
-      baseline,
-      ratio: round(baseline / ours),
-      unit: "seconds end to end per job (median)",
+      ours: ours.median,
+      baseline: baseline.median,
+      ratio: round(baseline.median / ours.median),
+      unit: "seconds end to end per job (median of runs)",
+      runs: ROUNDS,
+      ours_spread: ours,
+      baseline_spread: baseline,
       notes:
         `requirements ${JSON.stringify(REQUIREMENTS)}; ours = submit → completed through the platform with the environment cached ` +
         `(after one cold job); baseline = python -m venv + pip install mlflow==${TOOL_VERSIONS.mlflow} ${REQUIREMENTS.join(" ")} + run, ` +
         `per job, pip's own download cache warm. ${ROUNDS} rounds each.`,
-      ours_warm_seconds: warm.map((s) => round(s)),
       ours_cold_first_job_seconds: round(cold),
-      baseline_seconds: seed.map((s) => round(s)),
     });
-    console.log(`env-cache: ours ${ours} s (cold first job ${round(cold)} s), seed approach ${baseline} s -> ${file}`);
+    console.log(`env-cache: ours ${ours.median} s (cold first job ${round(cold)} s), seed approach ${baseline.median} s -> ${file}`);
   } finally {
     await rm(scratch, { recursive: true, force: true });
     await platform.stop();

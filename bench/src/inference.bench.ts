@@ -8,20 +8,22 @@ import { request } from "undici";
 import { ensureUv, pythonExecutable, run as runCommand, spawnManaged, startMlflowServer, startNatsServer, type ManagedProcess } from "@asgard/infra";
 import { createMlflowClient, type MlflowClient } from "@asgard/mlflow";
 import { createPyEnvManager, type EnvLease, type PyEnvManager } from "@asgard/pyenv";
-import { load, round, type LoadResult } from "./load.js";
+import { LOAD_GENERATOR, load, type LoadResult } from "./load.js";
 import { freePort, startService, waitFor } from "./platform.js";
 import { writeResult } from "./results.js";
+import { percentile, repeat, round, spreadOf } from "./spread.js";
 
 /**
  * POST /mlops/inference (gateway → NATS → inference service → one Python worker of ours)
  * against `mlflow models serve --env-manager local -w 1` on the same registered model
  * (a scikit-learn RandomForest, 100 trees, 20 features), on the same machine, driven by the
- * same autocannon load: single-row requests at concurrency 1, 16 and 64.
+ * same load: single-row requests at concurrency 1, 16 and 64, three runs of each.
  */
 const CONCURRENCY = [1, 16, 64] as const;
+const RUNS = 3;
 const SECONDS = 10;
 const WARMUP_SECONDS = 3;
-/** Sequential requests timed one by one (autocannon reports whole milliseconds). */
+/** Sequential requests timed one by one, alternating between the two servers. */
 const SEQUENTIAL = 1_000;
 const FEATURES = 20;
 
@@ -161,74 +163,99 @@ export async function run(): Promise<void> {
       return load({ url, connections, durationSeconds: SECONDS, method: "POST", body, headers });
     };
 
-    // Interleaved per concurrency, so both servers see the machine in the same state.
-    const ours: Record<string, LoadResult> = {};
-    const theirs: Record<string, LoadResult> = {};
+    // Interleaved per concurrency, so both servers see the machine in the same state; the
+    // whole sweep is repeated RUNS times.
+    const ours: Record<string, LoadResult[]> = {};
+    const theirs: Record<string, LoadResult[]> = {};
     const batching: Record<string, ReturnType<typeof batchingBetween>> = {};
     pids["python worker"] = await workerPid(pids.inference as number);
     let cpuAtC64: Record<string, { ms_per_s: number; us_per_request: number }> = {};
-    for (const c of CONCURRENCY) {
-      const before = await scrape(metricsPort);
-      const cpuBefore = await cpuTimes(pids);
-      ours[`c${c}`] = await measure(oursUrl, oursBody, c);
-      if (c === 64) cpuAtC64 = cpuShares(cpuBefore, await cpuTimes(pids), (ours.c64 as LoadResult).requests, SECONDS + WARMUP_SECONDS);
-      batching[`c${c}`] = batchingBetween(before, await scrape(metricsPort));
-      console.log(`inference: ours     c=${c}: ${line(ours[`c${c}`] as LoadResult)}; ${JSON.stringify(batching[`c${c}`])}`);
-      theirs[`c${c}`] = await measure(baselineUrl, baselineBody, c);
-      console.log(`inference: baseline c=${c}: ${line(theirs[`c${c}`] as LoadResult)}`);
+    for (let run = 0; run < RUNS; run++) {
+      for (const c of CONCURRENCY) {
+        const key = `c${c}`;
+        const before = await scrape(metricsPort);
+        const cpuBefore = await cpuTimes(pids);
+        const mine = await measure(oursUrl, oursBody, c);
+        (ours[key] ??= []).push(mine);
+        if (c === 64) cpuAtC64 = cpuShares(cpuBefore, await cpuTimes(pids), mine.requests, SECONDS + WARMUP_SECONDS);
+        batching[key] = batchingBetween(before, await scrape(metricsPort));
+        console.log(`inference run ${run + 1}/${RUNS}: ours     c=${c}: ${line(mine)}; ${JSON.stringify(batching[key])}`);
+        const other = await measure(baselineUrl, baselineBody, c);
+        (theirs[key] ??= []).push(other);
+        console.log(`inference run ${run + 1}/${RUNS}: baseline c=${c}: ${line(other)}`);
+      }
     }
     // Our /invocations route, with the baseline's very body, at the highest concurrency.
     const oursInvocationsUrl = `http://127.0.0.1:${port}/mlops/models/${modelName}/versions/${mv.version}/invocations`;
-    const oursInvocations = await measure(oursInvocationsUrl, baselineBody, 64);
-    console.log(`inference: ours /invocations c=64: ${line(oursInvocations)}`);
+    const oursInvocations = await repeat(RUNS, () => measure(oursInvocationsUrl, baselineBody, 64));
+    console.log(`inference: ours /invocations c=64: ${line(oursInvocations.at(-1)!)}`);
 
-    const { ours: oursSequential, baseline: theirSequential, stages } = await sequentialPair(oursUrl, oursBody, baselineUrl, baselineBody, () => scrape(metricsPort));
-    const floor = await transportFloor(oursUrl, oursBody, procs.inference as ManagedProcess, { natsUrl: nats.url, spinMs: oursSequential.in_predict_p50_ms ?? 0, dir });
+    const sequentialRuns = await repeat(RUNS, () => sequentialPair(oursUrl, oursBody, baselineUrl, baselineBody, () => scrape(metricsPort)));
+    const oursSequential = sequentialRuns.map((r) => r.ours);
+    const theirSequential = sequentialRuns.map((r) => r.baseline);
+    const stages = sequentialRuns.at(-1)!.stages;
+    const inPredict = spreadOf(oursSequential, (r) => r.in_predict_p50_ms ?? 0);
+    // Last: the inference service is stopped for good so the stand-in can take its endpoint.
+    await (procs.inference as ManagedProcess).stop();
+    const floors = await repeat(RUNS, () => transportFloor(oursUrl, oursBody, { natsUrl: nats.url, spinMs: inPredict.median, dir }));
+    const floor = floors.at(-1)!;
     console.log(`inference: the same requests answered by a stand-in that only spins for ${floor.spin_ms} ms: overhead p50 ${floor.overhead_p50_ms} ms (HTTP, gateway, NATS, no model work)`);
     const hop = await loopbackRoundTrip();
     console.log(`inference: one TCP round trip between two processes on this machine: ${hop.busy_ms} ms back to back, ${hop.after_idle_ms} ms after 5 ms idle`);
-    console.log(`inference: sequential ours ${JSON.stringify(oursSequential)}; baseline ${JSON.stringify(theirSequential)}`);
 
-    const o64 = ours.c64 as LoadResult;
-    const t64 = theirs.c64 as LoadResult;
-    const o1 = ours.c1 as LoadResult;
-    const t1 = theirs.c1 as LoadResult;
-    const ratio = round(o64.rps / Math.max(t64.rps, 0.01));
+    const rps = (runs: LoadResult[] | undefined) => spreadOf(runs ?? [], (r) => r.rps, 1);
+    const p99 = (runs: LoadResult[] | undefined) => spreadOf(runs ?? [], (r) => r.p99_ms);
+    // The headline is the concurrency where ours compares worst (lowest throughput ratio).
+    const ratios = CONCURRENCY.map((c) => ({ c, ratio: rps(ours[`c${c}`]).median / Math.max(rps(theirs[`c${c}`]).median, 0.01) }));
+    const worst = ratios.reduce((a, b) => (b.ratio < a.ratio ? b : a));
+    const headlineOurs = rps(ours[`c${worst.c}`]);
+    const headlineTheirs = rps(theirs[`c${worst.c}`]);
+    const ratio = round(headlineOurs.median / Math.max(headlineTheirs.median, 0.01));
+    const seqOurs = { p50_ms: spreadOf(oursSequential, (r) => r.p50_ms), p99_ms: spreadOf(oursSequential, (r) => r.p99_ms), in_predict_p50_ms: inPredict, overhead_p50_ms: spreadOf(oursSequential, (r) => r.overhead_p50_ms ?? 0) };
+    const seqTheirs = { p50_ms: spreadOf(theirSequential, (r) => r.p50_ms), p99_ms: spreadOf(theirSequential, (r) => r.p99_ms) };
+    const o64 = ours.c64?.at(-1) as LoadResult;
     const loadAfter = os.loadavg();
     const targets = {
-      throughput_10x_at_c64: ratio >= 10,
-      p99_no_worse_at_c64: o64.p99_ms <= t64.p99_ms,
-      p50_no_worse_at_c1: oursSequential.p50_ms <= theirSequential.p50_ms,
-      overhead_under_2ms_at_c1: (oursSequential.overhead_p50_ms ?? Infinity) < 2,
+      throughput_10x_at_c64: rps(ours.c64).median >= 10 * rps(theirs.c64).median,
+      p99_no_worse_at_c64: p99(ours.c64).median <= p99(theirs.c64).median,
+      p50_no_worse_at_c1: seqOurs.p50_ms.median <= seqTheirs.p50_ms.median,
+      overhead_under_2ms_at_c1: seqOurs.overhead_p50_ms.median < 2,
     };
+    const byConcurrency = (all: Record<string, LoadResult[]>) =>
+      Object.fromEntries(Object.entries(all).map(([k, runs]) => [k, { rps: rps(runs), p50_ms: spreadOf(runs, (r) => r.p50_ms), p99_ms: p99(runs), runs }]));
     const file = await writeResult({
       name: "inference",
-      ours: o64.rps,
-      baseline: t64.rps,
+      ours: headlineOurs.median,
+      baseline: headlineTheirs.median,
       ratio,
-      unit: "requests/s at concurrency 64 (single-row requests)",
+      unit: `requests/s at concurrency ${worst.c} (single-row requests; the concurrency of the lowest ratio), median of runs`,
+      runs: RUNS,
+      ours_spread: headlineOurs,
+      baseline_spread: headlineTheirs,
+      load_generator: { ...LOAD_GENERATOR, concurrency: CONCURRENCY, seconds: SECONDS, warmup_seconds: WARMUP_SECONDS, sequential_requests: SEQUENTIAL },
       notes:
         `Same registered model (scikit-learn ${trained.sklearn} RandomForestClassifier, 100 trees, ${FEATURES} features, logged with mlflow.sklearn.log_model, cloudpickle), same machine, ` +
-        `autocannon on loopback, ${SECONDS} s per point after ${WARMUP_SECONDS} s of warm-up, one fixed single-row body per server. ` +
+        `${RUNS} runs of the whole sweep; ${SECONDS} s per point after ${WARMUP_SECONDS} s of warm-up, closed loop, one fixed single-row body per server. ` +
+        `Headline: the concurrency where ours compares worst (c=${worst.c}); ratios by concurrency: ${ratios.map((r) => `c${r.c} ×${round(r.ratio)}`).join(", ")}. ` +
         `ours = POST /mlops/inference through the gateway, NATS request/reply and the inference service to one Python worker (micro-batching with the defaults: at most 256 rows, at most 5 ms of idle worker to let a batch fill). ` +
         `baseline = \`${baselineCommand}\` (MLFLOW_TRACKING_URI set), started with the interpreter of the environment our worker runs in (built from the model's requirements.txt), POST /invocations with dataframe_split. ` +
         `Both answered the same prediction before measuring; the two are measured alternately at each concurrency. Sequential figures: ${SEQUENTIAL} requests one at a time per server, alternating in rounds of 50, timed with performance.now(); in-predict = the worker's own timing of model.predict. ` +
-        `Load average before/after: ${loadBefore.map((l) => l.toFixed(1)).join(" ")} / ${loadAfter.map((l) => l.toFixed(1)).join(" ")} on ${os.cpus().length} cores; autocannon, both servers, NATS and MLflow share them. autocannon reports whole milliseconds.`,
+        `Load average before/after: ${loadBefore.map((l) => l.toFixed(1)).join(" ")} / ${loadAfter.map((l) => l.toFixed(1)).join(" ")} on ${os.cpus().length} cores; the load generator, both servers, NATS and MLflow share them.`,
       targets,
-      limits: limitsText(o64, batching.c64, cpuAtC64, oursSequential, stages, floor),
-      ours_by_concurrency: ours,
-      baseline_by_concurrency: theirs,
+      limits: limitsText(o64, batching.c64, cpuAtC64, seqOurs.overhead_p50_ms.median, stages, { ...floor, overhead_p50_ms: spreadOf(floors, (f) => f.overhead_p50_ms).median }),
+      ours_by_concurrency: byConcurrency(ours),
+      baseline_by_concurrency: byConcurrency(theirs),
       ours_invocations_c64: oursInvocations,
       ours_batching: batching,
       ours_cpu_at_c64: cpuAtC64,
-      sequential: { ours: oursSequential, baseline: theirSequential },
+      sequential: { ours: seqOurs, baseline: seqTheirs, runs: sequentialRuns.map((r) => ({ ours: r.ours, baseline: r.baseline })) },
       ours_c1_mean_breakdown_ms: stages,
       loopback_round_trip_ms: hop,
-      transport_floor: floor,
+      transport_floor: { overhead_p50_ms: spreadOf(floors, (f) => f.overhead_p50_ms), runs: floors },
       in_predict_python_ms: trained.timings,
       baseline_command: baselineCommand,
     });
-    console.log(`inference: ours ${o64.rps} req/s vs baseline ${t64.rps} req/s at c=64 (×${ratio}); c=1 p50 ${o1.p50_ms} vs ${t1.p50_ms} ms -> ${file}`);
+    console.log(`inference: c=${worst.c} (worst ratio) ours ${headlineOurs.median} req/s vs baseline ${headlineTheirs.median} req/s (×${ratio}); c=1 sequential p50 ${seqOurs.p50_ms.median} vs ${seqTheirs.p50_ms.median} ms -> ${file}`);
   } finally {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
     await rm(dir, { recursive: true, force: true });
@@ -296,9 +323,9 @@ async function sequentialPair(
     for (let i = 0; i < ROUND; i++) samples.baseline.latencies.push((await timed(baselineUrl, baselineBody)).ms);
   }
   const summary = (latencies: number[]) => ({
-    p50_ms: percentile(latencies, 50),
-    p90_ms: percentile(latencies, 90),
-    p99_ms: percentile(latencies, 99),
+    p50_ms: pct(latencies, 50),
+    p90_ms: pct(latencies, 90),
+    p99_ms: pct(latencies, 99),
     mean_ms: round(latencies.reduce((a, b) => a + b, 0) / latencies.length, 3),
   });
   const after = await metrics();
@@ -316,7 +343,7 @@ async function sequentialPair(
     total: round(client, 3),
   };
   return {
-    ours: { ...summary(samples.ours.latencies), in_predict_p50_ms: percentile(samples.ours.predicts, 50), overhead_p50_ms: percentile(samples.ours.overheads, 50) },
+    ours: { ...summary(samples.ours.latencies), in_predict_p50_ms: pct(samples.ours.predicts, 50), overhead_p50_ms: pct(samples.ours.overheads, 50) },
     baseline: { ...summary(samples.baseline.latencies), in_predict_p50_ms: null, overhead_p50_ms: null },
     stages,
   };
@@ -330,10 +357,7 @@ async function timed(url: string, body: string): Promise<{ ms: number; text: str
   return { ms, text: res.text };
 }
 
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number, 3);
-}
+const pct = (values: number[], p: number) => round(percentile(values, p), 3);
 
 /**
  * What one hop between two processes costs on this machine: a TCP echo round trip, back to
@@ -365,7 +389,7 @@ async function loopbackRoundTrip(): Promise<{ busy_ms: number; after_idle_ms: nu
       await new Promise((r) => socket.once("data", r));
       rts.push(performance.now() - started);
     }
-    return percentile(rts, 50);
+    return pct(rts, 50);
   };
   try {
     return { busy_ms: await measureRounds(0), after_idle_ms: await measureRounds(5) };
@@ -408,7 +432,7 @@ function limitsText(
   o64: LoadResult,
   batch: ReturnType<typeof batchingBetween> | undefined,
   cpu: Record<string, { ms_per_s: number; us_per_request: number }>,
-  seq: Sequential,
+  overheadP50Ms: number,
   stages: Record<string, number>,
   floor: TransportFloor,
 ): string {
@@ -422,7 +446,7 @@ function limitsText(
     `At c=64 the Python worker was busy ${workerBusy}% of the time (${Math.round(calls)} predict calls/s of ${batch?.requests_per_call ?? "?"} requests each, ${batch?.worker_ms_per_call ?? "?"} ms per call): ` +
     `the worker is not the limit, the CPU is — our processes used ${Math.round(cpuTotal)} ms of CPU per second of the machine's ${os.cpus().length * 1000} ` +
     `(CPU per request: ${byProcess}); whatever else runs on the machine takes the rest. ` +
-    `At c=1 nothing is batched, and the p50 overhead (${seq.overhead_p50_ms} ms) is process hops and per-request work; mean per request: ` +
+    `At c=1 nothing is batched, and the p50 overhead (${overheadP50Ms} ms, median of runs) is process hops and per-request work; mean per request: ` +
     `${stages.inside_predict} ms inside predict, ${stages.worker_around_predict} ms in the worker around it (frame, output), ` +
     `${stages.inference_service_and_worker_pipe} ms in the inference service and its pipe to the worker, ` +
     `${stages.client_gateway_and_nats} ms between the client, the gateway and NATS (HTTP, two NATS hops each way, validation on both sides). ` +
@@ -442,15 +466,9 @@ interface TransportFloor {
 /**
  * The overhead with no model at all: the inference service is stopped and a stand-in answers
  * the same NATS endpoint after keeping a core busy for the model's p50 predict time, so the
- * client, the gateway and NATS see the same pause. Runs last: the inference service is gone after it.
+ * client, the gateway and NATS see the same pause. The caller stops the inference service first.
  */
-async function transportFloor(
-  url: string,
-  body: string,
-  inference: ManagedProcess,
-  opts: { natsUrl: string; spinMs: number; dir: string },
-): Promise<TransportFloor> {
-  await inference.stop();
+async function transportFloor(url: string, body: string, opts: { natsUrl: string; spinMs: number; dir: string }): Promise<TransportFloor> {
   const standIn = spawnManaged({
     name: "stand-in-predictor",
     command: process.execPath,
@@ -470,9 +488,9 @@ async function transportFloor(
     }
     return {
       spin_ms: round(opts.spinMs, 3),
-      p50_ms: percentile(latencies, 50),
-      overhead_p50_ms: percentile(overheads, 50),
-      overhead_p90_ms: percentile(overheads, 90),
+      p50_ms: pct(latencies, 50),
+      overhead_p50_ms: pct(overheads, 50),
+      overhead_p90_ms: pct(overheads, 90),
     };
   } finally {
     await standIn.stop();

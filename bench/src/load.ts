@@ -1,4 +1,34 @@
-import autocannon from "autocannon";
+import { performance } from "node:perf_hooks";
+import { setTimeout as sleep } from "node:timers/promises";
+import { Pool } from "undici";
+import { percentile, round } from "./spread.js";
+
+export { round };
+
+/** What every load result is measured with, recorded in each result file. */
+export const LOAD_GENERATOR = {
+  name: "bench/src/load.ts",
+  transport: "undici Pool, keep-alive, pipelining 1, one process",
+  clock: "process.hrtime (latencies kept in microseconds)",
+  latency: "from the request's dispatch to the last byte of the answer",
+} as const;
+
+export interface LoadOptions {
+  url: string;
+  /** Keep-alive connections; in the closed loop, also the number of requests in flight. */
+  connections: number;
+  durationSeconds: number;
+  /**
+   * Fixes the offered load (requests/s across all connections): requests are dispatched on
+   * schedule whether or not earlier ones were answered (an open loop, so a slow server cannot
+   * slow the load down and hide its own latency). Without it, each connection sends its next
+   * request when the last one is answered.
+   */
+  rate?: number;
+  method?: "GET" | "POST";
+  body?: string;
+  headers?: Record<string, string>;
+}
 
 export interface LoadResult {
   requests: number;
@@ -9,41 +39,86 @@ export interface LoadResult {
   p90_ms: number;
   p99_ms: number;
   max_ms: number;
+  mean_ms: number;
+  /** Open loop only: how late the generator itself dispatched (p99), so its own jitter is visible. */
+  dispatch_lag_p99_ms?: number;
 }
 
 /**
- * One load run with autocannon on loopback. `rate` fixes the offered load (requests/s across
- * all connections); without it the connections send as fast as answers come back.
+ * One load run on loopback with microsecond resolution (autocannon reports whole
+ * milliseconds, too coarse for the sub-millisecond figures the benchmarks compare).
  */
-export async function load(options: {
-  url: string;
-  connections: number;
-  durationSeconds: number;
-  rate?: number;
-  method?: "GET" | "POST";
-  body?: string;
-  headers?: Record<string, string>;
-}): Promise<LoadResult> {
-  const result = await autocannon({
-    url: options.url,
+export async function load(options: LoadOptions): Promise<LoadResult> {
+  const url = new URL(options.url);
+  const pool = new Pool(url.origin, {
     connections: options.connections,
-    duration: options.durationSeconds,
-    overallRate: options.rate,
-    method: options.method ?? "GET",
-    body: options.body,
-    headers: options.headers,
     pipelining: 1,
+    keepAliveTimeout: 60_000,
+    headersTimeout: 30_000,
+    bodyTimeout: 30_000,
   });
+  const request = {
+    path: `${url.pathname}${url.search}`,
+    method: options.method ?? "GET",
+    headers: options.headers ?? {},
+    ...(options.body !== undefined ? { body: options.body } : {}),
+  };
+  const latenciesUs: number[] = [];
+  const lagsMs: number[] = [];
+  let errors = 0;
+  let non2xx = 0;
+  const once = async () => {
+    const started = process.hrtime.bigint();
+    try {
+      const res = await pool.request(request);
+      await res.body.arrayBuffer();
+      latenciesUs.push(Number(process.hrtime.bigint() - started) / 1_000);
+      if (res.statusCode < 200 || res.statusCode >= 300) non2xx++;
+    } catch {
+      errors++;
+    }
+  };
+
+  const start = performance.now();
+  const end = start + options.durationSeconds * 1_000;
+  try {
+    if (options.rate === undefined) {
+      await Promise.all(
+        Array.from({ length: options.connections }, async () => {
+          while (performance.now() < end) await once();
+        }),
+      );
+    } else {
+      const interval = 1_000 / options.rate;
+      const inFlight = new Set<Promise<void>>();
+      let sent = 0;
+      for (let now = start; now < end; now = performance.now()) {
+        for (; start + sent * interval <= now; sent++) {
+          lagsMs.push(now - (start + sent * interval));
+          const pending = once();
+          inFlight.add(pending);
+          void pending.finally(() => inFlight.delete(pending));
+        }
+        await sleep(Math.max(0, start + sent * interval - performance.now()));
+      }
+      await Promise.all(inFlight);
+    }
+  } finally {
+    await pool.close();
+  }
+  const elapsedSeconds = (performance.now() - start) / 1_000;
+  const ms = (us: number) => round(us / 1_000, 3);
+  const mean = latenciesUs.reduce((a, b) => a + b, 0) / Math.max(1, latenciesUs.length);
   return {
-    requests: result.requests.total,
-    errors: result.errors + result.timeouts,
-    non2xx: result.non2xx,
-    rps: round(result.requests.total / options.durationSeconds),
-    p50_ms: result.latency.p50,
-    p90_ms: result.latency.p90,
-    p99_ms: result.latency.p99,
-    max_ms: result.latency.max,
+    requests: latenciesUs.length,
+    errors,
+    non2xx,
+    rps: round(latenciesUs.length / elapsedSeconds, 1),
+    p50_ms: ms(percentile(latenciesUs, 50)),
+    p90_ms: ms(percentile(latenciesUs, 90)),
+    p99_ms: ms(percentile(latenciesUs, 99)),
+    max_ms: ms(latenciesUs.reduce((a, b) => Math.max(a, b), 0)),
+    mean_ms: ms(mean),
+    ...(options.rate !== undefined ? { dispatch_lag_p99_ms: round(percentile(lagsMs, 99), 3) } : {}),
   };
 }
-
-export const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;

@@ -120,8 +120,3 @@ export async function waitForTerminal(api: string, jobId: string): Promise<JobVi
   }
   throw new Error(`job ${jobId} never finished`);
 }
-
-export const percentile = (values: number[], p: number) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
-};
