@@ -154,7 +154,8 @@ describe("inference faults: worker crashes, models that cannot load, warm-up and
     const err = await stack.bus.request(RPC.predict, request, { timeoutMs: 3_000 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RemoteError);
     expect(err).toMatchObject({ code: "UNAVAILABLE" });
-    expect((err as Error).message).toMatch(/no answer within the 3000 ms the caller waits \(loading the model.*\); retry shortly/);
+    // The message names the wait left when the service answered: on a busy machine a few ms less than 3000.
+    expect((err as Error).message).toMatch(/no answer within the (29\d\d|3000) ms the caller waits \(loading the model.*\); retry shortly/);
     // The load was not abandoned with the request: a client that retries is served by it.
     const served = await stack.postWhenLoaded("/mlops/inference", { model_name: name, inputs: { x: [4] } });
     expect(served.statusCode, served.body).toBe(200);
