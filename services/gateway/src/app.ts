@@ -5,6 +5,7 @@ import { formatTraceparent, Histogram, TRACEPARENT_HEADER } from "@asgard/teleme
 import { HTTP_STATUS, HttpError } from "./http-errors.js";
 import type { BusRef } from "./bus-ref.js";
 import { useDepthCheckedJson } from "./json-body.js";
+import { enforceLocalMode } from "./local-mode.js";
 import { trackRoutes } from "./method-not-allowed.js";
 import { docsRoutes } from "./routes/docs.js";
 import { healthRoutes } from "./routes/health.js";
@@ -34,6 +35,11 @@ export interface GatewayDeps {
   bodyLimitBytes: number;
   /** Upload limits and log-stream pacing; the contract's defaults when absent. */
   training?: TrainingRouteOptions;
+  /**
+   * Local mode (bound to loopback, no API keys): refuse requests addressed to other names
+   * (DNS rebinding) and what only a foreign web page sends (see local-mode.ts).
+   */
+  localMode?: boolean;
 }
 
 /**
@@ -57,6 +63,7 @@ export async function createGateway(deps: GatewayDeps): Promise<FastifyInstance>
   });
   const routes = trackRoutes(app);
   useDepthCheckedJson(app);
+  if (deps.localMode) enforceLocalMode(app);
 
   const duration = new Histogram({
     name: "asgard_http_request_duration_seconds",

@@ -6,7 +6,13 @@ export const GatewayEnv = z
   .object({
     NATS_URL: natsUrl(),
     PORT: port(8000).describe("port the HTTP API listens on (default 8000)"),
-    HOST: z.string().min(1).default("0.0.0.0").describe("address the HTTP API binds (default 0.0.0.0)"),
+    HOST: z
+      .string()
+      .min(1)
+      .default("127.0.0.1")
+      .describe(
+        "address the HTTP API binds (default 127.0.0.1). On a loopback address the gateway runs in local mode: it answers only requests addressed to localhost, 127.0.0.1 or [::1], and refuses cross-site browser requests",
+      ),
     BODY_LIMIT_BYTES: z.coerce
       .number()
       .int()

@@ -5,6 +5,7 @@ import { createLogger, createMetricsRegistry, onShutdown } from "@asgard/telemet
 import { createGateway } from "./app.js";
 import type { BusRef } from "./bus-ref.js";
 import { GatewayEnv } from "./env.js";
+import { isLoopbackBind } from "./local-mode.js";
 import { createStatusCache, type StatusCache } from "./status-cache.js";
 
 const SERVICE = "gateway";
@@ -15,6 +16,10 @@ async function main(): Promise<void> {
   const logger = createLogger(SERVICE, env.LOG_LEVEL);
   const metrics = createMetricsRegistry(SERVICE);
   const bus: BusRef = { current: null };
+  const localMode = isLoopbackBind(env.HOST);
+  if (!localMode) {
+    logger.warn({ host: env.HOST }, "the API is bound to a non-loopback address and answers every caller that reaches it: put it behind a network policy that admits only trusted clients");
+  }
   let statusCache: StatusCache | null = null;
   const app = await createGateway({
     bus,
@@ -24,6 +29,7 @@ async function main(): Promise<void> {
     openapi: buildOpenApiDocument(),
     statusRetryAfterSeconds: 2,
     bodyLimitBytes: env.BODY_LIMIT_BYTES,
+    localMode,
     training: {
       uploadLimits: {
         minTimeoutSeconds: env.MIN_TIMEOUT_SECONDS,
