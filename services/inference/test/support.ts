@@ -63,7 +63,8 @@ export async function runTrainingScript(pyenv: PyEnvManager, script: string, env
     await writeFile(file, script);
     const { stdout } = await run(lease.python, [file], {
       cwd: dir,
-      timeoutMs: 170_000,
+      // Four models, each with MLflow's requirement inference (a subprocess per model): minutes on a busy machine.
+      timeoutMs: 10 * 60_000,
       env: { PATH: `${lease.binDir}:/usr/bin:/bin`, HOME: dir, LANG: "C.UTF-8", PYTHONPATH: JOB_RUNTIME_SHIM, MLFLOW_TRACKING_URI: inject("infra").mlflowUrl, MLFLOW_DISABLE_TELEMETRY: "true", ...env },
     });
     const line = stdout.split("\n").find((l) => l.startsWith("RESULT "));
