@@ -26,6 +26,8 @@ const WARMUP_SECONDS = 3;
 /** Sequential requests timed one by one, alternating between the two servers. */
 const SEQUENTIAL = 1_000;
 const FEATURES = 20;
+/** The folder the python-runner puts on every job's PYTHONPATH (the job runtime shim). */
+const JOB_RUNTIME_SHIM = join(import.meta.dirname, "..", "..", "services", "python-runner", "src", "python");
 
 const TRAIN = `
 import json, os, time
@@ -39,8 +41,7 @@ frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(${FEATURES})])
 mlflow.set_experiment(os.environ["EXPERIMENT"])
 with mlflow.start_run() as run:
     model = RandomForestClassifier(n_estimators=100, random_state=0).fit(frame, y)
-    # skops (MLflow 3.17's default format) refuses the trees' node storage unless trusted; cloudpickle is what most models use.
-    info = mlflow.sklearn.log_model(model, name="model", input_example=frame.iloc[:2], serialization_format="cloudpickle")
+    info = mlflow.sklearn.log_model(model, name="model", input_example=frame.iloc[:2])
 
 def per_call_ms(fn, rows, reps=300):
     batch = frame.iloc[:rows]
@@ -234,7 +235,7 @@ export async function run(): Promise<void> {
       baseline_spread: headlineTheirs,
       load_generator: { ...LOAD_GENERATOR, concurrency: CONCURRENCY, seconds: SECONDS, warmup_seconds: WARMUP_SECONDS, sequential_requests: SEQUENTIAL },
       notes:
-        `Same registered model (scikit-learn ${trained.sklearn} RandomForestClassifier, 100 trees, ${FEATURES} features, logged with mlflow.sklearn.log_model, cloudpickle), same machine, ` +
+        `Same registered model (scikit-learn ${trained.sklearn} RandomForestClassifier, 100 trees, ${FEATURES} features, logged with the plain mlflow.sklearn.log_model in a job's runtime: cloudpickle), same machine, ` +
         `${RUNS} runs of the whole sweep; ${SECONDS} s per point after ${WARMUP_SECONDS} s of warm-up, closed loop, one fixed single-row body per server. ` +
         `Headline: the concurrency where ours compares worst (c=${worst.c}); ratios by concurrency: ${ratios.map((r) => `c${r.c} ×${round(r.ratio)}`).join(", ")}. ` +
         `ours = POST /mlops/inference through the gateway, NATS request/reply and the inference service to one Python worker (micro-batching with the defaults: at most 256 rows, at most 5 ms of idle worker to let a batch fill). ` +
@@ -270,7 +271,8 @@ async function train(pyenv: PyEnvManager, trackingUri: string, dir: string): Pro
     const { stdout } = await runCommand(lease.python, [script], {
       cwd: dir,
       timeoutMs: 15 * 60_000,
-      env: { PATH: `${lease.binDir}:/usr/bin:/bin`, HOME: dir, LANG: "C.UTF-8", MLFLOW_TRACKING_URI: trackingUri, MLFLOW_DISABLE_TELEMETRY: "true", EXPERIMENT: "bench-inference" },
+      // The platform's job runtime shim, as every job has it: it chooses the model's serialization format.
+      env: { PATH: `${lease.binDir}:/usr/bin:/bin`, HOME: dir, LANG: "C.UTF-8", PYTHONPATH: JOB_RUNTIME_SHIM, MLFLOW_TRACKING_URI: trackingUri, MLFLOW_DISABLE_TELEMETRY: "true", EXPERIMENT: "bench-inference" },
     });
     const result = stdout.split("\n").find((l) => l.startsWith("RESULT "));
     if (!result) throw new Error(`training printed no result:\n${stdout.slice(-2000)}`);

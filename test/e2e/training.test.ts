@@ -83,6 +83,9 @@ describe("training jobs end to end (real NATS, database, MLflow, uv, bubblewrap)
     expect(accepted).toMatchObject({ status: "queued", run_id: null, model_version: null, error: null, started_at: null });
     const job = await waitForJob<Job>(platform.api, accepted.job_id, ["completed", "failed"]);
     expect(job.status, job.logs).toBe("completed");
+    // It logs no model: nothing to register, and that is no error.
+    expect(job.model_version).toBeNull();
+    expect(job.registration_error).toBeNull();
     expect(job.logs).toMatch(/Accuracy: \d\.\d{4}/);
     expect(job.run_id).toMatch(/^[0-9a-f]{32}$/);
     expect(job.duration_seconds).toBeGreaterThan(0);

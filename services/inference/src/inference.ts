@@ -108,7 +108,7 @@ export function createInference(deps: InferenceDeps): Inference {
       if (req.return_probabilities && !runtime.info.has_proba) {
         throw new BusError(
           "UNPROCESSABLE",
-          `${runtime.label} has no predict_proba (it is served as ${runtime.info.flavor}), so it cannot return probabilities; send return_probabilities: false`,
+          `${runtime.label} has no predict_proba (${runtime.info.model_class ? `a ${runtime.info.model_class} ` : ""}served through ${runtime.info.flavor}), so it cannot return probabilities; send return_probabilities: false`,
           { issues: [{ field: "return_probabilities", message: "this model has no predict_proba; send false" }] },
         );
       }

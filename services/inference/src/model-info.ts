@@ -20,8 +20,11 @@ export const InputSpecSchema = z.discriminatedUnion("kind", [
 export type InputSpec = z.infer<typeof InputSpecSchema>;
 
 export const WorkerModelInfoSchema = z.object({
-  /** `sklearn` when loaded with the native loader (predict_proba available), else the pyfunc loader module. */
+  /** The pyfunc loader module (`mlflow.sklearn`, `mlflow.lightgbm`, …), or `python_function`. */
   flavor: z.string(),
+  /** Class of the model object the flavor loaded (e.g. `lightgbm.basic.Booster`); null for python_function models. */
+  model_class: z.string().nullable().default(null),
+  /** Whether the model has predict_proba (decided per flavor by the worker's NATIVE_FLAVORS). */
   has_proba: z.boolean(),
   classes: z.array(z.unknown()).nullable(),
   input: InputSpecSchema,

@@ -20,6 +20,7 @@ describe("workerEnv", () => {
       LANG: "C.UTF-8",
       MLFLOW_DISABLE_TELEMETRY: "true",
       DO_NOT_TRACK: "true",
+      MLFLOW_ALLOW_PICKLE_DESERIALIZATION: "true",
       OMP_NUM_THREADS: "1",
     });
     expect(JSON.stringify(env)).not.toMatch(/secret|canary|evil/);

@@ -250,7 +250,8 @@ const PASSED_THROUGH = ["OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THRE
 /**
  * The complete environment of a worker: an allow-list, never the service's own variables
  * (its NATS and MLflow credentials stay out of model code). The worker loads from local
- * files, so it needs no tracking URI; MLflow's usage telemetry is switched off.
+ * files, so it needs no tracking URI; MLflow's usage telemetry is switched off, and model
+ * deserialization is allowed (the worker exists to load the model).
  */
 export function workerEnv(opts: { binDir: string; venv: string; home: string; source?: Readonly<Record<string, string | undefined>> }): Record<string, string> {
   const env: Record<string, string> = {
@@ -260,6 +261,11 @@ export function workerEnv(opts: { binDir: string; venv: string; home: string; so
     LANG: "C.UTF-8",
     MLFLOW_DISABLE_TELEMETRY: "true",
     DO_NOT_TRACK: "true",
+    // MLflow gates loading every scikit-learn/LightGBM model (pickle, cloudpickle and skops,
+    // whose trusted types come from the model's own files) behind this switch. Loading a model
+    // runs its code, so the model worker is the trust boundary: set here and nowhere else (not
+    // in jobs, not in the service). Sandboxing the workers themselves is still open (issue 12).
+    MLFLOW_ALLOW_PICKLE_DESERIALIZATION: "true",
   };
   const source = opts.source ?? process.env;
   for (const name of PASSED_THROUGH) {

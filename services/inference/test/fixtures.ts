@@ -40,7 +40,7 @@ def log(fn):
 
 # Named columns (logged from a DataFrame; the signature comes from the input example).
 forest = RandomForestClassifier(n_estimators=8, random_state=0).fit(frame, y)
-m = log(lambda: mlflow.sklearn.log_model(forest, name="model", input_example=probe, serialization_format="cloudpickle"))
+m = log(lambda: mlflow.sklearn.log_model(forest, name="model", input_example=probe))
 m["probe"] = probe.to_dict(orient="list")
 m["predictions"] = mlflow.pyfunc.load_model(m["uri"]).predict(probe).tolist()
 m["probabilities"] = mlflow.sklearn.load_model(m["uri"]).predict_proba(probe).tolist()
@@ -48,7 +48,7 @@ out["named"] = m
 
 # A second version of it, trained differently (for latest and aliases).
 forest2 = RandomForestClassifier(n_estimators=3, random_state=7).fit(frame, 1 - y)
-m = log(lambda: mlflow.sklearn.log_model(forest2, name="model", input_example=probe, serialization_format="cloudpickle"))
+m = log(lambda: mlflow.sklearn.log_model(forest2, name="model", input_example=probe))
 m["probe"] = probe.to_dict(orient="list")
 m["predictions"] = mlflow.pyfunc.load_model(m["uri"]).predict(probe).tolist()
 out["named_v2"] = m
@@ -56,7 +56,7 @@ out["named_v2"] = m
 # No column names: logged from a numpy array, as the original examples did.
 X3 = X[:, :3]
 logistic = LogisticRegression().fit(X3, y)
-m = log(lambda: mlflow.sklearn.log_model(logistic, name="model", signature=infer_signature(X3, logistic.predict(X3)), serialization_format="cloudpickle"))
+m = log(lambda: mlflow.sklearn.log_model(logistic, name="model", signature=infer_signature(X3, logistic.predict(X3))))
 m["probe"] = {"x0": X3[:6, 0].tolist(), "x1": X3[:6, 1].tolist(), "x2": X3[:6, 2].tolist()}
 m["predictions"] = mlflow.pyfunc.load_model(m["uri"]).predict(X3[:6]).tolist()
 m["probabilities"] = mlflow.sklearn.load_model(m["uri"]).predict_proba(X3[:6]).tolist()

@@ -44,8 +44,16 @@ export async function testPyEnv(mlflowVersion: string): Promise<PyEnvManager> {
 }
 
 /**
- * Runs a Python script in an environment with scikit-learn and the server's MLflow, against
- * the run's MLflow server, and returns what it printed after `RESULT `.
+ * The folder the python-runner puts on every job's PYTHONPATH (its runtime shim, which sets
+ * the job's MLflow defaults). Models a user's job logs are logged under it, so the test
+ * models are too: the scripts below stay as a user writes them.
+ */
+export const JOB_RUNTIME_SHIM = join(import.meta.dirname, "..", "..", "python-runner", "src", "python");
+
+/**
+ * Runs a Python script as a job would (an environment with scikit-learn and the server's
+ * MLflow, the platform's runtime shim), against the run's MLflow server, and returns what it
+ * printed after `RESULT `.
  */
 export async function runTrainingScript(pyenv: PyEnvManager, script: string, env: Record<string, string>): Promise<unknown> {
   const lease: EnvLease = await pyenv.acquire(["scikit-learn"]);
@@ -55,8 +63,9 @@ export async function runTrainingScript(pyenv: PyEnvManager, script: string, env
     await writeFile(file, script);
     const { stdout } = await run(lease.python, [file], {
       cwd: dir,
-      timeoutMs: 170_000,
-      env: { PATH: `${lease.binDir}:/usr/bin:/bin`, HOME: dir, LANG: "C.UTF-8", MLFLOW_TRACKING_URI: inject("infra").mlflowUrl, MLFLOW_DISABLE_TELEMETRY: "true", ...env },
+      // Four models, each with MLflow's requirement inference (a subprocess per model): minutes on a busy machine.
+      timeoutMs: 10 * 60_000,
+      env: { PATH: `${lease.binDir}:/usr/bin:/bin`, HOME: dir, LANG: "C.UTF-8", PYTHONPATH: JOB_RUNTIME_SHIM, MLFLOW_TRACKING_URI: inject("infra").mlflowUrl, MLFLOW_DISABLE_TELEMETRY: "true", ...env },
     });
     const line = stdout.split("\n").find((l) => l.startsWith("RESULT "));
     if (!line) throw new Error(`the training script printed no result:\n${stdout.slice(-2000)}`);

@@ -104,35 +104,60 @@ def describe(exc):
     return text if len(text) <= 2000 else text[:2000] + "…"
 
 
+def _is_xgboost_estimator(raw):
+    import xgboost
+
+    return isinstance(raw, xgboost.XGBModel)
+
+
+# How each flavor is served: the one place that decides it. For the loader modules listed,
+# MLflow's pyfunc wrapper does nothing but call the raw model's own predict function on the
+# data it is given (after its schema enforcement, which the service has already done for the
+# batch: checked and typed every column against the signature). The worker calls that same
+# function on the raw model, and takes class probabilities from the raw model's
+# predict_proba when it has one: scikit-learn estimators and pipelines, LightGBM's and
+# XGBoost's scikit-learn classes. Each entry says which raw models qualify; any other model
+# (a raw xgboost Booster needs a DMatrix, a python_function model, every other flavor) is
+# served through `pyfunc.predict`, exactly as MLflow's scoring server does, without
+# probabilities.
+NATIVE_FLAVORS = {
+    "mlflow.sklearn": lambda raw: True,
+    # A Booster's predict takes a DataFrame too; an LGBMClassifier adds predict_proba.
+    "mlflow.lightgbm": lambda raw: True,
+    # The wrapper calls XGBModel.predict(data, validate_features=True), the method's default.
+    "mlflow.xgboost": _is_xgboost_estimator,
+}
+
+
 class Model:
     """A loaded model: its predict functions and what the service needs to check inputs."""
 
     def __init__(self, path):
-        from mlflow.models import Model as MlflowModel
+        import mlflow.pyfunc
 
-        meta = MlflowModel.load(path)
-        flavors = meta.flavors
-        pyfunc_conf = flavors.get("python_function") or {}
+        # Loading a model runs code from its artifact (cloudpickle, pickle, and skops too: its
+        # trusted types are read from the model's own MLmodel). This worker is that trust
+        # boundary; the service allows it in the worker's environment (MLFLOW_ALLOW_PICKLE_DESERIALIZATION).
+        self._pyfunc = mlflow.pyfunc.load_model(path)
+        meta = self._pyfunc.metadata
+        pyfunc_conf = meta.flavors.get("python_function") or {}
         self.params_schema = meta.get_params_schema()
-        self.native = None
+        self.flavor = pyfunc_conf.get("loader_module") or "python_function"
         # Column labels per column list: building a pandas Index is most of a small frame's cost.
         self._indexes = {}
-        if "sklearn" in flavors:
-            # The native loader exposes predict_proba; pyfunc would hide it behind predict.
-            import mlflow.sklearn
-
-            self.native = mlflow.sklearn.load_model(path)
-            self.flavor = "sklearn"
-            self._predict = getattr(self.native, pyfunc_conf.get("predict_fn") or "predict")
-            self._proba = self.native.predict_proba if hasattr(self.native, "predict_proba") else None
-        else:
-            import mlflow.pyfunc
-
-            pyfunc = mlflow.pyfunc.load_model(path)
-            self.flavor = pyfunc_conf.get("loader_module") or "python_function"
-            self._pyfunc = pyfunc
-            self._predict = None
-            self._proba = None
+        self.native = None
+        self._predict = None
+        self._proba = None
+        try:
+            raw = self._pyfunc.get_raw_model()
+        except Exception:  # noqa: BLE001 - python_function models have no raw model
+            raw = None
+        self.model_class = f"{type(raw).__module__}.{type(raw).__qualname__}" if raw is not None else None
+        qualifies = NATIVE_FLAVORS.get(self.flavor)
+        if raw is not None and qualifies is not None and qualifies(raw):
+            self.native = raw
+            self._predict = getattr(raw, pyfunc_conf.get("predict_fn") or "predict")
+            self._proba = getattr(raw, "predict_proba", None)
         self.input = self._input_spec(meta.get_input_schema())
 
     def _input_spec(self, schema):
@@ -160,6 +185,7 @@ class Model:
         classes = getattr(self.native, "classes_", None)
         return {
             "flavor": self.flavor,
+            "model_class": self.model_class,
             "has_proba": self._proba is not None,
             "classes": classes.tolist() if hasattr(classes, "tolist") else None,
             "input": self.input,
@@ -214,7 +240,8 @@ class Model:
         return np.asarray(values, dtype=dtype if dtype is not None else object)
 
     def predict(self, data, proba, params):
-        if self.native is None:
+        # Inference parameters (declared by the signature) go where MLflow sends them.
+        if self.native is None or params:
             out = self._pyfunc.predict(data, params=params) if params else self._pyfunc.predict(data)
             return out, None
         predictions = self._predict(data)
