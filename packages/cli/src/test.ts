@@ -1,9 +1,18 @@
 import { spawn } from "node:child_process";
 import { join } from "node:path";
-import { ensureBubblewrap, ensureFeastVenv, ensureMlflowVenv, ensureSeaweedVenv, ensureUv } from "@asgard/infra";
+import {
+  ensureBubblewrap,
+  ensureFeastVenv,
+  ensureKubectlVenv,
+  ensureMlflowVenv,
+  ensureNatsServerVenv,
+  ensureSeaweedVenv,
+  ensureUv,
+} from "@asgard/infra";
 
 /**
- * `npm test`: prepares what the harness runs (bubblewrap, uv, MLflow, SeaweedFS, Feast),
+ * `npm test`: prepares what the harness runs (bubblewrap, uv, nats-server, MLflow, SeaweedFS,
+ * Feast, kubectl),
  * type-checks the whole workspace, then runs every test once with vitest.
  */
 const root = process.cwd();
@@ -19,7 +28,15 @@ function run(command: string, args: string[]): Promise<number> {
 
 async function main(): Promise<void> {
   process.stdout.write("Preparing Python tools (cached after the first run)…\n");
-  const [bwrap] = await Promise.all([ensureBubblewrap(), ensureUv(), ensureMlflowVenv(), ensureSeaweedVenv(), ensureFeastVenv()]);
+  const [bwrap] = await Promise.all([
+    ensureBubblewrap(),
+    ensureUv(),
+    ensureNatsServerVenv(),
+    ensureMlflowVenv(),
+    ensureSeaweedVenv(),
+    ensureFeastVenv(),
+    ensureKubectlVenv(),
+  ]);
   if (!bwrap.available) {
     process.stderr.write(`${bwrap.message}\n`);
     process.exit(2);
