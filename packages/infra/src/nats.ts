@@ -3,7 +3,7 @@ import { mkdir } from "node:fs/promises";
 import { connect as netConnect } from "node:net";
 import { join } from "node:path";
 import { freePort } from "./ports.js";
-import { spawnManaged, waitUntilReady, type ManagedProcess } from "./process.js";
+import { spawnManaged, waitUntilReady, type DeathTie, type ManagedProcess } from "./process.js";
 import { ensureNatsServerVenv } from "./tools.js";
 
 export interface NatsServer {
@@ -29,20 +29,27 @@ export async function findNatsServer(): Promise<string> {
   return join(await ensureNatsServerVenv(), "bin", "nats-server");
 }
 
-/** Starts a nats-server with JetStream on loopback, storing in `storeDir`. */
-export async function startNatsServer(options: {
+export interface NatsServerOptions {
   storeDir: string;
+  /** Client port; default a free one. */
   port?: number;
+  /** HTTP monitoring port; default a free one. */
+  monitorPort?: number;
   logFile?: string;
-}): Promise<NatsServer> {
+  dieWithParent?: DeathTie;
+}
+
+/** Starts a nats-server with JetStream on loopback, storing in `storeDir`. */
+export async function startNatsServer(options: NatsServerOptions): Promise<NatsServer> {
   await mkdir(options.storeDir, { recursive: true });
   const port = options.port ?? (await freePort());
-  const monitorPort = await freePort();
+  const monitorPort = options.monitorPort ?? (await freePort());
   const proc = spawnManaged({
     name: "nats-server",
     command: await findNatsServer(),
     args: ["-a", "127.0.0.1", "-p", String(port), "-m", String(monitorPort), "-js", "-sd", options.storeDir],
     logFile: options.logFile,
+    dieWithParent: options.dieWithParent,
   });
   const monitorUrl = `http://127.0.0.1:${monitorPort}`;
   await waitUntilReady(proc, `nats-server on port ${port}`, async () => {

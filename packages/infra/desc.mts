@@ -1,0 +1,2 @@
+import { descendants } from "@asgard/infra";
+console.log(descendants(Number(process.argv[2])).join(" "));
