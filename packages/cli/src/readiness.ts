@@ -1,51 +1,43 @@
-import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 
 /** What still keeps the platform from being usable; empty once it is. */
 export type Missing = string[];
 
+/** The parts of the status snapshot (`GET /mlops/status`) that say whether clients would be served. */
 interface Snapshot {
   checked_at?: string;
-  components?: { database?: { available?: boolean; error?: string | null } };
   runners?: { live?: number };
+  services?: Record<"job_scheduler" | "registry" | "inference", { available?: boolean; error?: string | null }>;
 }
 
+const SERVICE_NAMES = { job_scheduler: "the job-scheduler", registry: "the registry", inference: "the inference service" } as const;
+
 /**
- * Asks the platform, through its public API, whether a client's first requests would be
- * served — the gateway's own /readyz only says that the gateway pod can answer (NATS and
- * the status snapshot), and must stay per pod for Kubernetes. Usable means:
- * - a status snapshot taken after `since` in which the job-scheduler answered (the
- *   database component is asked of it) and at least one python-runner is live;
- * - the registry answers the model list;
- * - the inference service answers a prediction for a model that does not exist with 404
- *   (a 503 means no inference service is serving).
+ * Asks the platform whether a client's first requests would be served. The gateway's
+ * /readyz only says that this gateway pod can answer (NATS and the status snapshot) and
+ * stays per pod for Kubernetes; usable is a platform-level fact, read from a status
+ * snapshot taken after `since`: the job-scheduler, the registry and the inference service
+ * answered the status service on the bus, and at least one python-runner is live.
  */
 export async function missingParts(api: string, since: Date): Promise<Missing> {
-  const missing: Missing = [];
-  const get = async (path: string, init?: RequestInit) => {
+  const get = async (path: string) => {
     try {
-      return await fetch(`${api}${path}`, { ...init, signal: AbortSignal.timeout(10_000) });
+      return await fetch(`${api}${path}`, { signal: AbortSignal.timeout(10_000) });
     } catch {
       return null;
     }
   };
-  const ready = await get("/readyz");
-  if (ready?.status !== 200) return ["the gateway (/readyz)"];
+  if ((await get("/readyz"))?.status !== 200) return ["the gateway (/readyz)"];
   const status = await get("/mlops/status");
   const snapshot = status?.status === 200 ? ((await status.json()) as Snapshot) : null;
-  if (!snapshot || !snapshot.checked_at || new Date(snapshot.checked_at) < since) {
-    missing.push("a status snapshot taken since the start");
-  } else {
-    if (snapshot.components?.database?.available !== true) missing.push("the job-scheduler");
-    if ((snapshot.runners?.live ?? 0) < 1) missing.push("a python-runner");
+  if (!snapshot?.checked_at || new Date(snapshot.checked_at) < since) return ["a status snapshot taken since the start"];
+  if (!snapshot.services) return ["a status service that reports the services"];
+  const missing: Missing = [];
+  for (const [key, name] of Object.entries(SERVICE_NAMES)) {
+    const health = snapshot.services[key as keyof typeof SERVICE_NAMES];
+    if (health?.available !== true) missing.push(health?.error ? `${name} (${health.error})` : name);
   }
-  if ((await get("/mlops/models"))?.status !== 200) missing.push("the registry");
-  const probe = await get("/mlops/inference", {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ model_name: `asgard-start-probe-${randomBytes(4).toString("hex")}`, inputs: { x: [0] } }),
-  });
-  if (probe?.status !== 404) missing.push("the inference service");
+  if ((snapshot.runners?.live ?? 0) < 1) missing.push("a python-runner");
   return missing;
 }
 

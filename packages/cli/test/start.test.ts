@@ -63,7 +63,7 @@ async function upload(api: string): Promise<{ status: number; body: { job_id?: s
   const res = await fetch(`${api}/mlops/training/upload`, {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({ script_name: "train.py", script_content: SCRIPT, experiment_name: "start-test", requirements: [], timeout: 300 }),
+    body: JSON.stringify({ script_name: "train.py", script_content: SCRIPT, experiment_name: "start-test", model_name: "start-test", requirements: [], timeout: 300 }),
   });
   return { status: res.status, body: (await res.json()) as { job_id?: string } };
 }
@@ -87,7 +87,7 @@ async function uploadAndComplete(api: string): Promise<void> {
     await sleep(500);
     sent = await upload(api);
   }
-  expect(sent.status).toBe(202);
+  expect(sent).toMatchObject({ status: 202 });
   const job = await jobEnds(api, sent.body.job_id!);
   expect(job).toMatchObject({ status: "completed", error: null });
 }
@@ -140,7 +140,7 @@ describe("npm start", { timeout: 900_000 }, () => {
 
   it("answers an upload sent the moment it prints 'Asgard is up' with 202, and runs the job", async () => {
     const first = await started.firstUpload;
-    expect(first.status).toBe(202);
+    expect(first).toMatchObject({ status: 202 });
     expect(await jobEnds(started.api, first.body.job_id!)).toMatchObject({ status: "completed", error: null });
   });
 
@@ -190,7 +190,7 @@ describe("npm start", { timeout: 900_000 }, () => {
     expect(started.output()).toContain(`Stopped job-scheduler (pid ${orphan.pid}) holding the embedded database`);
     expect(procEntry(orphan.pid!)).toBeNull();
     const first = await started.firstUpload;
-    expect(first.status).toBe(202);
+    expect(first).toMatchObject({ status: 202 });
     expect(await jobEnds(started.api, first.body.job_id!)).toMatchObject({ status: "completed", error: null });
   });
 });
