@@ -2,7 +2,9 @@ import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { exitOnConfigError, parseEnv } from "@asgard/config";
 import {
+  DEBIAN_PACKAGES,
   ensureBubblewrap,
+  ensureDebianPackages,
   ensureUv,
   freePort,
   preferredOrFreePort,
@@ -46,6 +48,9 @@ async function main(): Promise<void> {
       const cleared = await clearDatabaseLock(dataDir);
       if (cleared) say(`Stopped ${cleared}, left running by an earlier start.`);
     }
+    // uv's own virtualenv needs python3-venv; setpriv and unshare tie our children to us.
+    const debian = await ensureDebianPackages([DEBIAN_PACKAGES.pythonVenv, DEBIAN_PACKAGES.utilLinux]);
+    if (debian.message) throw new Error(debian.message);
     const [bwrap] = await Promise.all([ensureBubblewrap(), ensureUv()]);
     if (!bwrap.available && process.env.RUNNER_SANDBOX !== "process-group") throw new Error(bwrap.message ?? "bubblewrap missing");
     const restartNotice = (name: string) => ({

