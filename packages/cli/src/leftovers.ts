@@ -43,7 +43,9 @@ export class RunRecords {
         const record = JSON.parse(readFileSync(join(this.dir, file), "utf8")) as RunRecord;
         const now = procEntry(record.pid);
         if (now && now.startTime === record.startTime) found.set(name, record);
-        else if (groupMembers(record.pgid).length > 0 && record.pgid === record.pid) found.set(name, record);
+        // The leader died but its group lives on (MLflow's worker): still ours to clear. Only
+        // for groups we created (a child's own, pgid = pid), never the group we run in.
+        else if (record.pgid === record.pid && groupMembers(record.pgid).length > 0) found.set(name, record);
         else this.forget(name);
       } catch {
         this.forget(name);
@@ -106,6 +108,11 @@ export async function clearDatabaseLock(dataDir: string): Promise<string | null>
   }
   if (!Number.isInteger(holder) || holder <= 0 || !procEntry(holder)) return null;
   const command = procCommandLine(holder);
+  // A scheduler whose parent is a running start (one that predates the run records) is no orphan.
+  const parent = procEntry(holder)?.ppid ?? 0;
+  if (parent > 1 && procCommandLine(parent).includes(join("packages", "cli", "src", "start.ts"))) {
+    throw new AlreadyRunningError(parent, dataDir);
+  }
   if (!command.includes("job-scheduler")) {
     throw new Error(
       `the embedded job database ${join(dataDir, "jobs-db")} is locked by process ${holder} (${command || "unknown command"}), ` +

@@ -144,6 +144,24 @@ describe("npm start", { timeout: 900_000 }, () => {
     expect(await jobEnds(started.api, first.body.job_id!)).toMatchObject({ status: "completed", error: null });
   });
 
+  it("refuses a second start of the same data directory, naming the running one's pid", async () => {
+    const owner = (await record(dataDir, "owner"))!.pid;
+    let output = "";
+    const second = spawnManaged({
+      name: "second-start",
+      command: process.execPath,
+      args: [join(root, "packages", "cli", "bootstrap.mjs"), "start"],
+      cwd: root,
+      env: { ...withoutExternalServers(process.env), ASGARD_DATA_DIR: dataDir, PORT: String(await freePort()), LOG_LEVEL: "info" },
+      onLine: (line) => (output += `${line}\n`),
+    });
+    expect(await second.exited).toBe(1);
+    expect(output).toContain(`Asgard is already running from ${dataDir} (npm start, pid ${owner})`);
+    // The running one is untouched and still serves.
+    expect((await record(dataDir, "owner"))?.pid).toBe(owner);
+    expect((await fetch(`${started.api}/readyz`)).status).toBe(200);
+  });
+
   it("restarts a SIGKILLed nats-server on the same port, and jobs still complete", async () => {
     const natsUrl = urlOf(started.output(), "NATS");
     const before = (await record(dataDir, "nats-server"))!.pid;
