@@ -1,2 +1,0 @@
-import { descendants } from "@asgard/infra";
-console.log(descendants(Number(process.argv[2])).join(" "));
