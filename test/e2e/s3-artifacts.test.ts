@@ -28,7 +28,7 @@ describe("model artifacts through the tracking server to S3", () => {
 
   beforeAll(async () => {
     if (!infra.databaseUrl || !infra.s3) {
-      throw new Error("this test needs DATABASE_URL (PostgreSQL) and the harness's S3 server");
+      throw new Error("this test needs the harness's PostgreSQL database and S3 server (test/harness/global-setup.ts)");
     }
     const db = await createScratchDatabase(infra.databaseUrl, "asgard_mlflow_s3");
     prefix = `mlflow-${Date.now()}`;

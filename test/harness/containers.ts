@@ -21,7 +21,7 @@ export interface ContainerInfra {
 export async function startContainerInfra(options: { needPostgres: boolean }): Promise<ContainerInfra> {
   const started: StartedTestContainer[] = [];
   try {
-    const nats = await new GenericContainer("nats:2.9")
+    const nats = await new GenericContainer(`nats:${TOOL_VERSIONS.natsServer}`)
       .withCommand(["-js", "-sd", "/data"])
       .withExposedPorts(4222)
       .withWaitStrategy(Wait.forLogMessage(/Server is ready/))

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
-import { startMlflowServer, startNatsServer, startSeaweedS3, type SeaweedS3 } from "@asgard/infra";
+import { startMlflowServer, startNatsServer, startPostgres, startSeaweedS3, type SeaweedS3 } from "@asgard/infra";
 import { ensureS3Bucket } from "@asgard/storage";
 import type { TestInfra } from "./infra.js";
 import { createScratchDatabase } from "./postgres.js";
@@ -11,8 +11,8 @@ import { dockerEngineAnswers } from "./docker.js";
 
 /**
  * Starts the run's infrastructure as local processes: nats-server with JetStream,
- * an MLflow server, SeaweedFS serving S3 (with one bucket), and (when DATABASE_URL names
- * a server) a fresh PostgreSQL database.
+ * an MLflow server, SeaweedFS serving S3 (with one bucket), and a fresh PostgreSQL
+ * database — on the server DATABASE_URL names, else on a PostgreSQL of the run's own.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   // ASGARD_TEST_INFRA: "processes" (default where no Docker engine answers), "containers", or "auto".
@@ -25,14 +25,20 @@ export default async function setup(project: TestProject): Promise<() => Promise
     const nats = await startNatsServer({ storeDir: join(workDir, "nats"), logFile: join(workDir, "nats.log") });
     cleanups.push(() => nats.stop());
 
-    let databaseUrl: string | null = null;
-    let postgresAdminUrl: string | null = null;
-    if (process.env.DATABASE_URL) {
-      const scratch = await createScratchDatabase(process.env.DATABASE_URL);
-      databaseUrl = scratch.url;
-      postgresAdminUrl = scratch.adminUrl;
-      cleanups.push(() => scratch.drop());
+    // DATABASE_URL names a server to use; without it the run has a PostgreSQL of its own.
+    let serverUrl = process.env.DATABASE_URL;
+    if (!serverUrl) {
+      // Its own temporary directory: PostgreSQL may run as another user, who must own it.
+      const pgDir = await mkdtemp(join(tmpdir(), "asgard-test-pg-"));
+      cleanups.push(() => rm(pgDir, { recursive: true, force: true }));
+      const postgres = await startPostgres({ dir: pgDir, logFile: join(workDir, "postgres.log") });
+      cleanups.push(() => postgres.stop());
+      serverUrl = postgres.url;
     }
+    const scratch = await createScratchDatabase(serverUrl);
+    const databaseUrl = scratch.url;
+    const postgresAdminUrl = scratch.adminUrl;
+    cleanups.push(() => scratch.drop());
 
     // SeaweedFS comes up in a few seconds: start it now and let MLflow's start cover that.
     seaweedStarting = startSeaweedS3({ dir: join(workDir, "seaweedfs"), logFile: join(workDir, "seaweedfs.log") });

@@ -7,7 +7,10 @@ import type {} from "vitest";
 export interface TestInfra {
   natsUrl: string;
   mlflowUrl: string;
-  /** A fresh PostgreSQL database for this run, or null when the embedded one is used. */
+  /**
+   * A fresh PostgreSQL database for this run (on DATABASE_URL's server, else on the run's
+   * own). Null only for a harness that provides none.
+   */
   databaseUrl: string | null;
   /** Server URL of the PostgreSQL cluster (without database) for tests that create their own. */
   postgresAdminUrl: string | null;

@@ -15,10 +15,11 @@ async function startCluster(dir: string): Promise<{ urls: string; stop(): Promis
     [0, 1, 2].map(async (i) => ({ i, client: await freePort(), cluster: await freePort(), monitor: await freePort() })),
   );
   const routes = nodes.map((n) => `nats://127.0.0.1:${n.cluster}`).join(",");
+  const natsServer = await findNatsServer();
   const procs: ManagedProcess[] = nodes.map((n) =>
     spawnManaged({
       name: `nats-${n.i}`,
-      command: findNatsServer(),
+      command: natsServer,
       args: [
         "-a", "127.0.0.1", "-p", String(n.client), "-m", String(n.monitor),
         "-js", "-sd", join(dir, `node-${n.i}`),

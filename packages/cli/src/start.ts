@@ -1,19 +1,22 @@
 import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { exitOnConfigError, parseEnv } from "@asgard/config";
 import {
+  DEBIAN_PACKAGES,
   ensureBubblewrap,
+  ensureDebianPackages,
   ensureUv,
+  freePort,
   preferredOrFreePort,
+  spawnManaged,
   startMlflowServer,
   startNatsServer,
-  type MlflowServer,
-  type NatsServer,
 } from "@asgard/infra";
 import { StartEnv } from "./env.js";
+import { clearDatabaseLock, RunRecords, takeOverRunDir } from "./leftovers.js";
+import { waitUntilUsable } from "./readiness.js";
 import { SERVICES, serviceEntry } from "./services.js";
-import { supervise } from "./supervisor.js";
+import { supervise, type Supervised } from "./supervisor.js";
 
 const root = process.cwd();
 
@@ -38,28 +41,72 @@ async function main(): Promise<void> {
   process.on("SIGTERM", () => void shutdown(0));
 
   try {
+    const records = new RunRecords(join(dataDir, "run"));
+    for (const what of await takeOverRunDir(records, dataDir)) say(`Stopped ${what}, left running by an earlier start.`);
+    stops.push(async () => records.forget("owner"));
+    if (!env.DATABASE_URL) {
+      const cleared = await clearDatabaseLock(dataDir);
+      if (cleared) say(`Stopped ${cleared}, left running by an earlier start.`);
+    }
+    // uv's own virtualenv needs python3-venv; setpriv and unshare tie our children to us.
+    const debian = await ensureDebianPackages([DEBIAN_PACKAGES.pythonVenv, DEBIAN_PACKAGES.utilLinux]);
+    if (debian.message) throw new Error(debian.message);
     const [bwrap] = await Promise.all([ensureBubblewrap(), ensureUv()]);
     if (!bwrap.available && process.env.RUNNER_SANDBOX !== "process-group") throw new Error(bwrap.message ?? "bubblewrap missing");
-    let nats: NatsServer | null = null;
-    if (!env.NATS_URL) {
-      say("Starting nats-server with JetStream…");
-      nats = await startNatsServer({ storeDir: join(dataDir, "nats"), logFile: join(logDir, "nats-server.log") });
-      stops.push(() => nats!.stop());
-    }
-    const natsUrl = env.NATS_URL ?? nats!.url;
+    const restartNotice = (name: string) => ({
+      onRestart: (attempt: number, code: number | null) => say(`[${name}] exited with code ${code}; restart #${attempt}`),
+      onStartFailed: (attempt: number, err: unknown) =>
+        say(`[${name}] restart #${attempt} failed: ${err instanceof Error ? err.message : String(err)}`),
+    });
 
-    let mlflow: MlflowServer | null = null;
-    if (!env.MLFLOW_TRACKING_URI) {
-      say("Starting MLflow (the first run creates its virtualenv; this can take a minute)…");
-      mlflow = await startMlflowServer({
-        port: await preferredOrFreePort(env.MLFLOW_PORT),
-        backendStoreUri: `sqlite:///${join(dataDir, "mlflow", "mlflow.db")}`,
-        artifactsDestination: join(dataDir, "mlflow", "artifacts"),
-        logFile: join(logDir, "mlflow.log"),
+    let natsUrl = env.NATS_URL;
+    if (!natsUrl) {
+      say("Starting nats-server with JetStream…");
+      // Fixed for the run: a restarted server comes back where the services reconnect.
+      const port = await freePort();
+      const monitorPort = await freePort();
+      const nats = await supervise({
+        name: "nats-server",
+        records,
+        start: async () =>
+          (
+            await startNatsServer({
+              storeDir: join(dataDir, "nats"),
+              port,
+              monitorPort,
+              logFile: join(logDir, "nats-server.log"),
+              dieWithParent: { signal: "SIGTERM" },
+            })
+          ).process,
+        ...restartNotice("nats-server"),
       });
-      stops.push(() => mlflow!.stop());
+      stops.push(() => nats.stop());
+      natsUrl = `nats://127.0.0.1:${port}`;
     }
-    const mlflowUrl = env.MLFLOW_TRACKING_URI ?? mlflow!.url;
+
+    let mlflowUrl = env.MLFLOW_TRACKING_URI;
+    if (!mlflowUrl) {
+      say("Starting MLflow (the first run creates its virtualenv; this can take a minute)…");
+      const port = await preferredOrFreePort(env.MLFLOW_PORT);
+      const mlflow = await supervise({
+        name: "mlflow",
+        records,
+        start: async () =>
+          (
+            await startMlflowServer({
+              port,
+              backendStoreUri: `sqlite:///${join(dataDir, "mlflow", "mlflow.db")}`,
+              artifactsDestination: join(dataDir, "mlflow", "artifacts"),
+              logFile: join(logDir, "mlflow.log"),
+              // Its own PID namespace: the server's worker process dies with it.
+              dieWithParent: { signal: "SIGKILL", tree: true },
+            })
+          ).process,
+        ...restartNotice("mlflow"),
+      });
+      stops.push(() => mlflow.stop());
+      mlflowUrl = `http://127.0.0.1:${port}`;
+    }
 
     const serviceEnv: NodeJS.ProcessEnv = {
       ...process.env,
@@ -68,27 +115,38 @@ async function main(): Promise<void> {
       ASGARD_DATA_DIR: dataDir,
       PORT: String(env.PORT),
       LOG_LEVEL: env.LOG_LEVEL,
+      // The services' own parent watch, for machines without util-linux's setpriv.
       ASGARD_EXIT_WITH_PARENT: "1",
     };
+    const services: Supervised[] = [];
     for (const name of SERVICES) {
-      const service = supervise({
+      const service = await supervise({
         name,
-        command: process.execPath,
-        args: ["--import", "tsx", serviceEntry(root, name)],
-        env: serviceEnv,
-        cwd: root,
-        logFile: join(logDir, `${name}.log`),
-        onLine: (line) => {
-          // Services log JSON lines to their files; the terminal gets warnings and errors.
-          if (/"level":(40|50|60)/.test(line) || !line.startsWith("{")) say(`[${name}] ${line}`);
-        },
-        onRestart: (attempt, code) => say(`[${name}] exited with code ${code}; restart #${attempt}`),
+        records,
+        start: async () =>
+          spawnManaged({
+            name,
+            command: process.execPath,
+            args: ["--import", "tsx", serviceEntry(root, name)],
+            env: serviceEnv,
+            cwd: root,
+            logFile: join(logDir, `${name}.log`),
+            // SIGTERM: a service then stops the way it always does, its own children included.
+            dieWithParent: { signal: "SIGTERM" },
+            onLine: (line) => {
+              // Services log JSON lines to their files; the terminal gets warnings and errors.
+              if (/"level":(40|50|60)/.test(line) || !line.startsWith("{")) say(`[${name}] ${line}`);
+            },
+          }),
+        ...restartNotice(name),
       });
-      stops.push(() => service.stop());
+      services.push(service);
     }
+    // Together: each may take its shutdown grace, and none waits on another.
+    stops.push(async () => void (await Promise.all(services.map((s) => s.stop()))));
 
     const api = `http://127.0.0.1:${env.PORT}`;
-    await waitForReady(`${api}/readyz`, 120_000);
+    await waitUntilUsable(api, 300_000);
     say("");
     say("Asgard is up.");
     say(`  API        ${api}/mlops/status`);
@@ -101,19 +159,6 @@ async function main(): Promise<void> {
     process.stderr.write(`npm start failed: ${err instanceof Error ? err.message : String(err)}\n`);
     await shutdown(1);
   }
-}
-
-async function waitForReady(url: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {
-      /* not listening yet */
-    }
-    await sleep(250);
-  }
-  throw new Error(`the gateway was not ready at ${url} within ${timeoutMs / 1000} s (see the logs folder)`);
 }
 
 main().catch(exitOnConfigError);

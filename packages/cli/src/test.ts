@@ -1,9 +1,19 @@
 import { spawn } from "node:child_process";
 import { join } from "node:path";
-import { ensureBubblewrap, ensureFeastVenv, ensureMlflowVenv, ensureSeaweedVenv, ensureUv } from "@asgard/infra";
+import {
+  DEBIAN_PACKAGES,
+  ensureDebianPackages,
+  ensureFeastVenv,
+  ensureKubectlVenv,
+  ensureMlflowVenv,
+  ensureNatsServerVenv,
+  ensureSeaweedVenv,
+  ensureUv,
+} from "@asgard/infra";
 
 /**
- * `npm test`: prepares what the harness runs (bubblewrap, uv, MLflow, SeaweedFS, Feast),
+ * `npm test`: prepares what the harness runs (the Debian packages in use, uv, nats-server,
+ * MLflow, SeaweedFS, Feast, kubectl),
  * type-checks the whole workspace, then runs every test once with vitest.
  */
 const root = process.cwd();
@@ -18,12 +28,21 @@ function run(command: string, args: string[]): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  process.stdout.write("Preparing Python tools (cached after the first run)…\n");
-  const [bwrap] = await Promise.all([ensureBubblewrap(), ensureUv(), ensureMlflowVenv(), ensureSeaweedVenv(), ensureFeastVenv()]);
-  if (!bwrap.available) {
-    process.stderr.write(`${bwrap.message}\n`);
+  // Debian packages first: uv's own virtualenv needs python3-venv.
+  const debian = await ensureDebianPackages(Object.values(DEBIAN_PACKAGES));
+  if (debian.message) {
+    process.stderr.write(`${debian.message}\n`);
     process.exit(2);
   }
+  process.stdout.write("Preparing Python tools (cached after the first run)…\n");
+  await Promise.all([
+    ensureUv(),
+    ensureNatsServerVenv(),
+    ensureMlflowVenv(),
+    ensureSeaweedVenv(),
+    ensureFeastVenv(),
+    ensureKubectlVenv(),
+  ]);
   // One program over the whole workspace: far faster than a tsc per package.
   const typecheck = await run(bin("tsc"), ["-p", "tsconfig.json"]);
   if (typecheck !== 0) process.exit(typecheck);

@@ -2,7 +2,7 @@ import { z } from "zod";
 import type { ConsumerDef, EventDef, KvDef, RpcDef, SignalDef, StreamDef } from "./catalog-types.js";
 import { JobLogSchema, RunCompletedSchema, TrainingSubmittedSchema } from "./events/training.js";
 import { ModelRegisteredSchema, RegistrationFailedSchema } from "./events/registry.js";
-import { DatabaseHealthSchema, StatusSnapshotSchema } from "./status.js";
+import { DatabaseHealthSchema, InferenceHealthSchema, StatusSnapshotSchema } from "./status.js";
 import { JobSchema } from "./http/jobs.js";
 import {
   ClaimRequestSchema,
@@ -393,6 +393,13 @@ export const RPC = {
     // A cold model may be loading; the service answers UNAVAILABLE itself after its load wait (30 s by default).
     timeoutMs: 60_000,
     description: "Predicts with a model version (latest, a number or an alias) from a warm, micro-batched worker.",
+  },
+  inferenceHealth: {
+    subject: "rpc.inference.health",
+    request: z.object({}),
+    response: InferenceHealthSchema,
+    timeoutMs: 2_000,
+    description: "An inference replica says it serves (the status service asks, so the platform's status shows it).",
   },
   invokeModel: {
     subject: "rpc.inference.invoke",

@@ -44,6 +44,25 @@ export const QueueDepthSchema = z.object({
 export type QueueDepth = z.infer<typeof QueueDepthSchema>;
 
 /**
+ * Whether each service a client's requests go through answered the status service on the
+ * bus in the last round: the job-scheduler (its database health), the registry (its model
+ * list) and inference (its health). A failure's `error` says whether nothing serves the
+ * endpoint or the reply did not come in time.
+ */
+export const ServicesStatusSchema = z.object({
+  job_scheduler: ComponentHealthSchema.describe("The job-scheduler answered `rpc.scheduler.database_health`."),
+  registry: ComponentHealthSchema.describe("A registry replica answered `rpc.registry.list_models`."),
+  inference: ComponentHealthSchema.describe("An inference replica answered `rpc.inference.health`."),
+});
+export type ServicesStatus = z.infer<typeof ServicesStatusSchema>;
+
+/** What an inference replica answers to a health request. */
+export const InferenceHealthSchema = z.object({
+  instance_id: z.string().describe("The replica's INFERENCE_INSTANCE_ID."),
+});
+export type InferenceHealth = z.infer<typeof InferenceHealthSchema>;
+
+/**
  * The snapshot the status service writes to KV and the gateway serves as `GET /mlops/status`.
  * The first seven fields are the original API's; the rest are extensions.
  */
@@ -69,6 +88,8 @@ export const StatusSnapshotSchema = z.object({
   queue: QueueDepthSchema.nullable()
     .optional()
     .describe("Depth of the training queue; null when JetStream did not answer within the probe's budget."),
+  // Optional for the same reason as `runners`.
+  services: ServicesStatusSchema.optional().describe("Whether the services behind the API answered on the bus."),
 });
 export type StatusSnapshot = z.infer<typeof StatusSnapshotSchema>;
 

@@ -1,5 +1,76 @@
 import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { run } from "./process.js";
+import { pythonExecutable } from "./tools.js";
+
+/**
+ * A Debian package the platform or its tests use, how to tell it is there, and what for.
+ * Everything else comes from npm or PyPI into the workspace or `~/.cache/asgard/tools`.
+ */
+export interface DebianNeed {
+  package: string;
+  why: string;
+  present(): Promise<boolean>;
+}
+
+const onPath = (name: string) =>
+  [...(process.env.PATH ?? "").split(":"), "/usr/sbin", "/usr/bin", "/sbin", "/bin"].some((d) => d && existsSync(join(d, name)));
+
+/** Every Debian package in use; `npm test` installs them all, `npm start` those it runs with. */
+export const DEBIAN_PACKAGES = {
+  bubblewrap: {
+    package: "bubblewrap",
+    why: "the python-runner's sandbox (bwrap)",
+    present: async () => existsSync("/usr/bin/bwrap") || existsSync("/usr/local/bin/bwrap"),
+  },
+  utilLinux: {
+    // Essential in Debian, so always there; listed so the audit is complete.
+    package: "util-linux",
+    why: "setpriv and unshare: npm start's children die with it; the runner drops privileges; PostgreSQL in tests runs as uid 65534",
+    present: async () => onPath("setpriv") && onPath("unshare"),
+  },
+  pythonVenv: {
+    package: "python3-venv",
+    why: "`python3 -m venv`, which creates uv's own virtualenv (Debian's python3 ships without ensurepip)",
+    present: async () =>
+      run(pythonExecutable(), ["-c", "import ensurepip, venv"], { timeoutMs: 30_000 }).then(
+        () => true,
+        () => false,
+      ),
+  },
+  procps: {
+    package: "procps",
+    why: "`ps`, with which the sandbox tests look for processes a job left",
+    present: async () => onPath("ps"),
+  },
+} as const satisfies Record<string, DebianNeed>;
+
+/**
+ * Installs what is missing of `needs` where we are root with apt (one apt-get call, after
+ * refreshing the package lists if the first attempt fails); elsewhere says what to install.
+ */
+export async function ensureDebianPackages(needs: readonly DebianNeed[]): Promise<{ missing: DebianNeed[]; message: string | null }> {
+  const absent = async () => (await Promise.all(needs.map(async (n) => ((await n.present()) ? null : n)))).filter((n): n is DebianNeed => n !== null);
+  let missing = await absent();
+  if (missing.length === 0) return { missing, message: null };
+  if (process.getuid?.() === 0 && existsSync("/usr/bin/apt-get")) {
+    const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+    const install = () => run("apt-get", ["install", "-y", "-q", ...missing.map((n) => n.package)], { env, timeoutMs: 5 * 60_000 });
+    try {
+      await install();
+    } catch {
+      // A fresh machine may have no package lists yet.
+      await run("apt-get", ["update", "-q"], { env, timeoutMs: 5 * 60_000 }).catch(() => undefined);
+      await install().catch(() => undefined);
+    }
+    missing = await absent();
+    if (missing.length === 0) return { missing, message: null };
+  }
+  return {
+    missing,
+    message: `missing Debian package(s): ${missing.map((n) => `${n.package} (${n.why})`).join("; ")}; install them with apt-get install ${missing.map((n) => n.package).join(" ")}`,
+  };
+}
 
 /**
  * The runner sandboxes scripts with bubblewrap (Debian package `bubblewrap`). On a machine
@@ -7,23 +78,10 @@ import { run } from "./process.js";
  * what is missing instead of failing later inside a job.
  */
 export async function ensureBubblewrap(): Promise<{ available: boolean; message: string | null }> {
-  if (existsSync("/usr/bin/bwrap") || existsSync("/usr/local/bin/bwrap")) return { available: true, message: null };
-  const isRoot = process.getuid?.() === 0;
-  if (isRoot && existsSync("/usr/bin/apt-get")) {
-    const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-    try {
-      await run("apt-get", ["install", "-y", "-q", "bubblewrap"], { env, timeoutMs: 5 * 60_000 });
-    } catch {
-      // A fresh machine may have no package lists yet.
-      await run("apt-get", ["update", "-q"], { env, timeoutMs: 5 * 60_000 }).catch(() => undefined);
-      await run("apt-get", ["install", "-y", "-q", "bubblewrap"], { env, timeoutMs: 5 * 60_000 }).catch(() => undefined);
-    }
-    if (existsSync("/usr/bin/bwrap")) return { available: true, message: null };
-  }
+  const { missing, message } = await ensureDebianPackages([DEBIAN_PACKAGES.bubblewrap]);
+  if (missing.length === 0) return { available: true, message: null };
   return {
     available: false,
-    message:
-      "bubblewrap is not installed: install the Debian package `bubblewrap` (apt-get install bubblewrap) so that " +
-      "training scripts run in a PID namespace, or set RUNNER_SANDBOX=process-group to run them without one",
+    message: `${message}, or set RUNNER_SANDBOX=process-group to run scripts without a PID namespace`,
   };
 }

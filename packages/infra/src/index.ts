@@ -6,3 +6,5 @@ export * from "./nats.js";
 export * from "./mlflow.js";
 export * from "./seaweed.js";
 export * from "./bubblewrap.js";
+export * from "./postgres.js";
+export * from "./proc.js";

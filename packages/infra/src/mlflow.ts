@@ -1,7 +1,7 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { freePort } from "./ports.js";
-import { spawnManaged, waitUntilReady, type ManagedProcess } from "./process.js";
+import { spawnManaged, waitUntilReady, type DeathTie, type ManagedProcess } from "./process.js";
 import { ensureMlflowVenv } from "./tools.js";
 
 export interface MlflowServer {
@@ -21,6 +21,7 @@ export interface MlflowServerOptions {
   env?: Record<string, string>;
   logFile?: string;
   startTimeoutMs?: number;
+  dieWithParent?: DeathTie;
 }
 
 /**
@@ -55,6 +56,7 @@ export async function startMlflowServer(options: MlflowServerOptions): Promise<M
       ...options.env,
     },
     logFile: options.logFile,
+    dieWithParent: options.dieWithParent,
   });
   const url = `http://127.0.0.1:${port}`;
   await waitUntilReady(proc, `MLflow server on port ${port}`, async () => {

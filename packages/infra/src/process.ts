@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { createWriteStream } from "node:fs";
+import { createWriteStream, existsSync } from "node:fs";
+import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
 
@@ -23,6 +24,20 @@ export interface SpawnOptions {
   logFile?: string | "inherit";
   /** Called with each output line (in addition to `logFile`). */
   onLine?: (line: string) => void;
+  /** Makes the process die with this one however this one ends, SIGKILL included (see `tiedToParent`). */
+  dieWithParent?: DeathTie;
+}
+
+/**
+ * How a child is tied to its parent's life. `signal` is what the kernel sends it the moment
+ * the parent dies (PR_SET_PDEATHSIG, set by util-linux `setpriv --pdeathsig` just before
+ * the exec). `tree` also gives it a PID namespace of its own (util-linux `unshare --pid
+ * --fork --kill-child`; root only), so its own children die with it too: when the first
+ * process of a PID namespace dies, the kernel kills every other one.
+ */
+export interface DeathTie {
+  signal: "SIGTERM" | "SIGKILL";
+  tree?: boolean;
 }
 
 const live = new Set<ManagedProcess>();
@@ -50,7 +65,10 @@ function installExitHook(): void {
 export function spawnManaged(options: SpawnOptions): ManagedProcess {
   installExitHook();
   const inherit = options.logFile === "inherit";
-  const child = spawn(options.command, options.args, {
+  const [command, args] = options.dieWithParent
+    ? tiedToParent(options.command, options.args, options.dieWithParent)
+    : [options.command, options.args];
+  const child = spawn(command, args, {
     cwd: options.cwd,
     env: options.env ?? process.env,
     detached: true,
@@ -101,6 +119,39 @@ export function spawnManaged(options: SpawnOptions): ManagedProcess {
   live.add(managed);
   void exited.then(() => live.delete(managed));
   return managed;
+}
+
+/**
+ * The command line that ties `command` to this process (see DeathTie). Why the kernel
+ * rather than a watchdog of ours: PDEATHSIG and PID namespaces act whatever kills the
+ * parent, even SIGKILL, with nothing of ours left running to notice. Where util-linux is
+ * missing the command runs as is, and only the exit hook and the services' own parent
+ * watch remain.
+ */
+export function tiedToParent(command: string, args: string[], tie: DeathTie): [string, string[]] {
+  const setpriv = onPath("setpriv");
+  if (!setpriv) return [command, args];
+  const unshare = tie.tree && process.getuid?.() === 0 ? onPath("unshare") : null;
+  if (unshare) {
+    // unshare ignores SIGTERM while it waits, so it is tied with SIGKILL; --kill-child then
+    // kills the namespace's first process, and with it the whole namespace.
+    return [setpriv, ["--pdeathsig", "KILL", "--", unshare, "--pid", "--fork", "--kill-child=SIGKILL", "--", command, ...args]];
+  }
+  return [setpriv, ["--pdeathsig", tie.signal.replace(/^SIG/, ""), "--", command, ...args]];
+}
+
+const found = new Map<string, string | null>();
+function onPath(name: string): string | null {
+  if (!found.has(name)) {
+    const dirs = [...(process.env.PATH ?? "").split(":"), "/usr/bin", "/bin"].filter(Boolean);
+    found.set(name, dirs.map((d) => join(d, name)).find((p) => existsSync(p)) ?? null);
+  }
+  return found.get(name) ?? null;
+}
+
+/** SIGKILL to a whole process group, e.g. what a dead leader left running. */
+export function killGroup(pgid: number): void {
+  signalGroup(pgid, "SIGKILL");
 }
 
 function signalGroup(pgid: number, signal: NodeJS.Signals): void {

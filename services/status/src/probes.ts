@@ -1,5 +1,5 @@
-import { CONSUMERS, RPC, type ComponentHealth, type DatabaseHealth, type QueueDepth } from "@asgard/contracts";
-import type { Bus } from "@asgard/bus";
+import { CONSUMERS, RPC, type ComponentHealth, type DatabaseHealth, type QueueDepth, type RpcDef, type RpcRequest } from "@asgard/contracts";
+import { RemoteError, type Bus } from "@asgard/bus";
 import type { MlflowClient } from "@asgard/mlflow";
 import type { FeatureStoreProbe } from "./feast-registry.js";
 import { withTimeout } from "./timeout.js";
@@ -76,24 +76,63 @@ export async function probeNats(bus: Bus, timeoutMs: number): Promise<ComponentH
   }
 }
 
-/** Only the job-scheduler opens the database, so its health is asked of the scheduler. */
+/**
+ * Only the job-scheduler opens the database, so its health is asked of the scheduler; the
+ * same request says whether the scheduler answers at all.
+ */
 export async function probeDatabase(
   bus: Bus,
   timeoutMs: number,
-): Promise<ComponentHealth & { kind: DatabaseHealth["kind"] | null }> {
+): Promise<{ database: ComponentHealth & { kind: DatabaseHealth["kind"] | null }; scheduler: ComponentHealth }> {
+  const started = performance.now();
   try {
     const health = await bus.request(RPC.databaseHealth, {}, { timeoutMs });
     return {
-      available: health.available,
-      kind: health.kind,
-      latency_ms: health.latency_ms,
-      checked_at: now(),
-      error: health.error,
+      database: {
+        available: health.available,
+        kind: health.kind,
+        latency_ms: health.latency_ms,
+        checked_at: now(),
+        error: health.error,
+      },
+      scheduler: answered(started),
     };
   } catch (err) {
-    return { available: false, kind: null, latency_ms: null, checked_at: now(), error: `job-scheduler: ${message(err)}` };
+    const error = `job-scheduler: ${message(err)}`;
+    return {
+      database: { available: false, kind: null, latency_ms: null, checked_at: now(), error },
+      scheduler: err instanceof RemoteError ? answered(started) : { available: false, latency_ms: null, checked_at: now(), error },
+    };
   }
 }
+
+/**
+ * Whether a service serves `def`: any reply counts, an error reply included (the service is
+ * there and said why); no responders, or no reply within the budget, does not.
+ */
+export async function probeAnswers<D extends RpcDef>(
+  bus: Bus,
+  what: string,
+  def: D,
+  req: RpcRequest<D>,
+  timeoutMs: number,
+): Promise<ComponentHealth> {
+  const started = performance.now();
+  try {
+    await bus.request(def, req, { timeoutMs });
+    return answered(started);
+  } catch (err) {
+    if (err instanceof RemoteError) return answered(started);
+    return { available: false, latency_ms: null, checked_at: now(), error: `${what}: ${message(err)}` };
+  }
+}
+
+const answered = (started: number): ComponentHealth => ({
+  available: true,
+  latency_ms: round(performance.now() - started),
+  checked_at: now(),
+  error: null,
+});
 
 /** The training queue's depth from the runners' durable consumer; null depth when JetStream does not answer. */
 export async function probeQueue(bus: Bus, timeoutMs: number): Promise<{ depth: QueueDepth | null; error: string | null }> {

@@ -1,10 +1,19 @@
-import { CONSUMERS, KV, STATUS_SNAPSHOT_KEY, type QueueDepth, type RunnersStatus, type StatusSnapshot } from "@asgard/contracts";
+import {
+  CONSUMERS,
+  KV,
+  RPC,
+  STATUS_SNAPSHOT_KEY,
+  type QueueDepth,
+  type RunnersStatus,
+  type ServicesStatus,
+  type StatusSnapshot,
+} from "@asgard/contracts";
 import type { Bus, TypedKv } from "@asgard/bus";
 import type { MlflowClient } from "@asgard/mlflow";
 import type { Logger } from "@asgard/telemetry";
 import { Gauge, type Registry } from "@asgard/telemetry";
 import type { FeatureStoreProbe } from "./feast-registry.js";
-import { probeDatabase, probeFeatureStore, probeMlflow, probeNats, probeQueue } from "./probes.js";
+import { probeAnswers, probeDatabase, probeFeatureStore, probeMlflow, probeNats, probeQueue } from "./probes.js";
 import { createRunnerTracker, listenForRunners } from "./runners.js";
 
 export interface StatusServiceDeps {
@@ -36,7 +45,7 @@ export interface StatusService {
 /** Default of `runnerWindowMs`. */
 export const DEFAULT_RUNNER_WINDOW_MS = 15_000;
 
-type Component = keyof StatusSnapshot["components"] | "queue";
+type Component = keyof StatusSnapshot["components"] | keyof ServicesStatus | "queue";
 
 export function createStatusService(deps: StatusServiceDeps): StatusService {
   const { bus, logger } = deps;
@@ -84,11 +93,13 @@ export function createStatusService(deps: StatusServiceDeps): StatusService {
   async function probeOnce(): Promise<StatusSnapshot> {
     const t = deps.probeTimeoutMs;
     listen();
-    const [mlflow, featureStore, nats, database, queue] = await Promise.all([
+    const [mlflow, featureStore, nats, { database, scheduler }, registry, inference, queue] = await Promise.all([
       probeMlflow(deps.mlflow, t),
       probeFeatureStore(deps.featureStore, t),
       probeNats(bus, t),
       probeDatabase(bus, t),
+      probeAnswers(bus, "registry", RPC.listModels, { max_results: 1, page_token: null }, t),
+      probeAnswers(bus, "inference", RPC.inferenceHealth, {}, t),
       probeQueue(bus, t),
     ]);
     if (mlflow.available && mlflow.activeExperiments !== null && mlflow.registeredModels !== null) {
@@ -99,6 +110,9 @@ export function createStatusService(deps: StatusServiceDeps): StatusService {
     noteChange("nats", nats.available, nats.error);
     noteChange("database", database.available, database.error);
     noteChange("queue", queue.depth !== null, queue.error);
+    noteChange("job_scheduler", scheduler.available, scheduler.error);
+    noteChange("registry", registry.available, registry.error);
+    noteChange("inference", inference.available, inference.error);
     const runnersNow = runners.summary(Date.now());
     gauges?.update(runnersNow, queue.depth);
 
@@ -127,6 +141,7 @@ export function createStatusService(deps: StatusServiceDeps): StatusService {
       },
       runners: runnersNow,
       queue: queue.depth,
+      services: { job_scheduler: scheduler, registry, inference },
     };
     try {
       kv ??= await bus.kv(KV.status);

@@ -1,8 +1,8 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { connectBus, type Bus } from "@asgard/bus";
-import { KV, STATUS_SNAPSHOT_KEY, type StatusSnapshot } from "@asgard/contracts";
+import { BusError, connectBus, type Bus } from "@asgard/bus";
+import { KV, RPC, STATUS_SNAPSHOT_KEY, type StatusSnapshot } from "@asgard/contracts";
 import { migrateToLatest, openDatabase, type Database } from "@asgard/db";
 import { createFsBlobStore } from "@asgard/storage";
 import { startMlflowServer, startNatsServer, type MlflowServer, type NatsServer } from "@asgard/infra";
@@ -73,6 +73,11 @@ describe("status service against real NATS, MLflow, database and a Feast registr
     expect(before.mlflow_available).toBe(true);
     expect(before.components.nats.available).toBe(true);
     expect(before.components.database).toMatchObject({ available: true, kind: database.kind });
+    // This private bus has a scheduler but no registry or inference replica.
+    expect(before.services?.job_scheduler).toMatchObject({ available: true, error: null });
+    expect(before.services?.registry).toMatchObject({ available: false, latency_ms: null });
+    expect(before.services?.registry.error).toMatch(/^registry: .*no service is serving it/);
+    expect(before.services?.inference.error).toMatch(/^inference: .*rpc\.inference\.health: no service is serving it/);
     expect(before.feast_store_available).toBe(false);
     expect(before.feature_views).toBe(0);
     expect(before.components.feature_store.configured).toBe(false);
@@ -202,10 +207,42 @@ describe("status service against real NATS, MLflow, database and a Feast registr
       const snapshot = await service.probeOnce();
       expect(snapshot.components.database).toMatchObject({ available: false, kind: null });
       expect(snapshot.components.database.error).toMatch(/job-scheduler/);
+      expect(snapshot.services?.job_scheduler).toMatchObject({ available: false });
       expect(snapshot.mlflow_available).toBe(true);
     } finally {
       await lonelyBus.close();
       await lonely.stop();
+    }
+  });
+
+  it("counts a service as answering when it replies on the bus, an error reply included", async () => {
+    const own = await startNatsServer({ storeDir: join(dir, "answers-nats") });
+    const ownBus = await connectBus({ servers: own.url, name: "status-answers", logger });
+    const serving = [
+      ownBus.serve(RPC.inferenceHealth, async () => ({ instance_id: "inference-a" })),
+      // A registry that has not read MLflow yet answers, and says so.
+      ownBus.serve(RPC.listModels, async () => {
+        throw new BusError("UNAVAILABLE", "the registry has not read MLflow's model list yet; retry shortly");
+      }),
+    ];
+    try {
+      const service = createStatusService({
+        bus: ownBus,
+        mlflow,
+        featureStore: null,
+        trackingUri: infra.mlflowUrl,
+        intervalMs: 1_000,
+        probeTimeoutMs: 900,
+        logger,
+      });
+      const snapshot = await service.probeOnce();
+      expect(snapshot.services?.inference).toMatchObject({ available: true, error: null });
+      expect(snapshot.services?.registry).toMatchObject({ available: true, error: null });
+      expect(snapshot.services?.job_scheduler).toMatchObject({ available: false });
+    } finally {
+      for (const s of serving) await s.stop();
+      await ownBus.close();
+      await own.stop();
     }
   });
 });
