@@ -222,6 +222,8 @@ describe("production bundles: serving", () => {
     // No status service runs here, so no snapshot: not ready, and it says why.
     expect(ready.status).toBe(503);
     expect(await ready.json()).toMatchObject({ status: "not_ready", checks: { status_snapshot: false } });
+    // The API's routes wait for the API keys, which load once NATS answers.
+    await until("API keys loaded", async () => (await fetch(`${base}/docs`)).status === 200, gw.output);
     const docs = await fetch(`${base}/docs`);
     expect(docs.status).toBe(200);
     expect(await docs.text()).toContain("swagger");

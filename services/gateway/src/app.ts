@@ -113,7 +113,7 @@ export async function createGateway(deps: GatewayDeps): Promise<FastifyInstance>
     return reply.code(404).send({ error: "NOT_FOUND", message: `no route ${req.method} ${path}; see /docs for the API` });
   });
 
-  healthRoutes(app, deps);
+  healthRoutes(app, { ...deps, ...(deps.keys ? { keys: deps.keys } : {}) });
   statusRoutes(app, { statusCache: deps.statusCache, retryAfterSeconds: deps.statusRetryAfterSeconds });
   await docsRoutes(app, { document: deps.openapi });
   const trainingMetrics = createTrainingMetrics(deps.metrics);
