@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const command = process.argv[2];
-const commands = { start: "start.ts", test: "test.ts", bench: "bench.ts" };
+const commands = { start: "start.ts", test: "test.ts", bench: "bench.ts", keys: "keys.ts" };
 
 if (!(command in commands)) {
   console.error(`usage: node packages/cli/bootstrap.mjs <${Object.keys(commands).join("|")}> [args]`);

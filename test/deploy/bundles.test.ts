@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { parse as parseYaml } from "yaml";
+import { newApiKey } from "@asgard/contracts";
 import { freePort, startNatsServer, type NatsServer } from "@asgard/infra";
 import { DEPLOY, find, podOf, renderKustomization, ROOT, SERVICES, type K8sObject, type ServiceName } from "./support.js";
 
@@ -50,7 +51,11 @@ const SECRET_SAMPLES: Record<string, string> = {
   DATABASE_URL: "postgres://asgard:sample@db.example.internal:5432/asgard",
   BLOB_S3_ACCESS_KEY_ID: "AKSAMPLE",
   BLOB_S3_SECRET_ACCESS_KEY: "sample-secret",
+  // A fresh key of the real format, as `npm run keys -- bootstrap-secret` makes them.
+  BOOTSTRAP_ADMIN_KEY: newApiKey().key,
 };
+/** deploy/.env values that must have a real form (env.example holds only placeholders for them). */
+const ENV_FILE_SAMPLES: Record<string, string> = { ASGARD_BOOTSTRAP_ADMIN_KEY: SECRET_SAMPLES.BOOTSTRAP_ADMIN_KEY ?? "" };
 
 let out: string;
 const entry = (service: ServiceName) => join(out, service, "main.mjs");
@@ -139,7 +144,7 @@ describe("production bundles: configuration check", () => {
     // deploy/.env as env.example shapes it; `${VAR:-default}` falls back, `${VAR:?…}` must be set.
     const interpolate = (v: string) =>
       v.replace(/\$\{([A-Z0-9_]+)(?::([?-])([^}]*))?\}/g, (_m, name: string, op?: string, arg?: string) => {
-        const value = example[name];
+        const value = ENV_FILE_SAMPLES[name] ?? example[name];
         if (value !== undefined && value !== "") return value;
         if (op === "?") throw new Error(`${name} is required by compose.yaml but missing from env.example`);
         return op === "-" ? (arg ?? "") : "";
@@ -217,6 +222,8 @@ describe("production bundles: serving", () => {
     // No status service runs here, so no snapshot: not ready, and it says why.
     expect(ready.status).toBe(503);
     expect(await ready.json()).toMatchObject({ status: "not_ready", checks: { status_snapshot: false } });
+    // The API's routes wait for the API keys, which load once NATS answers.
+    await until("API keys loaded", async () => (await fetch(`${base}/docs`)).status === 200, gw.output);
     const docs = await fetch(`${base}/docs`);
     expect(docs.status).toBe(200);
     expect(await docs.text()).toContain("swagger");

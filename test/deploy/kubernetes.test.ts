@@ -159,11 +159,11 @@ describe("deploy/k8s (kustomize base + example overlay)", () => {
           const ref = e.valueFrom?.secretKeyRef;
           if (ref?.name) referenced.add(ref.name);
           // A credential is never a literal value.
-          if (/PASSWORD|SECRET|ACCESS_KEY|DATABASE_URL|BACKEND_STORE_URI/.test(e.name)) expect(e.value, `${c.name} ${e.name}`).toBeUndefined();
+          if (/PASSWORD|SECRET|ACCESS_KEY|DATABASE_URL|BACKEND_STORE_URI|_KEY$/.test(e.name)) expect(e.value, `${c.name} ${e.name}`).toBeUndefined();
         }
       }
     }
-    expect([...referenced].sort()).toEqual(["asgard-database", "asgard-scripts-s3", "mlflow-database", "mlflow-s3"]);
+    expect([...referenced].sort()).toEqual(["asgard-bootstrap-key", "asgard-database", "asgard-scripts-s3", "mlflow-database", "mlflow-s3"]);
     for (const name of referenced) expect(guide, name).toContain(`\`${name}\``);
   });
 

@@ -88,37 +88,57 @@ class TypedBucket<D extends KvDef> implements TypedKv<Payload<D>> {
   }
 
   watch(key: string, onValue: (value: Payload<D> | null) => void): { stop(): Promise<void> } {
-    const fields = { bus: this.ctx.name, bucket: this.def.bucket, key };
+    const { stop } = this.#follow(key, (_key, value) => onValue(value));
+    return { stop };
+  }
+
+  watchAll(onEntry: (key: string, value: Payload<D> | null) => void): { ready: Promise<void>; stop(): Promise<void> } {
+    return this.#follow(">", onEntry);
+  }
+
+  /**
+   * Follows the keys matching `filter`: their current values first, then every update.
+   * `ready` settles once the current values have all been delivered (at once for an empty
+   * bucket), so a reader can tell "no such key" from "not read yet".
+   */
+  #follow(filter: string, onEntry: (key: string, value: Payload<D> | null) => void): { ready: Promise<void>; stop(): Promise<void> } {
+    const fields = { bus: this.ctx.name, bucket: this.def.bucket, key: filter };
     const stopper = new AbortController();
     let iterator: { stop(): void } | null = null;
+    let caughtUp = () => {};
+    const ready = new Promise<void>((resolve) => {
+      caughtUp = resolve;
+    });
 
-    const deliver = (value: Payload<D> | null) => {
+    const deliver = (key: string, value: Payload<D> | null) => {
       try {
-        onValue(value);
+        onEntry(key, value);
       } catch (err) {
         this.ctx.logger.error({ ...fields, err }, "a watch callback threw");
       }
     };
 
     // nats.js ends a watch when its consumer cannot be recovered; start a new one, which
-    // delivers the current value again (harmless for a "latest value" reader).
+    // delivers the current values again (harmless for a "latest value" reader).
     const run = async () => {
       let failures = 0;
       while (!stopper.signal.aborted) {
         try {
           await this.ctx.state.whenConnected(stopper.signal);
           if (stopper.signal.aborted || this.ctx.state.current === "closed") return;
-          const iter = await this.kv.watch({ key });
+          if ((await this.kv.status()).values === 0) caughtUp();
+          const iter = await this.kv.watch({ key: filter });
           iterator = iter;
           if (stopper.signal.aborted) iter.stop();
           failures = 0;
           for await (const entry of iter) {
             if (entry.operation === "PUT") {
               const value = this.#tryDecode(entry, fields);
-              if (value !== undefined) deliver(value);
-            } else if (entry.isUpdate) {
-              deliver(null);
+              if (value !== undefined) deliver(entry.key, value);
+            } else if (entry.isUpdate || filter !== entry.key) {
+              deliver(entry.key, null);
             }
+            if (entry.delta === 0) caughtUp();
           }
         } catch (err) {
           failures++;
@@ -133,9 +153,10 @@ class TypedBucket<D extends KvDef> implements TypedKv<Payload<D>> {
     const stop = this.ctx.closers.register(async () => {
       stopper.abort();
       iterator?.stop();
+      caughtUp();
       await running;
     });
-    return { stop };
+    return { ready, stop };
   }
 
   #decode(entry: KvEntry): Payload<D> {

@@ -77,4 +77,9 @@ export interface TypedKv<T> {
    * the key is deleted. Values that fail the schema are logged and skipped.
    */
   watch(key: string, onValue: (value: T | null) => void): { stop(): Promise<void> };
+  /**
+   * Every key of the bucket: current values first, then updates (null for a deleted key).
+   * `ready` settles once the current values have been delivered.
+   */
+  watchAll(onEntry: (key: string, value: T | null) => void): { ready: Promise<void>; stop(): Promise<void> };
 }

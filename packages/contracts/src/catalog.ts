@@ -4,6 +4,7 @@ import { JobLogSchema, RunCompletedSchema, TrainingSubmittedSchema } from "./eve
 import { ModelRegisteredSchema, RegistrationFailedSchema } from "./events/registry.js";
 import { DatabaseHealthSchema, InferenceHealthSchema, StatusSnapshotSchema } from "./status.js";
 import { JobSchema } from "./http/jobs.js";
+import { ApiKeyRecordSchema } from "./http/keys.js";
 import {
   ClaimRequestSchema,
   ClaimResponseSchema,
@@ -278,6 +279,13 @@ export const KV = {
     history: 1,
     storage: "file",
     description: "Where the registry's MLflow poller stands, under the key `watcher`, so it catches up after a restart.",
+  },
+  apiKeys: {
+    bucket: "asgard_api_keys",
+    schema: ApiKeyRecordSchema,
+    history: 1,
+    storage: "file",
+    description: "API keys (their SHA-256, scopes, expiry, revocation) under their public id; every gateway replica follows the whole bucket.",
   },
 } as const satisfies Record<string, KvDef>;
 

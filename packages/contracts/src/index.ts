@@ -16,6 +16,8 @@ export * from "./http/jobs.js";
 export * from "./http/registry.js";
 export * from "./http/inference.js";
 export * from "./http/ops.js";
+export * from "./http/keys.js";
+export * from "./http/api-key.js";
 export * from "./http/routes.js";
 export * from "./openapi/build.js";
 export * from "./jobs-internal.js";

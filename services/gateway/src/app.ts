@@ -4,6 +4,8 @@ import type { Logger, Registry } from "@asgard/telemetry";
 import { formatTraceparent, Histogram, TRACEPARENT_HEADER } from "@asgard/telemetry";
 import { HTTP_STATUS, HttpError } from "./http-errors.js";
 import type { BusRef } from "./bus-ref.js";
+import { enforceApiKeys } from "./auth/authenticate.js";
+import type { KeyStoreRef } from "./auth/key-store.js";
 import { useDepthCheckedJson } from "./json-body.js";
 import { enforceLocalMode } from "./local-mode.js";
 import { trackRoutes } from "./method-not-allowed.js";
@@ -11,6 +13,7 @@ import { docsRoutes } from "./routes/docs.js";
 import { healthRoutes } from "./routes/health.js";
 import { inferenceRoutes } from "./routes/inference.js";
 import { invocationRoutes } from "./routes/invocations.js";
+import { keyRoutes } from "./routes/keys.js";
 import { modelRoutes } from "./routes/models.js";
 import { registryRoutes } from "./routes/registry.js";
 import { statusRoutes } from "./routes/status.js";
@@ -40,6 +43,11 @@ export interface GatewayDeps {
    * (DNS rebinding) and what only a foreign web page sends (see local-mode.ts).
    */
   localMode?: boolean;
+  /**
+   * The API keys, once loaded. Every process that serves the API passes one (main.ts does);
+   * without it no route checks keys, which only tests of other concerns rely on.
+   */
+  keys?: KeyStoreRef;
 }
 
 /**
@@ -64,6 +72,7 @@ export async function createGateway(deps: GatewayDeps): Promise<FastifyInstance>
   const routes = trackRoutes(app);
   useDepthCheckedJson(app);
   if (deps.localMode) enforceLocalMode(app);
+  if (deps.keys) enforceApiKeys(app, { keys: deps.keys, localMode: deps.localMode ?? false });
 
   const duration = new Histogram({
     name: "asgard_http_request_duration_seconds",
@@ -104,7 +113,7 @@ export async function createGateway(deps: GatewayDeps): Promise<FastifyInstance>
     return reply.code(404).send({ error: "NOT_FOUND", message: `no route ${req.method} ${path}; see /docs for the API` });
   });
 
-  healthRoutes(app, deps);
+  healthRoutes(app, { ...deps, ...(deps.keys ? { keys: deps.keys } : {}) });
   statusRoutes(app, { statusCache: deps.statusCache, retryAfterSeconds: deps.statusRetryAfterSeconds });
   await docsRoutes(app, { document: deps.openapi });
   const trainingMetrics = createTrainingMetrics(deps.metrics);
@@ -114,6 +123,7 @@ export async function createGateway(deps: GatewayDeps): Promise<FastifyInstance>
   modelRoutes(app, { bus: deps.bus });
   inferenceRoutes(app, { bus: deps.bus });
   invocationRoutes(app, { bus: deps.bus });
+  if (deps.keys) keyRoutes(app, { keys: deps.keys });
   trainingLogRoutes(app, {
     bus: deps.bus,
     options: { ...DEFAULT_LOG_STREAM_OPTIONS, ...deps.training?.logStream },

@@ -45,6 +45,13 @@ export const GatewayEnv = z
       .describe(
         `largest uploaded script in bytes (decoded), 1..${DEFAULT_UPLOAD_LIMITS.maxScriptBytes} (default ${DEFAULT_UPLOAD_LIMITS.maxScriptBytes})`,
       ),
+    BOOTSTRAP_ADMIN_KEY: z
+      .string()
+      .regex(/^asg_[a-z2-7]{16}_[A-Za-z0-9_-]{43}$/, "must be a key made by `npm run keys -- bootstrap-secret` (asg_<id>_<secret>)")
+      .optional()
+      .describe(
+        "an admin API key the gateway stores (as its hash) when no key with its id exists yet: how a deployment gets its first key; `npm run keys -- bootstrap-secret` makes one (default: none)",
+      ),
     LOG_LEVEL: logLevel(),
   })
   .refine((env) => env.MIN_TIMEOUT_SECONDS <= env.MAX_TIMEOUT_SECONDS, {

@@ -6,6 +6,8 @@ import { createGateway } from "./app.js";
 import type { BusRef } from "./bus-ref.js";
 import { GatewayEnv } from "./env.js";
 import { isLoopbackBind } from "./local-mode.js";
+import { storeBootstrapKey } from "./auth/bootstrap.js";
+import { createKeyStore, type KeyStoreRef } from "./auth/key-store.js";
 import { createStatusCache, type StatusCache } from "./status-cache.js";
 
 const SERVICE = "gateway";
@@ -17,9 +19,7 @@ async function main(): Promise<void> {
   const metrics = createMetricsRegistry(SERVICE);
   const bus: BusRef = { current: null };
   const localMode = isLoopbackBind(env.HOST);
-  if (!localMode) {
-    logger.warn({ host: env.HOST }, "the API is bound to a non-loopback address and answers every caller that reaches it: put it behind a network policy that admits only trusted clients");
-  }
+  const keys: KeyStoreRef = { current: null };
   let statusCache: StatusCache | null = null;
   const app = await createGateway({
     bus,
@@ -30,6 +30,7 @@ async function main(): Promise<void> {
     statusRetryAfterSeconds: 2,
     bodyLimitBytes: env.BODY_LIMIT_BYTES,
     localMode,
+    keys,
     training: {
       uploadLimits: {
         minTimeoutSeconds: env.MIN_TIMEOUT_SECONDS,
@@ -51,6 +52,17 @@ async function main(): Promise<void> {
   bus.current = await connectBus({ servers: env.NATS_URL, name: SERVICE, logger, signal: abort.signal });
   statusCache = createStatusCache({ bus: bus.current, logger });
   await statusCache.start();
+  const store = createKeyStore({ bus: bus.current, logger });
+  await store.start();
+  if (env.BOOTSTRAP_ADMIN_KEY) await storeBootstrapKey(store, env.BOOTSTRAP_ADMIN_KEY, logger);
+  if (!localMode && !store.hasActiveKey()) {
+    logger.fatal(
+      { host: env.HOST },
+      "refusing to serve on a non-loopback address without an API key: set BOOTSTRAP_ADMIN_KEY (`npm run keys -- bootstrap-secret` makes one), or bind 127.0.0.1 and create the first key with `npm run keys -- create --admin`",
+    );
+    process.exit(2);
+  }
+  keys.current = store;
 }
 
 main().catch(exitOnConfigError).catch((err: unknown) => {

@@ -3,6 +3,7 @@ import { ErrorBodySchema } from "../errors.js";
 import { StatusSnapshotSchema } from "../status.js";
 import { InferenceRequestSchema, InferenceResponseSchema, MODEL_VERSION_HEADER, InvocationsParamsSchema, InvocationsRequestSchema, InvocationsResponseSchema } from "./inference.js";
 import { JobListQuerySchema, JobListResponseSchema, JobParamsSchema, JobSchema, LogEndEventSchema, LogLinesEventSchema, LogStreamQuerySchema, LOG_SSE_EVENTS } from "./jobs.js";
+import { CreateKeyRequestSchema, CreateKeyResponseSchema, KeyInfoSchema, KeyListSchema, KeyParamsSchema, type RouteAccess } from "./keys.js";
 import { HealthSchema, ReadinessSchema } from "./ops.js";
 import {
   AliasParamsSchema,
@@ -61,6 +62,8 @@ export interface RouteDef {
   readonly description?: string;
   readonly tags: readonly string[];
   readonly surface: Surface;
+  /** Who may call it once API keys exist (in local mode every route is open to this machine). */
+  readonly access: RouteAccess;
   readonly params?: z.ZodObject;
   readonly query?: z.ZodObject;
   readonly headers?: Readonly<Record<string, HeaderDef>>;
@@ -76,6 +79,7 @@ export const ROUTE_TAGS = {
   registry: "MLflow model registry: register, list, aliases",
   inference: "Predictions from registered models",
   operations: "Health, readiness, metrics and this documentation",
+  keys: "API keys: create, list, revoke (admin)",
 } as const;
 
 const named = (name: string, schema: z.ZodType): NamedSchema => ({ name, schema });
@@ -107,6 +111,7 @@ export const ROUTES = {
     description: "Answered from a snapshot the status service keeps warm, so it stays fast while MLflow is slow or down (then `mlflow_available` is false). Fields after `timestamp` are extensions.",
     tags: ["status"],
     surface: "compatible",
+    access: "any_key",
     responses: {
       200: { description: "The latest status snapshot.", body: named("StatusSnapshot", StatusSnapshotSchema) },
       503: { description: "No snapshot exists yet (just after start-up); retry after Retry-After seconds.", body: ERROR, headers: { "Retry-After": retryAfter } },
@@ -120,6 +125,7 @@ export const ROUTES = {
     description: "Unknown fields are ignored and listed in `warnings`. With an Idempotency-Key header, repeating the request returns the first job.",
     tags: ["training"],
     surface: "compatible",
+    access: ["jobs:submit"],
     headers: { [headerName(IDEMPOTENCY_KEY_HEADER)]: { description: "Makes the upload idempotent.", schema: IdempotencyKeySchema } },
     body: named("UploadRequest", UploadRequestSchema),
     responses: {
@@ -138,6 +144,7 @@ export const ROUTES = {
     summary: "A training job, with its logs",
     tags: ["training"],
     surface: "compatible",
+    access: ["jobs:read"],
     params: JobParamsSchema,
     responses: {
       200: { description: "The job.", body: named("Job", JobSchema) },
@@ -153,6 +160,7 @@ export const ROUTES = {
     description: "Registers the LoggedModel whose source run is `run_id` (the one named `model` if there are several) — what `mlflow.register_model(\"runs:/<run_id>/model\", …)` resolves to. Every call makes a new version.",
     tags: ["registry"],
     surface: "compatible",
+    access: ["models:manage"],
     body: named("RegisterRequest", RegisterRequestSchema),
     responses: {
       201: { description: "The new version is READY.", body: named("RegisterResponse", RegisterResponseSchema) },
@@ -170,6 +178,7 @@ export const ROUTES = {
     description: "Every model when called without query parameters, as the original did. Paging is opt-in: with `max_results`, the next page's token is in the X-Next-Page-Token header.",
     tags: ["registry"],
     surface: "compatible",
+    access: ["models:manage", "predict"],
     query: ModelListQuerySchema,
     responses: {
       200: {
@@ -188,6 +197,7 @@ export const ROUTES = {
     summary: "A registered model",
     tags: ["registry"],
     surface: "compatible",
+    access: ["models:manage", "predict"],
     params: ModelParamsSchema,
     responses: {
       200: { description: "The model.", body: named("ModelInfo", ModelInfoSchema) },
@@ -203,6 +213,7 @@ export const ROUTES = {
     description: "Unknown fields are ignored and listed in `warnings`.",
     tags: ["inference"],
     surface: "compatible",
+    access: ["predict"],
     body: named("InferenceRequest", InferenceRequestSchema),
     responses: {
       200: { description: "The predictions.", body: named("InferenceResponse", InferenceResponseSchema) },
@@ -219,6 +230,7 @@ export const ROUTES = {
     summary: "Training jobs, newest first",
     tags: ["training"],
     surface: "extension",
+    access: ["jobs:read"],
     query: JobListQuerySchema,
     responses: {
       200: { description: "A page of jobs.", body: named("JobList", JobListResponseSchema) },
@@ -234,6 +246,7 @@ export const ROUTES = {
     description: "A queued job is cancelled at once; a running one is stopped by its runner (its process group is killed) and turns `cancelled` shortly after.",
     tags: ["training"],
     surface: "extension",
+    access: ["jobs:submit"],
     params: JobParamsSchema,
     responses: {
       202: { description: "Cancellation accepted; the job as it is now (`cancel_requested: true`).", body: named("Job", JobSchema) },
@@ -250,6 +263,7 @@ export const ROUTES = {
     description: `Sends \`event: ${LOG_SSE_EVENTS.lines}\` batches (LogLinesEvent; the SSE id is the next offset) from \`offset\` on, then one \`event: ${LOG_SSE_EVENTS.end}\` (LogEndEvent) once the job ended, and closes. A reconnecting EventSource resumes from its Last-Event-ID.`,
     tags: ["training"],
     surface: "extension",
+    access: ["jobs:read"],
     params: JobParamsSchema,
     query: LogStreamQuerySchema,
     headers: { "Last-Event-ID": { description: "Resume after this offset (sent by EventSource on reconnect); wins over `offset`.", schema: z.string() } },
@@ -267,6 +281,7 @@ export const ROUTES = {
     summary: "The exact script the job ran",
     tags: ["training"],
     surface: "extension",
+    access: ["jobs:read"],
     params: JobParamsSchema,
     responses: {
       200: { description: "The script source, as uploaded.", raw: { contentType: "text/x-python; charset=utf-8", schema: { type: "string" } } },
@@ -281,6 +296,7 @@ export const ROUTES = {
     summary: "Point an alias at a version (create or move it)",
     tags: ["registry"],
     surface: "extension",
+    access: ["models:manage"],
     params: AliasParamsSchema,
     body: named("SetAliasRequest", SetAliasRequestSchema),
     responses: {
@@ -298,6 +314,7 @@ export const ROUTES = {
     summary: "Delete an alias",
     tags: ["registry"],
     surface: "extension",
+    access: ["models:manage"],
     params: AliasParamsSchema,
     responses: {
       204: { description: "The alias is gone." },
@@ -315,6 +332,7 @@ export const ROUTES = {
       "Accepts exactly one of `dataframe_split`, `dataframe_records`, `instances` or `inputs` (plus optional `params`), as `mlflow models serve` does on `/invocations`, and answers like it. `version` is a number, `latest` or `@alias`; the version that answered is in the X-Model-Version header.",
     tags: ["inference"],
     surface: "extension",
+    access: ["predict"],
     params: InvocationsParamsSchema,
     body: named("InvocationsRequest", InvocationsRequestSchema),
     responses: {
@@ -329,6 +347,59 @@ export const ROUTES = {
       503: unavailable,
     },
   },
+  createKey: {
+    id: "createKey",
+    method: "POST",
+    path: "/mlops/keys",
+    summary: "Create an API key",
+    description:
+      "Answers the key once; only its SHA-256 is stored. Needs an `admin` key — except the very first key, which a client on this machine may create while the gateway runs in local mode (no key exists yet); that key must include `admin`.",
+    tags: ["keys"],
+    surface: "extension",
+    access: ["admin"],
+    body: named("CreateKeyRequest", CreateKeyRequestSchema),
+    responses: {
+      201: { description: "The key, shown this once.", body: named("CreateKeyResponse", CreateKeyResponseSchema) },
+      400: badBody,
+      401: err("No key, or a key that is unknown, expired or revoked."),
+      403: err("The key lacks the admin scope."),
+      422: invalid(),
+      503: unavailable,
+    },
+  },
+  listKeys: {
+    id: "listKeys",
+    method: "GET",
+    path: "/mlops/keys",
+    summary: "List API keys (never their secrets)",
+    tags: ["keys"],
+    surface: "extension",
+    access: ["admin"],
+    responses: {
+      200: { description: "Every key, revoked and expired ones included.", body: named("KeyList", KeyListSchema) },
+      401: err("No key, or a key that is unknown, expired or revoked."),
+      403: err("The key lacks the admin scope."),
+    },
+  },
+  revokeKey: {
+    id: "revokeKey",
+    method: "DELETE",
+    path: "/mlops/keys/{key_id}",
+    summary: "Revoke an API key",
+    description: "Every gateway replica stops accepting the key as soon as it sees the change (they follow the key bucket; see docs/operations.md).",
+    tags: ["keys"],
+    surface: "extension",
+    access: ["admin"],
+    params: KeyParamsSchema,
+    responses: {
+      200: { description: "The key, now revoked.", body: named("KeyInfo", KeyInfoSchema) },
+      401: err("No key, or a key that is unknown, expired or revoked."),
+      403: err("The key lacks the admin scope."),
+      404: err("No key has this id."),
+      422: invalid("key id"),
+      503: unavailable,
+    },
+  },
   healthz: {
     id: "healthz",
     method: "GET",
@@ -336,6 +407,7 @@ export const ROUTES = {
     summary: "Liveness",
     tags: ["operations"],
     surface: "extension",
+    access: "public",
     responses: { 200: { description: "The process is up.", body: named("Health", HealthSchema) } },
   },
   readyz: {
@@ -345,6 +417,7 @@ export const ROUTES = {
     summary: "Readiness",
     tags: ["operations"],
     surface: "extension",
+    access: "public",
     responses: {
       200: { description: "Ready to serve.", body: named("Readiness", ReadinessSchema) },
       503: { description: "Not ready; `checks` says why.", body: named("Readiness", ReadinessSchema) },
@@ -357,6 +430,7 @@ export const ROUTES = {
     summary: "Prometheus metrics",
     tags: ["operations"],
     surface: "extension",
+    access: ["admin"],
     responses: { 200: { description: "Metrics in the Prometheus text format.", raw: { contentType: "text/plain; version=0.0.4", schema: { type: "string" } } } },
   },
   openapi: {
@@ -366,6 +440,7 @@ export const ROUTES = {
     summary: "This OpenAPI 3.1 document",
     tags: ["operations"],
     surface: "extension",
+    access: "any_key",
     responses: { 200: { description: "The document.", raw: { contentType: "application/json", schema: { type: "object" } } } },
   },
   docs: {
@@ -375,6 +450,7 @@ export const ROUTES = {
     summary: "Interactive API documentation (Swagger UI)",
     tags: ["operations"],
     surface: "extension",
+    access: "any_key",
     responses: { 200: { description: "The documentation page.", raw: { contentType: "text/html", schema: { type: "string" } } } },
   },
 } as const satisfies Record<string, RouteDef>;
