@@ -63,34 +63,38 @@ export async function runAttempt(
   const logs = new LogBatcher(deps.bus, claim.job_id, claim.attempt, deps.config.logBatch, headers);
   const ctx = attemptContext(deps, claim, held, trace, logs);
   const startedAt = Date.now();
+  // Until the outcome is stored the message stays ours, also while run.completed waits out a
+  // NATS outage: a redelivery meanwhile would run the job again for nothing.
   const keepAlive = setInterval(() => msg.working(), deps.config.workingMs);
-  const acquired: Acquired = { lease: null, run: null, workDir: null };
-  let ended: Ended;
   try {
-    ended = await steps(ctx, deps, acquired);
-  } catch (err) {
-    ctx.log.error({ err }, "attempt failed inside the runner");
-    ended = { outcome: runnerFailed(err), loggedModel: null };
+    const acquired: Acquired = { lease: null, run: null, workDir: null };
+    let ended: Ended;
+    try {
+      ended = await steps(ctx, deps, acquired);
+    } catch (err) {
+      ctx.log.error({ err }, "attempt failed inside the runner");
+      ended = { outcome: runnerFailed(err), loggedModel: null };
+    }
+    await release(ctx, deps, acquired, ended.outcome);
+
+    if (held.cancelReason === HANDOVER) {
+      // Not an outcome: another replica takes the job over as the next attempt.
+      ctx.log.info("the runner is shutting down; the attempt is handed back to the queue");
+      logs.system(`[asgard] runner ${deps.config.runnerId} is shutting down; attempt ${claim.attempt} is handed back to the queue`);
+      await logs.close();
+      msg.nak(0);
+      return;
+    }
+    await publishOutcome(deps, ctx, msg, logs, {
+      ...ended.outcome,
+      stale: ctx.progress.stale,
+      run: acquired.run,
+      loggedModel: ended.loggedModel,
+      durationSeconds: (Date.now() - startedAt) / 1000,
+    });
   } finally {
     clearInterval(keepAlive);
   }
-  await release(ctx, deps, acquired, ended.outcome);
-
-  if (held.cancelReason === HANDOVER) {
-    // Not an outcome: another replica takes the job over as the next attempt.
-    ctx.log.info("the runner is shutting down; the attempt is handed back to the queue");
-    logs.system(`[asgard] runner ${deps.config.runnerId} is shutting down; attempt ${claim.attempt} is handed back to the queue`);
-    await logs.close();
-    msg.nak(0);
-    return;
-  }
-  await publishOutcome(deps, ctx, msg, logs, {
-    ...ended.outcome,
-    stale: ctx.progress.stale,
-    run: acquired.run,
-    loggedModel: ended.loggedModel,
-    durationSeconds: (Date.now() - startedAt) / 1000,
-  });
 }
 
 function attemptContext(deps: AttemptDeps, claim: Granted, held: HeldJob, trace: TraceContext, logs: LogBatcher): AttemptContext {

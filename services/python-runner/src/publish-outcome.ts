@@ -15,8 +15,11 @@ export interface AttemptReport extends Outcome {
   durationSeconds: number;
 }
 
-/** How long run.completed is retried while NATS is away before the message is given up. */
-const PUBLISH_RETRY_MS = 20_000;
+/**
+ * How long run.completed is retried while NATS is away. The script's work is done: waiting
+ * out an outage keeps it, where giving up would run the job again as a new attempt.
+ */
+const PUBLISH_RETRY_MS = 10 * 60_000;
 
 /** The run.completed event of an attempt whose last log batch is `lastBatch` at stream sequence `lastSeq`. */
 export function runCompletedEvent(

@@ -54,7 +54,10 @@ export const RunCompletedSchema = z.object({
       "Class of the failure, null on success and cancel: `env_build` (the environment could not be built), " +
         "`script_error` (the script failed), `timeout` (the script ran past its timeout), " +
         "`runner_lost` (the runner stopped answering), `mlflow` (the tracking server could not set up the job's run), " +
-        "`runner_error` (the runner itself failed to carry the attempt out). New values may be added.",
+        "`runner_error` (the runner itself failed to carry the attempt out). New values may be added. " +
+        "`runner_lost`, `mlflow` and `runner_error` are platform faults: the job is queued again for another attempt, " +
+        "at most 3 attempts in all, and a job that runs out of them fails with this type and an error naming the faults " +
+        "(e.g. \"runner lost 3 times: …\"). The script's timeout counts its own running time in each attempt only.",
     ),
   error: z.string().nullable(),
   exit_code: z.number().int().nullable(),
