@@ -117,6 +117,16 @@ describe(suiteTitle("job-scheduler: attempts lost to platform faults, and deadli
       expect(failed.logs).toContain("[asgard] attempt 1 lost: runner runner-a lost the job (it was delivered again)");
     });
 
+    it("refuses a second copy of a job's message while its attempt is live, and takes the attempt's own redelivery as a loss", async () => {
+      const job = await createJob(env.bus);
+      expect(await claim(env.bus, job.job_id, "runner-a", 1, 41)).toMatchObject({ granted: true, attempt: 1 });
+      expect(await claim(env.bus, job.job_id, "runner-b", 1, 57)).toEqual({ granted: false, job_id: job.job_id, reason: "duplicate" });
+      expect(await getJob(env.bus, job.job_id)).toMatchObject({ status: "running", attempt: 1, error: null });
+      expect(await claim(env.bus, job.job_id, "runner-b", 2, 41)).toMatchObject({ granted: true, attempt: 2 });
+      const running = await getJob(env.bus, job.job_id);
+      expect(running.logs).toContain("[asgard] attempt 1 lost: runner runner-a lost the job (it was delivered again)");
+    });
+
     it("does not count time queued or building the environment against the script's timeout", async () => {
       await env.restart({ runningGraceMs: 200, heartbeatMs: 5_000 });
       const job = await createJob(env.bus, { timeout: 1 });

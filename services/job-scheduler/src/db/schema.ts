@@ -58,6 +58,8 @@ export interface JobsTable {
   tracestate: string | null;
   /** Attempts lost to platform faults, oldest first; written whole by transitions. */
   faults: ColumnType<AttemptFault[], AttemptFault[] | undefined, AttemptFault[]>;
+  /** Stream sequence of the message the current attempt was claimed from; int8 reads as a string. */
+  claimed_seq: ColumnType<string | null, never, number | null>;
 }
 
 /** `job_logs`: the stored output, one row per line, numbered from 0 per job. */

@@ -16,6 +16,7 @@ function row(overrides: Partial<JobRow> = {}): JobRow {
     phase: "running",
     attempt: 1,
     faults: [],
+    claimed_seq: null,
     runner_id: "r1",
     requirements: ["numpy"],
     environment_vars: { TOKEN: "secret-value" },

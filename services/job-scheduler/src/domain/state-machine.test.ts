@@ -47,6 +47,7 @@ function job(overrides: Partial<JobState> = {}): JobState {
     last_heartbeat_at: T0,
     pending_outcome: null,
     faults: [],
+    claimed_seq: null,
     ...overrides,
   };
 }
@@ -183,6 +184,11 @@ describe("platform faults", () => {
       errorType: "runner_error",
       error: "3 attempts lost to platform faults: attempt 1: runner lost: r1 silent; attempt 2: MLflow unreachable: refused; attempt 3: runner failed: disk full",
     });
+  });
+  it("refuses another copy of the job's message while the attempt is live; its own message coming back is a loss", () => {
+    expect(claimDecision(job({ claimed_seq: "7" }), 9)).toEqual({ grant: false, reason: "duplicate", cancelNow: false });
+    expect(claimDecision(job({ claimed_seq: "7" }), 7)).toMatchObject({ grant: true, lost: { error_type: "runner_lost" } });
+    expect(claimDecision(job({ status: "queued", phase: "queued", claimed_seq: "7" }), 9)).toEqual({ grant: true, lost: null });
   });
   it("counts a redelivery of a live attempt as a lost runner, and refuses it after the last attempt", () => {
     expect(claimDecision(job({ attempt: 1 }))).toEqual({ grant: true, lost: { error_type: "runner_lost", error: "runner r1 lost the job (it was delivered again)" } });

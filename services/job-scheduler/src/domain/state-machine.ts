@@ -93,6 +93,8 @@ export interface JobState {
   last_heartbeat_at: Date | null;
   pending_outcome: AttemptOutcome | null;
   faults: AttemptFault[];
+  /** Stream sequence of the current attempt's message (int8 as a string), null when unknown. */
+  claimed_seq: string | null;
 }
 
 /** How a job ends. */
@@ -143,15 +145,23 @@ export type ClaimDecision =
   /** `lost`: the running attempt this claim replaces, a platform fault to record. */
   | { grant: true; lost: Pick<AttemptFault, "error_type" | "error"> | null }
   /** `lost`: the running attempt was the last one, lost too: the job fails naming its faults. */
-  | { grant: false; reason: "not_found" | "cancelled" | "terminal"; cancelNow: boolean; lost?: Pick<AttemptFault, "error_type" | "error"> };
+  | {
+      grant: false;
+      reason: "not_found" | "cancelled" | "terminal" | "duplicate";
+      cancelNow: boolean;
+      lost?: Pick<AttemptFault, "error_type" | "error">;
+    };
 
 /**
- * Whether a runner may start a new attempt. A running job is granted again: the message was
- * redelivered because its runner died or stalled (a lost attempt), and fencing makes the old
- * attempt harmless — unless that was the last attempt, which ends the job naming its faults.
- * A cancel requested before the claim ends the job here, since no runner will see it otherwise.
+ * Whether a runner may start a new attempt from the message at stream sequence `seq`. A running
+ * job is granted again when its attempt's own message comes back: it was redelivered because
+ * its runner died or stalled (a lost attempt), and fencing makes the old attempt harmless —
+ * unless that was the last attempt, which ends the job naming its faults. Another copy of the
+ * job's message (a re-publish) is a duplicate while the attempt is live: a runner that goes
+ * silent is caught by the heartbeat deadline instead. A cancel requested before the claim ends
+ * the job here, since no runner will see it otherwise.
  */
-export function claimDecision(job: JobState | undefined): ClaimDecision {
+export function claimDecision(job: JobState | undefined, seq?: number): ClaimDecision {
   if (!job) return { grant: false, reason: "not_found", cancelNow: false };
   if (job.status === "cancelled") return { grant: false, reason: "cancelled", cancelNow: false };
   if (isTerminal(job.status)) return { grant: false, reason: "terminal", cancelNow: false };
@@ -160,6 +170,9 @@ export function claimDecision(job: JobState | undefined): ClaimDecision {
   // would train a second time for a message whose ack was merely lost.
   if (job.status === "running" && !attemptLive(job)) return { grant: false, reason: "terminal", cancelNow: false };
   if (job.status !== "running") return { grant: true, lost: null };
+  if (seq !== undefined && job.claimed_seq !== null && String(seq) !== job.claimed_seq) {
+    return { grant: false, reason: "duplicate", cancelNow: false };
+  }
   const who = job.runner_id ? `runner ${job.runner_id}` : "the runner";
   const lost = { error_type: "runner_lost" as const, error: `${who} lost the job (it was delivered again)` };
   if (job.attempt >= MAX_ATTEMPTS) return { grant: false, reason: "terminal", cancelNow: false, lost };

@@ -20,7 +20,7 @@ export function claimJobHandler(base: SchedulerContext): RpcHandler<typeof RPC.c
     const script = await readScript(ctx, head);
     return inJobTx(ctx, req.job_id, async (tx) => {
       const job = tx.job;
-      const decision = claimDecision(job);
+      const decision = claimDecision(job, req.seq);
       if (!job || !decision.grant) {
         const reason = decision.grant ? "not_found" : decision.reason;
         if (job && !decision.grant && decision.cancelNow) {
@@ -51,6 +51,7 @@ export function claimJobHandler(base: SchedulerContext): RpcHandler<typeof RPC.c
           started_at: job.started_at ?? now,
           script_started_at: null,
           faults,
+          claimed_seq: req.seq ?? null,
           last_heartbeat_at: now,
           deadline_at: deadlineOf.buildingEnv(now, ctx.config),
           // What the earlier attempt recorded does not describe this one.

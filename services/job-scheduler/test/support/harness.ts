@@ -168,8 +168,8 @@ export async function createJob(bus: Bus, overrides: Partial<RpcRequest<typeof R
 
 export const getJob = (bus: Bus, jobId: string) => bus.request(RPC.getJob, { job_id: jobId });
 
-export async function claim(bus: Bus, jobId: string, runnerId = "runner-a", delivery = 1) {
-  return bus.request(RPC.claimJob, { job_id: jobId, runner_id: runnerId, delivery });
+export async function claim(bus: Bus, jobId: string, runnerId = "runner-a", delivery = 1, seq?: number) {
+  return bus.request(RPC.claimJob, { job_id: jobId, runner_id: runnerId, delivery, ...(seq !== undefined ? { seq } : {}) });
 }
 
 /** Claims and asserts the grant; returns the attempt. */
