@@ -130,7 +130,7 @@ describe("runner replicas share one durable consumer", () => {
     expect(new Set(jobIds).size).toBe(8);
   }, 600_000);
 
-  it("a runner killed with SIGKILL takes its script with it, and the job finishes as a later attempt", async () => {
+  it("a runner killed with SIGKILL takes its script with it, and the job is retried and completes", async () => {
     const marker = `asgard-orphan-${rand()}`;
     // Only the victim runs now: the others stop pulling first.
     for (const r of platform.runners.slice(1)) await r.stop();
@@ -158,13 +158,12 @@ describe("runner replicas share one durable consumer", () => {
     expect(processesWith(marker)).toEqual([]);
 
     await platform.addRunner();
+    // The lost attempt is a platform fault, not the job's: it runs again and completes.
     const done = await waitForJob<Job>(platform.api, job.job_id, ["completed", "failed"]);
-    if (done.status === "completed") {
-      expect(done.attempt).toBeGreaterThanOrEqual(2);
-      expect(done.logs).toContain("finished");
-    } else {
-      expect(done.error_type).toBe("runner_lost");
-    }
+    expect(done).toMatchObject({ status: "completed", error_type: null });
+    expect(done.attempt).toBeGreaterThanOrEqual(2);
+    expect(done.logs).toMatch(/\[asgard\] attempt 1 lost: runner \S+ (lost the job|sent no heartbeat)/);
+    expect(done.logs).toContain("finished");
   }, 600_000);
 
   it("on SIGTERM a runner hands back what it cannot finish, and another replica completes it", async () => {

@@ -72,6 +72,12 @@ export const ClaimRequestSchema = z.object({
   runner_id: z.string().min(1),
   /** JetStream delivery count of the message being claimed (for the record). */
   delivery: z.number().int().positive(),
+  /**
+   * Stream sequence of the message being claimed. Optional (added later): with it, a second
+   * copy of a job's message (a re-publish) cannot take over a live attempt — only a
+   * redelivery of the attempt's own message can.
+   */
+  seq: z.number().int().positive().optional(),
 });
 
 /** What a runner needs to run the job, granted with a fresh attempt number; or why not. */
@@ -95,7 +101,8 @@ export const ClaimResponseSchema = z.discriminatedUnion("granted", [
   z.object({
     granted: z.literal(false),
     job_id: z.string(),
-    reason: z.enum(["not_found", "cancelled", "terminal"]),
+    /** `duplicate` (added later): another copy of the job's message is being run; drop this one. */
+    reason: z.enum(["not_found", "cancelled", "terminal", "duplicate"]),
   }),
 ]);
 export type ClaimResponse = z.infer<typeof ClaimResponseSchema>;

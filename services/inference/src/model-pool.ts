@@ -18,15 +18,27 @@ export type LoadReason = "request" | "warm" | "crash";
 /** Where a load stands, for the message a waiting request gets. */
 type Step = "downloading the model" | "building its Python environment" | "starting its worker and loading the model";
 
+/**
+ * The life of one version in this replica:
+ *
+ *   (none) ──load──▶ loading ──ok──▶ ready ──worker lost for good──▶ failed
+ *                       │                                              │
+ *                       └──error──▶ failed ◀───────────────────────────┘
+ *                                    │ after its backoff
+ *                                    └──load──▶ loading
+ *
+ * Each state holds exactly what is valid in it; only the transition methods change it.
+ */
+type EntryState =
+  | { kind: "loading"; step: Step; done: Promise<ModelRuntime> }
+  | { kind: "ready"; runtime: ModelRuntime }
+  | { kind: "failed"; message: string; retryAt: number };
+
 interface Entry {
   key: string;
   name: string;
   version: string;
-  state: "loading" | "ready" | "failed";
-  step: Step;
-  loading: Promise<ModelRuntime> | null;
-  runtime: ModelRuntime | null;
-  failure: { message: string; retryAt: number } | null;
+  state: EntryState;
   /** Consecutive failed loads; the backoff doubles with each. */
   failures: number;
 }
@@ -70,13 +82,13 @@ export class ModelPool {
   /** The loaded runtime of a version: loads it if needed, waiting at most `loadWaitMs`. */
   async get(mv: ResolvedVersion): Promise<ModelRuntime> {
     const entry = this.#entries.get(keyOf(mv.name, mv.version));
-    if (entry?.state === "ready" && entry.runtime) return entry.runtime;
+    if (entry?.state.kind === "ready") return entry.state.runtime;
     const loading = this.#ensureLoading(entry, mv, "request");
     let timer: NodeJS.Timeout | undefined;
     const waitMs = this.#deps.config.loadWaitMs;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        const step = this.#entries.get(keyOf(mv.name, mv.version))?.step ?? "loading";
+        const step = this.loadingStep(mv.name, mv.version) ?? "loading";
         reject(new BusError("UNAVAILABLE", `model ${JSON.stringify(mv.name)} version ${mv.version} is still loading (${step}); retry shortly`));
       }, waitMs);
     });
@@ -90,26 +102,27 @@ export class ModelPool {
   /** Starts loading a version unless it is loaded, loading, or in its backoff. */
   warm(mv: ResolvedVersion): void {
     const entry = this.#entries.get(keyOf(mv.name, mv.version));
-    if (entry && (entry.state !== "failed" || (entry.failure && this.#now() < entry.failure.retryAt))) return;
+    if (entry && (entry.state.kind !== "failed" || this.#now() < entry.state.retryAt)) return;
     this.#ensureLoading(entry, mv, "warm").catch(() => undefined);
   }
 
   /** What a load of the version is doing now (downloading, building…), or null when none runs. */
   loadingStep(name: string, version: string): string | null {
-    const entry = this.#entries.get(keyOf(name, version));
-    return entry?.state === "loading" ? entry.step : null;
+    const state = this.#entries.get(keyOf(name, version))?.state;
+    return state?.kind === "loading" ? state.step : null;
   }
 
   /** True when the version is loaded (tests, and the warm-up's log line). */
   isLoaded(name: string, version: string): boolean {
-    return this.#entries.get(keyOf(name, version))?.state === "ready";
+    return this.#entries.get(keyOf(name, version))?.state.kind === "ready";
   }
 
   async loaded(): Promise<LoadedModel[]> {
     const out: LoadedModel[] = [];
     for (const e of this.#entries.values()) {
-      if (e.state !== "ready" || !e.runtime) continue;
-      out.push({ name: e.name, version: e.version, pid: e.runtime.workerPid, rssBytes: await e.runtime.rssBytes(), lastUsedAt: new Date(e.runtime.lastUsed).toISOString() });
+      if (e.state.kind !== "ready") continue;
+      const runtime = e.state.runtime;
+      out.push({ name: e.name, version: e.version, pid: runtime.workerPid, rssBytes: await runtime.rssBytes(), lastUsedAt: new Date(runtime.lastUsed).toISOString() });
     }
     return out;
   }
@@ -120,76 +133,88 @@ export class ModelPool {
     const entries = [...this.#entries.values()];
     this.#entries.clear();
     await Promise.all(entries.map(async (e) => {
-      const runtime = e.runtime ?? (await e.loading?.catch(() => null));
+      const runtime = e.state.kind === "ready" ? e.state.runtime : e.state.kind === "loading" ? await e.state.done.catch(() => null) : null;
       await runtime?.close().catch((err: unknown) => this.#deps.logger.warn({ model: e.name, version: e.version, err: describe(err) }, "closing a model failed"));
     }));
     this.#deps.metrics.loadedModels.set(0);
   }
 
+  /** The load of a version: the running one, a refusal during the backoff, or a new one. */
   #ensureLoading(existing: Entry | undefined, mv: ResolvedVersion, reason: LoadReason): Promise<ModelRuntime> {
-    if (this.#closed) return Promise.reject(new BusError("UNAVAILABLE", "the inference service is shutting down; retry shortly"));
-    if (existing?.state === "loading" && existing.loading) return existing.loading;
-    if (existing?.state === "failed" && existing.failure && this.#now() < existing.failure.retryAt) {
-      const seconds = Math.max(1, Math.ceil((existing.failure.retryAt - this.#now()) / 1000));
-      return Promise.reject(
-        new BusError("UNAVAILABLE", `model ${JSON.stringify(mv.name)} version ${mv.version} cannot be loaded: ${existing.failure.message} (it is tried again in ${seconds} s)`),
-      );
+    if (this.#closed) return Promise.reject(shuttingDown());
+    if (existing?.state.kind === "loading") return existing.state.done;
+    if (existing?.state.kind === "ready") return Promise.resolve(existing.state.runtime);
+    if (existing?.state.kind === "failed" && this.#now() < existing.state.retryAt) {
+      const seconds = Math.max(1, Math.ceil((existing.state.retryAt - this.#now()) / 1000));
+      return Promise.reject(cannotLoad(mv, existing.state.message, seconds));
     }
-    const entry: Entry = existing ?? {
-      key: keyOf(mv.name, mv.version),
-      name: mv.name,
-      version: mv.version,
-      state: "loading",
-      step: "downloading the model",
-      loading: null,
-      runtime: null,
-      failure: null,
-      failures: 0,
-    };
-    entry.state = "loading";
-    entry.step = "downloading the model";
+    // A new version starts as a failure that is due: the load below replaces it at once.
+    const entry: Entry = existing ?? { key: keyOf(mv.name, mv.version), name: mv.name, version: mv.version, state: { kind: "failed", message: "not loaded", retryAt: 0 }, failures: 0 };
     this.#entries.set(entry.key, entry);
-    const started = this.#now();
-    entry.loading = this.#load(entry, mv).then(
-      (runtime) => {
-        if (this.#entries.get(entry.key) !== entry || this.#closed) {
-          // Shut down while loading: nobody will serve from it (close() waits for this).
-          return runtime.close().then(() => {
-            throw new BusError("UNAVAILABLE", "the inference service is shutting down; retry shortly");
-          });
-        }
-        entry.state = "ready";
-        entry.runtime = runtime;
-        entry.failure = null;
-        entry.failures = 0;
-        this.#deps.metrics.loads.inc({ result: "ok", reason });
-        this.#deps.metrics.loadedModels.set(this.#readyCount());
-        this.#deps.logger.info({ model: mv.name, version: mv.version, reason, ms: this.#now() - started }, "model ready");
-        void this.#enforceBudget(entry.key);
-        return runtime;
-      },
-      (err: unknown) => {
-        entry.failures++;
-        const backoff = Math.min(this.#deps.config.loadBackoffMs * 2 ** (entry.failures - 1), this.#deps.config.maxLoadBackoffMs);
-        const message = `${describe(err)}`;
-        entry.state = "failed";
-        entry.failure = { message, retryAt: this.#now() + backoff };
-        entry.loading = null;
-        this.#deps.metrics.loads.inc({ result: "failed", reason });
-        this.#deps.logger.warn({ model: mv.name, version: mv.version, reason, step: entry.step, err: message, retryInMs: backoff }, "model could not be loaded");
-        throw new BusError("UNAVAILABLE", `model ${JSON.stringify(mv.name)} version ${mv.version} cannot be loaded: ${message} (it is tried again in ${Math.ceil(backoff / 1000)} s)`);
-      },
-    );
+    const done = this.#runLoad(entry, mv, reason);
+    entry.state = { kind: "loading", step: "downloading the model", done };
     // Waiters that gave up (load wait) or a warm-up nobody waits for must not leave it unhandled.
-    entry.loading.catch(() => undefined);
-    return entry.loading;
+    done.catch(() => undefined);
+    return done;
   }
 
-  async #load(entry: Entry, mv: ResolvedVersion): Promise<ModelRuntime> {
+  /** One load, ending in the transition to `ready` or to `failed`. */
+  async #runLoad(entry: Entry, mv: ResolvedVersion, reason: LoadReason): Promise<ModelRuntime> {
+    // Let the caller record `loading` before the first step reports.
+    await Promise.resolve();
+    const started = this.#now();
+    let runtime: ModelRuntime;
+    try {
+      runtime = await this.#load(entry, mv, (step) => this.#stepTo(entry, step));
+    } catch (err) {
+      throw this.#toFailed(entry, describe(err), reason);
+    }
+    if (this.#entries.get(entry.key) !== entry || this.#closed) {
+      // Shut down while loading: nobody will serve from it (close() waits for this).
+      await runtime.close();
+      throw shuttingDown();
+    }
+    this.#toReady(entry, runtime);
+    this.#deps.metrics.loads.inc({ result: "ok", reason });
+    this.#deps.logger.info({ model: mv.name, version: mv.version, reason, ms: this.#now() - started }, "model ready");
+    void this.#enforceBudget(entry.key);
+    return runtime;
+  }
+
+  /** loading → loading at a later step. */
+  #stepTo(entry: Entry, step: Step): void {
+    if (entry.state.kind === "loading") entry.state = { ...entry.state, step };
+  }
+
+  /** loading → ready. */
+  #toReady(entry: Entry, runtime: ModelRuntime): void {
+    entry.state = { kind: "ready", runtime };
+    entry.failures = 0;
+    this.#deps.metrics.loadedModels.set(this.#readyCount());
+  }
+
+  /** loading → failed, with the next backoff; returns the error waiting requests get. */
+  #toFailed(entry: Entry, message: string, reason: LoadReason): BusError {
+    const step = entry.state.kind === "loading" ? entry.state.step : undefined;
+    const backoff = this.#nextBackoff(entry);
+    entry.state = { kind: "failed", message, retryAt: this.#now() + backoff };
+    this.#deps.metrics.loads.inc({ result: "failed", reason });
+    this.#deps.logger.warn({ model: entry.name, version: entry.version, reason, step, err: message, retryInMs: backoff }, "model could not be loaded");
+    return cannotLoad(entry, message, Math.ceil(backoff / 1000));
+  }
+
+  /** Counts a failure and returns the pause before the next load: doubled per failure, capped. */
+  #nextBackoff(entry: Entry): number {
+    entry.failures++;
+    const { loadBackoffMs, maxLoadBackoffMs } = this.#deps.config;
+    return Math.min(loadBackoffMs * 2 ** (entry.failures - 1), maxLoadBackoffMs);
+  }
+
+  async #load(entry: Entry, mv: ResolvedVersion, stepTo: (step: Step) => void): Promise<ModelRuntime> {
     const { config, mlflow, pyenv, logger, metrics } = this.#deps;
-    entry.step = "downloading the model";
+    stepTo("downloading the model");
     const modelDir = await fetchModelFiles(mlflow, mv, join(config.dataDir, "models"), config.maxModelBytes);
-    entry.step = "building its Python environment";
+    stepTo("building its Python environment");
     const requirements = modelRequirements({
       requirementsTxt: await readModelFile(modelDir, "requirements.txt"),
       condaYaml: await readModelFile(modelDir, "conda.yaml"),
@@ -198,7 +223,7 @@ export class ModelPool {
     const lease = await pyenv.acquire(requirements.requirements).catch((err: unknown) => {
       throw new Error(`its environment (from ${requirements.from}) could not be built: ${describe(err)}`, { cause: err });
     });
-    entry.step = "starting its worker and loading the model";
+    stepTo("starting its worker and loading the model");
     const home = join(config.dataDir, "home");
     await mkdir(home, { recursive: true });
     try {
@@ -211,7 +236,7 @@ export class ModelPool {
         config,
         logger,
         metrics,
-        onBroken: (err) => this.#broken(entry, err),
+        onBroken: (err) => this.#brokenToFailed(entry, err),
       });
     } catch (err) {
       await lease.release();
@@ -219,42 +244,40 @@ export class ModelPool {
     }
   }
 
-  /** A loaded model whose worker died and could not be loaded again: failed, with a backoff. */
-  #broken(entry: Entry, err: Error): void {
-    if (this.#entries.get(entry.key) !== entry) return;
-    const runtime = entry.runtime;
-    entry.failures++;
-    entry.state = "failed";
-    entry.runtime = null;
-    entry.failure = { message: err.message, retryAt: this.#now() + Math.min(this.#deps.config.loadBackoffMs * 2 ** (entry.failures - 1), this.#deps.config.maxLoadBackoffMs) };
+  /** ready → failed: the worker died and could not be loaded again; the next load waits out a backoff. */
+  #brokenToFailed(entry: Entry, err: Error): void {
+    if (this.#entries.get(entry.key) !== entry || entry.state.kind !== "ready") return;
+    const runtime = entry.state.runtime;
+    entry.state = { kind: "failed", message: err.message, retryAt: this.#now() + this.#nextBackoff(entry) };
     this.#deps.metrics.loadedModels.set(this.#readyCount());
-    void runtime?.close().catch(() => undefined);
+    void runtime.close().catch(() => undefined);
   }
 
   /** Unloads least recently used idle models until the workers fit the memory budget. */
   async #enforceBudget(keep: string): Promise<void> {
-    const ready = [...this.#entries.values()].filter((e) => e.state === "ready" && e.runtime);
+    const ready: Array<{ entry: Entry; runtime: ModelRuntime }> = [];
+    for (const entry of this.#entries.values()) if (entry.state.kind === "ready") ready.push({ entry, runtime: entry.state.runtime });
     const sizes = new Map<string, number>();
     let total = 0;
-    for (const e of ready) {
-      const bytes = await (e.runtime as ModelRuntime).rssBytes();
-      sizes.set(e.key, bytes);
+    for (const { entry, runtime } of ready) {
+      const bytes = await runtime.rssBytes();
+      sizes.set(entry.key, bytes);
       total += bytes;
     }
     this.#deps.metrics.workerMemoryBytes.set(total);
     const budget = this.#deps.config.memoryBudgetBytes;
     if (total <= budget) return;
     const candidates = ready
-      .filter((e) => e.key !== keep && (e.runtime as ModelRuntime).idle)
-      .sort((a, b) => (a.runtime as ModelRuntime).lastUsed - (b.runtime as ModelRuntime).lastUsed);
-    for (const e of candidates) {
+      .filter(({ entry, runtime }) => entry.key !== keep && runtime.idle)
+      .sort((a, b) => a.runtime.lastUsed - b.runtime.lastUsed);
+    for (const { entry: e, runtime } of candidates) {
       if (total <= budget) break;
-      if (this.#entries.get(e.key) !== e || e.state !== "ready") continue;
+      if (this.#entries.get(e.key) !== e || e.state.kind !== "ready" || e.state.runtime !== runtime) continue;
       this.#entries.delete(e.key);
       total -= sizes.get(e.key) ?? 0;
       this.#deps.metrics.evictions.inc();
       this.#deps.logger.info({ model: e.name, version: e.version, bytes: sizes.get(e.key), budget }, "unloading the least recently used model to stay within the memory budget");
-      await e.runtime?.close().catch(() => undefined);
+      await runtime.close().catch(() => undefined);
     }
     this.#deps.metrics.loadedModels.set(this.#readyCount());
     this.#deps.metrics.workerMemoryBytes.set(Math.max(0, total));
@@ -263,7 +286,15 @@ export class ModelPool {
 
   #readyCount(): number {
     let n = 0;
-    for (const e of this.#entries.values()) if (e.state === "ready") n++;
+    for (const e of this.#entries.values()) if (e.state.kind === "ready") n++;
     return n;
   }
+}
+
+function shuttingDown(): BusError {
+  return new BusError("UNAVAILABLE", "the inference service is shutting down; retry shortly");
+}
+
+function cannotLoad(mv: { name: string; version: string }, message: string, retryInSeconds: number): BusError {
+  return new BusError("UNAVAILABLE", `model ${JSON.stringify(mv.name)} version ${mv.version} cannot be loaded: ${message} (it is tried again in ${retryInSeconds} s)`);
 }

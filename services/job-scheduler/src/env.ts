@@ -36,10 +36,10 @@ export const SchedulerEnv = z.object({
   BLOB_S3_SECRET_ACCESS_KEY: optionalString("S3 secret access key; give it with BLOB_S3_ACCESS_KEY_ID"),
   QUEUED_DEADLINE_MS: positiveMs(D.queuedMs, "how long a job may wait for a runner before it fails (timeout)"),
   ENV_BUILD_DEADLINE_MS: positiveMs(D.envBuildMs, "longest environment build before the job fails (env_build)"),
-  RUNNING_GRACE_MS: positiveMs(D.runningGraceMs, "added to a job's timeout before the scheduler fails it (timeout)"),
+  RUNNING_GRACE_MS: positiveMs(D.runningGraceMs, "added to a job's timeout before the scheduler fails a script whose runner is still heard from (timeout)"),
   HEARTBEAT_DEADLINE_MS: positiveMs(
     D.heartbeatMs,
-    "longest silence of the runner holding a job before it fails (runner_lost); keep it above JetStream's AckWait (30 s)",
+    "longest silence of the runner holding a job before its attempt counts as lost (runner_lost: the job runs again, at most 3 attempts in all); keep it above JetStream's AckWait (30 s)",
   ),
   REGISTRATION_DEADLINE_MS: positiveMs(
     D.registrationMs,

@@ -57,6 +57,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
   const consumers: Consumption[] = [];
   const subscriptions: Array<{ stop(): Promise<void> }> = [];
   let reconciler: Periodic | null = null;
+  let stopWatching: (() => void) | null = null;
 
   return {
     async start() {
@@ -83,9 +84,17 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       await deps.bus.rtt();
       consumers.push(consumeJobLogs(ctx), consumeRunCompleted(ctx), consumeRegistrations(ctx));
       relay = startRelay(ctx);
-      reconciler = startReconciler(ctx, { since: ctx.now(), startupGraceMs: ctx.config.startupGraceMs });
+      const watch = { since: ctx.now(), startupGraceMs: ctx.config.startupGraceMs };
+      // After a NATS outage the runners' heartbeats and outcomes come back late, as after a
+      // restart of ours: deadlines start over from the reconnect.
+      stopWatching = deps.bus.onState((state) => {
+        if (state === "connected") watch.since = ctx.now();
+      });
+      reconciler = startReconciler(ctx, watch);
     },
     async stop() {
+      stopWatching?.();
+      stopWatching = null;
       await Promise.all(consumers.splice(0).map((c) => c.stop()));
       await Promise.all([relay?.stop(), reconciler?.stop()]);
       relay = null;

@@ -2,9 +2,12 @@ import type { JobRow, SchedulerTrx } from "./db/schema.js";
 import { updateJob, withLockedJob, type JobPatch } from "./db/jobs.js";
 import { appendLines } from "./db/logs.js";
 import {
+  afterFault,
   deadlineOf,
+  MAX_ATTEMPTS,
   outcomeTransition,
   registrationFinish,
+  type AttemptFault,
   type AttemptOutcome,
   type Finish,
 } from "./domain/state-machine.js";
@@ -80,6 +83,7 @@ export async function recordOutcome(ctx: SchedulerContext, tx: JobTx, job: JobRo
   };
   const transition = outcomeTransition(o, job.timeout_seconds);
   if (transition.kind === "finish") return finishJob(ctx, tx, job, transition.finish, recorded);
+  if (transition.kind === "retry") return recordFault(ctx, tx, job, transition.fault, recorded);
   if (job.early_registration) {
     return finishJob(ctx, tx, job, registrationFinish(job.early_registration), { ...recorded, early_registration: null });
   }
@@ -94,4 +98,54 @@ export async function recordOutcome(ctx: SchedulerContext, tx: JobTx, job: JobRo
 /** Appends one line written by the scheduler itself (attempt markers, missing-log notes). */
 export async function appendSystemLine(ctx: SchedulerContext, tx: JobTx, job: JobRow, attempt: number, text: string): Promise<void> {
   await appendLines(tx.trx, job.job_id, { attempt, batch: 0 }, [{ stream: "system", text, at: ctx.now() }]);
+}
+
+/**
+ * The current attempt was lost to a platform fault: the job is queued again for its next
+ * attempt (the outbox relay publishes it anew), or, with no attempt left, fails naming the
+ * faults. Either way the fault is kept with the job and said in its log.
+ */
+export async function recordFault(
+  ctx: SchedulerContext,
+  tx: JobTx,
+  job: JobRow,
+  lost: Pick<AttemptFault, "error_type" | "error">,
+  extra: JobPatch = {},
+): Promise<JobRow> {
+  const now = ctx.now();
+  const fault: AttemptFault = { ...lost, attempt: job.attempt, at: now.toISOString() };
+  const faults = [...job.faults, fault];
+  // Whoever asked to cancel does not want another attempt.
+  if (job.cancel_requested) return finishJob(ctx, tx, job, { status: "cancelled", error: null, errorType: null }, { ...extra, faults });
+  const next = afterFault(job, fault);
+  if (next.kind === "finish") {
+    await appendSystemLine(ctx, tx, job, job.attempt, `[asgard] attempt ${job.attempt} lost: ${fault.error}; no attempt left`);
+    return finishJob(ctx, tx, job, next.finish, { ...extra, faults });
+  }
+  await appendSystemLine(
+    ctx,
+    tx,
+    job,
+    job.attempt,
+    `[asgard] attempt ${job.attempt} lost: ${fault.error}; the job is queued again (attempt ${job.attempt + 1} of at most ${MAX_ATTEMPTS})`,
+  );
+  ctx.logger.warn({ job_id: job.job_id, attempt: job.attempt, fault: fault.error_type, error: fault.error }, "attempt lost to a platform fault; queued again");
+  return updateJob(
+    tx.trx,
+    job.job_id,
+    {
+      ...extra,
+      faults,
+      status: "queued",
+      phase: "queued",
+      runner_id: null,
+      last_heartbeat_at: null,
+      script_started_at: null,
+      deadline_at: deadlineOf.queued(now, ctx.config),
+      pending_outcome: null,
+      // The outbox relay publishes training.submitted again for the next attempt.
+      published_at: null,
+    },
+    now,
+  );
 }

@@ -73,6 +73,7 @@ describe(suiteTitle("job-scheduler: logs, outcomes and registration"), () => {
       const job = await eventually(() => getJob(env.bus, jobId), (j) => j.logs.includes("second attempt"));
       expect(job.logs.split("\n")).toEqual([
         "first attempt",
+        "[asgard] attempt 1 lost: runner runner-a lost the job (it was delivered again)",
         "[attempt 2 started on runner runner-b; output of earlier attempts ends above]",
         "second attempt",
       ]);
@@ -117,11 +118,10 @@ describe(suiteTitle("job-scheduler: logs, outcomes and registration"), () => {
     it.each<[RunCompleted["outcome"], Partial<RunCompleted>, object]>([
       ["succeeded", {}, { status: "completed", error_type: null, error: null, exit_code: 0 }],
       ["failed", { exit_code: 1, error: "ValueError: bad" }, { status: "failed", error_type: "script_error", error: "ValueError: bad", exit_code: 1 }],
-      ["failed", { exit_code: null, error_type: "mlflow", error: "MLflow run failed" }, { status: "failed", error_type: "mlflow", exit_code: null }],
       ["timeout", { exit_code: -9 }, { status: "failed", error_type: "timeout", exit_code: -9, error: "the script ran longer than its timeout of 300 s" }],
       ["env_build_failed", { exit_code: null, error: "no matching distribution for foo" }, { status: "failed", error_type: "env_build", error: "no matching distribution for foo" }],
-      ["runner_lost", { exit_code: null }, { status: "failed", error_type: "runner_lost", error: "the runner lost the job" }],
       ["cancelled", { exit_code: -15 }, { status: "cancelled", error_type: null, error: null, exit_code: -15 }],
+      // Platform faults (mlflow, runner_error, runner_lost) queue the job again: attempts.test.ts.
     ])("maps outcome %s to the job's status, error type and exit code", async (outcome, fields, expected) => {
       const { jobId, attempt } = await runningJob();
       await publishRunCompleted(env.bus, jobId, attempt, { outcome, ...fields });

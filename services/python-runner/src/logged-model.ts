@@ -6,7 +6,7 @@ import type { MlflowClient } from "@asgard/mlflow";
  * With several, the one named `model` wins, as `runs:/<run_id>/model` would resolve.
  */
 export async function findLoggedModel(
-  mlflow: MlflowClient,
+  mlflow: Pick<MlflowClient, "searchLoggedModels">,
   experimentId: string,
   runId: string,
 ): Promise<{ id: string; uri: string } | null> {

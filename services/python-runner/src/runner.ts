@@ -62,7 +62,7 @@ export function createRunner(deps: RunnerDeps): Runner {
     const trace = continueTrace(msg.headers);
     const claim = await bus.request(
       RPC.claimJob,
-      { job_id: jobId, runner_id: config.runnerId, delivery: msg.deliveryCount },
+      { job_id: jobId, runner_id: config.runnerId, delivery: msg.deliveryCount, seq: msg.seq },
       { headers: traceHeaders(trace) },
     );
     if (!claim.granted) {

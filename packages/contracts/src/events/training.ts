@@ -34,7 +34,11 @@ export const JobLogSchema = z.object({
 export type JobLog = z.infer<typeof JobLogSchema>;
 
 export const RUN_OUTCOMES = ["succeeded", "failed", "timeout", "cancelled", "env_build_failed", "runner_lost"] as const;
-export const ERROR_TYPES = ["env_build", "script_error", "timeout", "runner_lost", "mlflow"] as const;
+/**
+ * Classes of failure. Additive: `runner_error` (the runner itself could not carry the attempt
+ * out, e.g. its work folder could not be written) came after the first five.
+ */
+export const ERROR_TYPES = ["env_build", "script_error", "timeout", "runner_lost", "mlflow", "runner_error"] as const;
 
 /** Published by a runner when an attempt ends, however it ended. */
 export const RunCompletedSchema = z.object({
@@ -43,7 +47,18 @@ export const RunCompletedSchema = z.object({
   attempt: z.number().int().positive(),
   runner_id: z.string(),
   outcome: z.enum(RUN_OUTCOMES),
-  error_type: z.enum(ERROR_TYPES).nullable(),
+  error_type: z
+    .enum(ERROR_TYPES)
+    .nullable()
+    .describe(
+      "Class of the failure, null on success and cancel: `env_build` (the environment could not be built), " +
+        "`script_error` (the script failed), `timeout` (the script ran past its timeout), " +
+        "`runner_lost` (the runner stopped answering), `mlflow` (the tracking server could not set up the job's run), " +
+        "`runner_error` (the runner itself failed to carry the attempt out). New values may be added. " +
+        "`runner_lost`, `mlflow` and `runner_error` are platform faults: the job is queued again for another attempt, " +
+        "at most 3 attempts in all, and a job that runs out of them fails with this type and an error naming the faults " +
+        "(e.g. \"runner lost 3 times: …\"). The script's timeout counts its own running time in each attempt only.",
+    ),
   error: z.string().nullable(),
   exit_code: z.number().int().nullable(),
   run_id: z.string().nullable(),

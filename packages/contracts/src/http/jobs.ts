@@ -37,7 +37,7 @@ export const JobSchema = z.object({
   duration_seconds: z.number().nonnegative().nullable().describe("completed_at − started_at."),
   // Extensions.
   phase: z.enum(JOB_PHASES).nullable().describe("What a live job is doing; `registering` while its model is registered. Null when terminal."),
-  attempt: z.number().int().nonnegative().describe("How many times a runner claimed the job (0 while queued)."),
+  attempt: z.number().int().nonnegative().describe("How many times a runner claimed the job (0 until the first claim; a job queued again after an attempt lost to a platform fault keeps its count)."),
   error_type: z.enum(ERROR_TYPES).nullable().describe("Class of the failure, for programs."),
   exit_code: z.number().int().nullable().describe("Exit code of the script, when it ran to an exit."),
   registration_error: z.string().nullable().describe("Why registering the trained model failed; the job is still `completed` (training succeeded)."),

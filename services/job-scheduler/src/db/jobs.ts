@@ -1,7 +1,7 @@
 import type { JobPhase, JobStatus } from "@asgard/contracts";
 import { sql, type Updateable } from "kysely";
 import type { PageCursor } from "../domain/page-token.js";
-import type { AttemptOutcome, EarlyRegistration } from "../domain/state-machine.js";
+import type { AttemptFault, AttemptOutcome, EarlyRegistration } from "../domain/state-machine.js";
 import { jsonb, jsonbOrNull } from "./json.js";
 import type { JobRow, JobsTable, SchedulerDb, SchedulerTrx } from "./schema.js";
 
@@ -93,21 +93,23 @@ export async function withLockedJob<T>(
 /** Columns a transition may change; jsonb ones take plain values. */
 export type JobPatch = Omit<
   Updateable<JobsTable>,
-  "job_id" | "requirements" | "environment_vars" | "tags" | "pending_outcome" | "early_registration" | "updated_at"
+  "job_id" | "requirements" | "environment_vars" | "tags" | "pending_outcome" | "early_registration" | "faults" | "updated_at"
 > & {
   pending_outcome?: AttemptOutcome | null;
   early_registration?: EarlyRegistration | null;
+  faults?: AttemptFault[];
 };
 
 /** Applies a patch to a locked job and returns the new row. */
 export async function updateJob(trx: SchedulerTrx, jobId: string, patch: JobPatch, now: Date): Promise<JobRow> {
-  const { pending_outcome, early_registration, ...plain } = patch;
+  const { pending_outcome, early_registration, faults, ...plain } = patch;
   return trx
     .updateTable("jobs")
     .set({
       ...plain,
       ...(pending_outcome !== undefined ? { pending_outcome: jsonbOrNull(pending_outcome) } : {}),
       ...(early_registration !== undefined ? { early_registration: jsonbOrNull(early_registration) } : {}),
+      ...(faults !== undefined ? { faults: jsonb(faults) } : {}),
       updated_at: now,
     })
     .where("job_id", "=", jobId)

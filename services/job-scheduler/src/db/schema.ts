@@ -1,6 +1,6 @@
 import type { ColumnType, Generated, Insertable, Selectable, Transaction, Kysely } from "kysely";
 import type { JobPhase, JobStatus, LogLine } from "@asgard/contracts";
-import type { AttemptOutcome, EarlyRegistration, ErrorType } from "../domain/state-machine.js";
+import type { AttemptFault, AttemptOutcome, EarlyRegistration, ErrorType } from "../domain/state-machine.js";
 
 /** A timestamp column: Date both ways. */
 type Timestamp = ColumnType<Date, Date, Date>;
@@ -56,6 +56,10 @@ export interface JobsTable {
   /** W3C trace context the job was created in; its events carry it as NATS headers. */
   traceparent: string | null;
   tracestate: string | null;
+  /** Attempts lost to platform faults, oldest first; written whole by transitions. */
+  faults: ColumnType<AttemptFault[], AttemptFault[] | undefined, AttemptFault[]>;
+  /** Stream sequence of the message the current attempt was claimed from; int8 reads as a string. */
+  claimed_seq: ColumnType<string | null, never, number | null>;
 }
 
 /** `job_logs`: the stored output, one row per line, numbered from 0 per job. */

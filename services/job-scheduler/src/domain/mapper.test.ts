@@ -15,6 +15,8 @@ function row(overrides: Partial<JobRow> = {}): JobRow {
     status: "running",
     phase: "running",
     attempt: 1,
+    faults: [],
+    claimed_seq: null,
     runner_id: "r1",
     requirements: ["numpy"],
     environment_vars: { TOKEN: "secret-value" },

@@ -1,9 +1,12 @@
 import { describe, expect, it } from "vitest";
 import {
+  afterFault,
   cancelDecision,
   claimDecision,
   deadlineOf,
+  faultsFinish,
   isTerminal,
+  MAX_ATTEMPTS,
   logBatchAccepted,
   outcomeTransition,
   outcomeVerdict,
@@ -43,6 +46,8 @@ function job(overrides: Partial<JobState> = {}): JobState {
     deadline_at: at(100_000),
     last_heartbeat_at: T0,
     pending_outcome: null,
+    faults: [],
+    claimed_seq: null,
     ...overrides,
   };
 }
@@ -79,9 +84,9 @@ describe("isTerminal", () => {
 });
 
 describe("claimDecision", () => {
-  it("grants queued jobs and running jobs whose attempt is live (a redelivery)", () => {
-    expect(claimDecision(job({ status: "queued", phase: "queued", attempt: 0 }))).toEqual({ grant: true });
-    expect(claimDecision(job())).toEqual({ grant: true });
+  it("grants queued jobs and running jobs whose attempt is live (a redelivery: that attempt was lost)", () => {
+    expect(claimDecision(job({ status: "queued", phase: "queued", attempt: 0 }))).toEqual({ grant: true, lost: null });
+    expect(claimDecision(job())).toMatchObject({ grant: true, lost: { error_type: "runner_lost" } });
   });
   it("refuses unknown, cancelled and terminal jobs", () => {
     expect(claimDecision(undefined)).toEqual({ grant: false, reason: "not_found", cancelNow: false });
@@ -142,11 +147,58 @@ describe("outcomeTransition", () => {
     };
     expect(finish({ outcome: "failed", exit_code: 2 })).toEqual({ status: "failed", errorType: "script_error", error: "the script exited with code 2" });
     expect(finish({ outcome: "failed", exit_code: null })).toMatchObject({ error: "the script failed" });
-    expect(finish({ outcome: "failed", error_type: "mlflow", error: "x" })).toEqual({ status: "failed", errorType: "mlflow", error: "x" });
     expect(finish({ outcome: "timeout" })).toEqual({ status: "failed", errorType: "timeout", error: "the script ran longer than its timeout of 60 s" });
     expect(finish({ outcome: "env_build_failed" })).toMatchObject({ status: "failed", errorType: "env_build" });
-    expect(finish({ outcome: "runner_lost" })).toMatchObject({ status: "failed", errorType: "runner_lost" });
     expect(finish({ outcome: "cancelled", error: "killed" })).toEqual({ status: "cancelled", errorType: null, error: null });
+  });
+  it("runs again an attempt lost to the platform: MLflow during setup, the runner's own failure, a lost runner", () => {
+    expect(outcomeTransition(outcome({ outcome: "failed", error_type: "mlflow", error: "MLflow could not create the job's run: refused" }), 60)).toEqual({
+      kind: "retry",
+      fault: { error_type: "mlflow", error: "MLflow could not create the job's run: refused" },
+    });
+    expect(outcomeTransition(outcome({ outcome: "failed", error_type: "runner_error", error: "disk full" }), 60)).toEqual({
+      kind: "retry",
+      fault: { error_type: "runner_error", error: "disk full" },
+    });
+    expect(outcomeTransition(outcome({ outcome: "runner_lost" }), 60)).toEqual({
+      kind: "retry",
+      fault: { error_type: "runner_lost", error: "the runner lost the job" },
+    });
+  });
+});
+
+describe("platform faults", () => {
+  const fault = (attempt: number, error_type: "runner_lost" | "mlflow" | "runner_error", error: string) => ({ attempt, error_type, error, at: T0.toISOString() });
+  it("retries while attempts are left, at most three in all", () => {
+    expect(MAX_ATTEMPTS).toBe(3);
+    expect(afterFault(job({ attempt: 1 }), fault(1, "runner_lost", "x"))).toEqual({ kind: "retry" });
+    expect(afterFault(job({ attempt: 2 }), fault(2, "runner_lost", "x"))).toEqual({ kind: "retry" });
+    expect(afterFault(job({ attempt: 3, faults: [fault(1, "runner_lost", "a"), fault(2, "runner_lost", "b")] }), fault(3, "runner_lost", "runner r3 sent no heartbeat for 90 s"))).toEqual({
+      kind: "finish",
+      finish: { status: "failed", errorType: "runner_lost", error: "runner lost 3 times: runner r3 sent no heartbeat for 90 s" },
+    });
+  });
+  it("names each attempt's fault when they differ", () => {
+    expect(faultsFinish([fault(1, "runner_lost", "r1 silent"), fault(2, "mlflow", "refused"), fault(3, "runner_error", "disk full")])).toEqual({
+      status: "failed",
+      errorType: "runner_error",
+      error: "3 attempts lost to platform faults: attempt 1: runner lost: r1 silent; attempt 2: MLflow unreachable: refused; attempt 3: runner failed: disk full",
+    });
+  });
+  it("refuses another copy of the job's message while the attempt is live; its own message coming back is a loss", () => {
+    expect(claimDecision(job({ claimed_seq: "7" }), 9)).toEqual({ grant: false, reason: "duplicate", cancelNow: false });
+    expect(claimDecision(job({ claimed_seq: "7" }), 7)).toMatchObject({ grant: true, lost: { error_type: "runner_lost" } });
+    expect(claimDecision(job({ status: "queued", phase: "queued", claimed_seq: "7" }), 9)).toEqual({ grant: true, lost: null });
+  });
+  it("counts a redelivery of a live attempt as a lost runner, and refuses it after the last attempt", () => {
+    expect(claimDecision(job({ attempt: 1 }))).toEqual({ grant: true, lost: { error_type: "runner_lost", error: "runner r1 lost the job (it was delivered again)" } });
+    expect(claimDecision(job({ status: "queued", phase: "queued", attempt: 1 }))).toEqual({ grant: true, lost: null });
+    expect(claimDecision(job({ attempt: 3 }))).toEqual({
+      grant: false,
+      reason: "terminal",
+      cancelNow: false,
+      lost: { error_type: "runner_lost", error: "runner r1 lost the job (it was delivered again)" },
+    });
   });
 });
 
@@ -196,17 +248,26 @@ describe("overdueAction", () => {
   it("fails a slow environment build and a script past its timeout plus grace", () => {
     const building = job({ phase: "building_env", deadline_at: deadlineOf.buildingEnv(T0, D), last_heartbeat_at: at(4_000) });
     expect(overdueAction(building, at(5_000), D, WATCH)).toMatchObject({ finish: { errorType: "env_build" } });
-    const running = job({ deadline_at: deadlineOf.running(T0, 2, D), last_heartbeat_at: at(2_500) });
+    // The runner is still heard from after the deadline: its script really overran.
+    const running = job({ deadline_at: deadlineOf.running(T0, 2, D), last_heartbeat_at: at(3_001) });
     expect(running.deadline_at).toEqual(at(3_000));
-    expect(overdueAction(running, at(3_000), D, WATCH)).toEqual({
+    expect(overdueAction(running, at(3_001), D, WATCH)).toEqual({
       kind: "finish",
       finish: { status: "failed", errorType: "timeout", error: "the script ran longer than its timeout of 60 s (plus 1 s of grace)" },
     });
   });
-  it("fails a job whose runner went silent, as cancelled when a cancel was requested", () => {
+  it("never fails a script as timed out while its runner is silent: the attempt is lost instead", () => {
+    const silent = job({ deadline_at: deadlineOf.running(T0, 2, D), last_heartbeat_at: at(2_500) });
+    expect(overdueAction(silent, at(3_000), D, WATCH)).toBeNull();
+    expect(overdueAction(silent, at(5_500), D, WATCH)).toEqual({
+      kind: "fault",
+      fault: { error_type: "runner_lost", error: "runner r1 sent no heartbeat for 3 s" },
+    });
+  });
+  it("counts a silent runner's attempt as lost, and a cancel-requested one as cancelled", () => {
     expect(overdueAction(job({ last_heartbeat_at: T0 }), at(3_000), D, WATCH)).toEqual({
-      kind: "finish",
-      finish: { status: "failed", errorType: "runner_lost", error: "runner r1 sent no heartbeat for 3 s" },
+      kind: "fault",
+      fault: { error_type: "runner_lost", error: "runner r1 sent no heartbeat for 3 s" },
     });
     expect(overdueAction(job({ last_heartbeat_at: T0, cancel_requested: true }), at(3_000), D, WATCH)).toEqual({
       kind: "finish",
@@ -224,14 +285,15 @@ describe("overdueAction", () => {
     expect(overdueAction(pending, at(1_999), D, WATCH)).toBeNull();
     expect(overdueAction(pending, at(2_000), D, WATCH)).toEqual({ kind: "finalize_pending" });
   });
-  it("after a restart, counts silence from the restart and lets deadlines wait out the grace", () => {
+  it("after a restart or a NATS outage, counts silence from the reconnect and lets deadlines wait out the grace", () => {
     const watch = { since: at(10_000), startupGraceMs: 5_000 };
-    const silent = job({ last_heartbeat_at: T0, deadline_at: at(12_000) });
-    expect(overdueAction(silent, at(12_000), D, watch)).toBeNull();
-    expect(overdueAction(silent, at(15_000), D, watch)).toMatchObject({ finish: { errorType: "timeout" } });
-    expect(overdueAction(job({ last_heartbeat_at: T0, deadline_at: at(100_000) }), at(13_000), D, watch)).toMatchObject({
-      finish: { errorType: "runner_lost" },
-    });
+    const heard = job({ last_heartbeat_at: at(14_000), deadline_at: at(12_000) });
+    expect(overdueAction(heard, at(14_999), D, watch)).toBeNull();
+    expect(overdueAction(heard, at(15_000), D, watch)).toMatchObject({ finish: { errorType: "timeout" } });
+    // A script that ended while NATS was away: its deadline passed unheard, its outcome is on its way.
+    const ended = job({ last_heartbeat_at: T0, deadline_at: at(3_000) });
+    expect(overdueAction(ended, at(12_999), D, watch)).toBeNull();
+    expect(overdueAction(ended, at(13_000), D, watch)).toMatchObject({ kind: "fault", fault: { error_type: "runner_lost" } });
   });
 });
 

@@ -13,16 +13,41 @@ import { formatDuration } from "./durations.js";
  * The repositories apply the answers inside a transaction that holds the job's row lock.
  *
  *   queued ──claim──▶ running/building_env ──progress──▶ running/running
- *     │                   │  ▲ redelivery: a new attempt  │
- *     │                   └──┴───────────────────────────┤ run.completed (+ all its log batches)
+ *     │  ▲                │  ▲ redelivery: a new attempt  │
+ *     │  │                └──┴───────────────────────────┤ run.completed (+ all its log batches)
+ *     │  └──── platform fault, attempts left ◀────────────┤ runner silent
  *     ▼                                                   ▼
  *   cancelled / failed(timeout)            completed | failed | cancelled | running/registering
  *                                                          registering ──registry──▶ completed
+ *
+ * An attempt lost to the platform (its runner lost, MLflow unreachable while its run was set
+ * up, the runner's own failure) is not the job's fault: the job runs again, up to
+ * MAX_ATTEMPTS attempts in all, and then fails with an error naming the faults.
  */
 
 export type ErrorType = (typeof ERROR_TYPES)[number];
 export type RunOutcome = (typeof RUN_OUTCOMES)[number];
 export type TerminalStatus = (typeof TERMINAL_JOB_STATUSES)[number];
+
+/** Attempts a job gets in all; only attempts lost to platform faults lead to another. */
+export const MAX_ATTEMPTS = 3;
+
+/** Failures of the platform rather than of the job: the attempt is retried. */
+export const PLATFORM_FAULTS = ["runner_lost", "mlflow", "runner_error"] as const satisfies readonly ErrorType[];
+export type PlatformFault = (typeof PLATFORM_FAULTS)[number];
+
+export function isPlatformFault(errorType: ErrorType | null): errorType is PlatformFault {
+  return (PLATFORM_FAULTS as readonly (ErrorType | null)[]).includes(errorType);
+}
+
+/** An attempt lost to a platform fault, as the job keeps it. */
+export interface AttemptFault {
+  attempt: number;
+  error_type: PlatformFault;
+  error: string;
+  /** When the scheduler learned of it (ISO-8601). */
+  at: string;
+}
 
 /** What an attempt reported when it ended; kept as `pending_outcome` while its logs are incomplete. */
 export interface AttemptOutcome {
@@ -67,6 +92,9 @@ export interface JobState {
   deadline_at: Date | null;
   last_heartbeat_at: Date | null;
   pending_outcome: AttemptOutcome | null;
+  faults: AttemptFault[];
+  /** Stream sequence of the current attempt's message (int8 as a string), null when unknown. */
+  claimed_seq: string | null;
 }
 
 /** How a job ends. */
@@ -80,8 +108,11 @@ export interface Finish {
   registrationError?: string | null;
 }
 
-/** What recording an attempt's outcome does: end the job, or wait for the registry. */
-export type Transition = { kind: "finish"; finish: Finish } | { kind: "register" };
+/** What recording an attempt's outcome does: end the job, wait for the registry, or run it again. */
+export type Transition =
+  | { kind: "finish"; finish: Finish }
+  | { kind: "register" }
+  | { kind: "retry"; fault: Pick<AttemptFault, "error_type" | "error"> };
 
 /** Every deadline, in milliseconds. */
 export interface Deadlines {
@@ -111,15 +142,26 @@ function attemptLive(job: JobState): boolean {
 // ---- Claims -----------------------------------------------------------------------------
 
 export type ClaimDecision =
-  | { grant: true }
-  | { grant: false; reason: "not_found" | "cancelled" | "terminal"; cancelNow: boolean };
+  /** `lost`: the running attempt this claim replaces, a platform fault to record. */
+  | { grant: true; lost: Pick<AttemptFault, "error_type" | "error"> | null }
+  /** `lost`: the running attempt was the last one, lost too: the job fails naming its faults. */
+  | {
+      grant: false;
+      reason: "not_found" | "cancelled" | "terminal" | "duplicate";
+      cancelNow: boolean;
+      lost?: Pick<AttemptFault, "error_type" | "error">;
+    };
 
 /**
- * Whether a runner may start a new attempt. A running job is granted again: the message was
- * redelivered because its runner died or stalled, and fencing makes the old attempt harmless.
- * A cancel requested before the claim ends the job here, since no runner will see it otherwise.
+ * Whether a runner may start a new attempt from the message at stream sequence `seq`. A running
+ * job is granted again when its attempt's own message comes back: it was redelivered because
+ * its runner died or stalled (a lost attempt), and fencing makes the old attempt harmless —
+ * unless that was the last attempt, which ends the job naming its faults. Another copy of the
+ * job's message (a re-publish) is a duplicate while the attempt is live: a runner that goes
+ * silent is caught by the heartbeat deadline instead. A cancel requested before the claim ends
+ * the job here, since no runner will see it otherwise.
  */
-export function claimDecision(job: JobState | undefined): ClaimDecision {
+export function claimDecision(job: JobState | undefined, seq?: number): ClaimDecision {
   if (!job) return { grant: false, reason: "not_found", cancelNow: false };
   if (job.status === "cancelled") return { grant: false, reason: "cancelled", cancelNow: false };
   if (isTerminal(job.status)) return { grant: false, reason: "terminal", cancelNow: false };
@@ -127,7 +169,42 @@ export function claimDecision(job: JobState | undefined): ClaimDecision {
   // The attempt already ended (its outcome is recorded or waits for logs): running it again
   // would train a second time for a message whose ack was merely lost.
   if (job.status === "running" && !attemptLive(job)) return { grant: false, reason: "terminal", cancelNow: false };
-  return { grant: true };
+  if (job.status !== "running") return { grant: true, lost: null };
+  if (seq !== undefined && job.claimed_seq !== null && String(seq) !== job.claimed_seq) {
+    return { grant: false, reason: "duplicate", cancelNow: false };
+  }
+  const who = job.runner_id ? `runner ${job.runner_id}` : "the runner";
+  const lost = { error_type: "runner_lost" as const, error: `${who} lost the job (it was delivered again)` };
+  if (job.attempt >= MAX_ATTEMPTS) return { grant: false, reason: "terminal", cancelNow: false, lost };
+  return { grant: true, lost };
+}
+
+// ---- Platform faults --------------------------------------------------------------------
+
+const FAULT_NAMES: Record<PlatformFault, string> = {
+  runner_lost: "runner lost",
+  mlflow: "MLflow unreachable",
+  runner_error: "runner failed",
+};
+
+/** After a fault of the current attempt: another attempt while some are left, else the end. */
+export function afterFault(job: Pick<JobState, "attempt" | "faults">, fault: AttemptFault): { kind: "retry" } | { kind: "finish"; finish: Finish } {
+  if (job.attempt < MAX_ATTEMPTS) return { kind: "retry" };
+  return { kind: "finish", finish: faultsFinish([...job.faults, fault]) };
+}
+
+/**
+ * How a job that ran out of attempts fails: "runner lost 3 times: <the last one>", or each
+ * attempt's fault when they differ. Its error_type is the last fault's.
+ */
+export function faultsFinish(faults: ReadonlyArray<Pick<AttemptFault, "attempt" | "error_type" | "error">>): Finish {
+  const last = faults.at(-1);
+  if (!last) return { status: "failed", errorType: "runner_lost", error: "the job ran out of attempts" };
+  const same = faults.every((f) => f.error_type === last.error_type);
+  const error = same
+    ? `${FAULT_NAMES[last.error_type]} ${faults.length} time${faults.length === 1 ? "" : "s"}: ${last.error}`
+    : `${faults.length} attempts lost to platform faults: ${faults.map((f) => `attempt ${f.attempt}: ${FAULT_NAMES[f.error_type]}: ${f.error}`).join("; ")}`;
+  return { status: "failed", errorType: last.error_type, error };
 }
 
 // ---- Attempt events (progress, logs, run.completed) -------------------------------------
@@ -163,6 +240,9 @@ export function outcomeVerdict(job: JobState | undefined, attempt: number): Outc
 
 /** Maps an attempt's outcome to the job's next state. */
 export function outcomeTransition(o: AttemptOutcome, timeoutSeconds: number): Transition {
+  if (o.outcome === "runner_lost" || (o.outcome === "failed" && isPlatformFault(o.error_type))) {
+    return { kind: "retry", fault: { error_type: isPlatformFault(o.error_type) ? o.error_type : "runner_lost", error: o.error ?? "the runner lost the job" } };
+  }
   const failed = (errorType: ErrorType, fallback: string): Transition => ({
     kind: "finish",
     finish: { status: "failed", errorType: o.error_type ?? errorType, error: o.error ?? fallback },
@@ -181,8 +261,6 @@ export function outcomeTransition(o: AttemptOutcome, timeoutSeconds: number): Tr
       return failed("timeout", `the script ran longer than its timeout of ${timeoutSeconds} s`);
     case "env_build_failed":
       return failed("env_build", "the job's Python environment could not be built");
-    case "runner_lost":
-      return failed("runner_lost", "the runner lost the job");
     case "cancelled":
       return { kind: "finish", finish: { status: "cancelled", error: null, errorType: null } };
   }
@@ -242,7 +320,7 @@ export const deadlineOf = {
   pendingOutcome: (now: Date, d: Deadlines) => plus(now, d.pendingOutcomeMs),
 };
 
-/** When this scheduler started watching, and how long it lets the backlog drain first. */
+/** Since when this scheduler hears NATS (started, or reconnected), and how long it lets the backlog drain first. */
 export interface Watch {
   since: Date;
   /**
@@ -252,7 +330,11 @@ export interface Watch {
   startupGraceMs: number;
 }
 
-export type OverdueAction = { kind: "finish"; finish: Finish } | { kind: "finalize_pending" } | null;
+export type OverdueAction =
+  | { kind: "finish"; finish: Finish }
+  | { kind: "finalize_pending" }
+  | { kind: "fault"; fault: Pick<AttemptFault, "error_type" | "error"> }
+  | null;
 
 /** What the reconciler does with a job at `now`: nothing, end it, or finalize its pending outcome. */
 export function overdueAction(job: JobState, now: Date, d: Deadlines, watch: Watch): OverdueAction {
@@ -279,19 +361,25 @@ export function overdueAction(job: JobState, now: Date, d: Deadlines, watch: Wat
         }
       : null;
   }
-  if (due(job.deadline_at)) {
-    return job.phase === "building_env"
-      ? fail("env_build", `the environment was not built within ${formatDuration(d.envBuildMs)}`)
-      : fail(
-          "timeout",
-          `the script ran longer than its timeout of ${job.timeout_seconds} s (plus ${formatDuration(d.runningGraceMs)} of grace)`,
-        );
+  if (due(job.deadline_at) && job.phase === "building_env") {
+    return fail("env_build", `the environment was not built within ${formatDuration(d.envBuildMs)}`);
   }
-  // Heartbeats missed while this scheduler was not running do not count against the runner.
+  // The runner times the script and stops it itself. The scheduler's deadline only catches a
+  // runner still heard from after it: one that went silent (its script's time unknown, maybe
+  // finished while NATS was away) is a lost attempt below, never a timeout.
+  if (due(job.deadline_at) && job.deadline_at !== null && (job.last_heartbeat_at?.getTime() ?? 0) > job.deadline_at.getTime()) {
+    return fail(
+      "timeout",
+      `the script ran longer than its timeout of ${job.timeout_seconds} s (plus ${formatDuration(d.runningGraceMs)} of grace)`,
+    );
+  }
+  // Heartbeats missed while this scheduler could not hear them (not running, or cut off from
+  // NATS) do not count against the runner.
   const heard = Math.max(job.last_heartbeat_at?.getTime() ?? 0, watch.since.getTime());
   if (heard + d.heartbeatMs <= now.getTime()) {
+    if (job.cancel_requested) return { kind: "finish", finish: { status: "cancelled", error: null, errorType: null } };
     const who = job.runner_id ? `runner ${job.runner_id}` : "the runner";
-    return fail("runner_lost", `${who} sent no heartbeat for ${formatDuration(d.heartbeatMs)}`);
+    return { kind: "fault", fault: { error_type: "runner_lost", error: `${who} sent no heartbeat for ${formatDuration(d.heartbeatMs)}` } };
   }
   return null;
 }

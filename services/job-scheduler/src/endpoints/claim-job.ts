@@ -3,7 +3,7 @@ import type { RPC } from "@asgard/contracts";
 import { findJob, updateJob } from "../db/jobs.js";
 import { attemptMarker } from "../domain/log-plan.js";
 import { claimDecision, deadlineOf } from "../domain/state-machine.js";
-import { appendSystemLine, finishJob, inJobTx } from "../transitions.js";
+import { appendSystemLine, finishJob, inJobTx, recordFault } from "../transitions.js";
 import { tracedContext, type SchedulerContext } from "../context.js";
 import { readScript } from "./job-view.js";
 
@@ -20,14 +20,23 @@ export function claimJobHandler(base: SchedulerContext): RpcHandler<typeof RPC.c
     const script = await readScript(ctx, head);
     return inJobTx(ctx, req.job_id, async (tx) => {
       const job = tx.job;
-      const decision = claimDecision(job);
+      const decision = claimDecision(job, req.seq);
       if (!job || !decision.grant) {
         const reason = decision.grant ? "not_found" : decision.reason;
         if (job && !decision.grant && decision.cancelNow) {
           await finishJob(ctx, tx, job, { status: "cancelled", error: null, errorType: null });
         }
+        if (job && !decision.grant && decision.lost) {
+          // The last attempt was lost too: the job ends here, naming its faults.
+          await recordFault(ctx, tx, job, decision.lost);
+        }
         ctx.logger.info({ job_id: req.job_id, runnerId: req.runner_id, reason }, "claim refused");
         return { granted: false as const, job_id: req.job_id, reason };
+      }
+      // The message came again while the attempt was live: its runner died or stalled.
+      const faults = decision.lost ? [...job.faults, { ...decision.lost, attempt: job.attempt, at: ctx.now().toISOString() }] : job.faults;
+      if (decision.lost) {
+        ctx.logger.warn({ job_id: job.job_id, attempt: job.attempt, error: decision.lost.error }, "attempt lost to a platform fault; granting the next one");
       }
       const now = ctx.now();
       const attempt = job.attempt + 1;
@@ -41,6 +50,8 @@ export function claimJobHandler(base: SchedulerContext): RpcHandler<typeof RPC.c
           phase: "building_env",
           started_at: job.started_at ?? now,
           script_started_at: null,
+          faults,
+          claimed_seq: req.seq ?? null,
           last_heartbeat_at: now,
           deadline_at: deadlineOf.buildingEnv(now, ctx.config),
           // What the earlier attempt recorded does not describe this one.
@@ -54,6 +65,7 @@ export function claimJobHandler(base: SchedulerContext): RpcHandler<typeof RPC.c
         },
         now,
       );
+      if (decision.lost) await appendSystemLine(ctx, tx, job, job.attempt, `[asgard] attempt ${job.attempt} lost: ${decision.lost.error}`);
       if (attempt > 1) await appendSystemLine(ctx, tx, job, attempt, attemptMarker(attempt, req.runner_id));
       ctx.logger.info({ job_id: job.job_id, attempt, model: job.model_name, runnerId: req.runner_id, delivery: req.delivery }, "job claimed");
       return {

@@ -85,6 +85,8 @@ export interface TestEnv {
   metrics: Registry;
   /** Stops the running scheduler and starts a new one (same NATS, database, blobs). */
   restart(config?: Partial<SchedulerConfig>): Promise<void>;
+  /** Stops nats-server, runs `whileDown`, and starts it again on the same port and store (a NATS outage). */
+  natsOutage(whileDown: () => Promise<void>): Promise<void>;
   dispose(): Promise<void>;
 }
 
@@ -95,7 +97,8 @@ export async function startTestEnv(
 ): Promise<TestEnv> {
   const dir = await mkdtemp(join(infra.workDir, "scheduler-"));
   // Catalog subjects and streams are fixed names: each suite needs a NATS of its own.
-  const nats = await startNatsServer({ storeDir: join(dir, "nats") });
+  const storeDir = join(dir, "nats");
+  const nats = await startNatsServer({ storeDir });
   const bus = await connectBus({ servers: nats.url, name: "scheduler-test", logger });
   const { database, dispose: disposeDb } = await engine.open();
   await migrateToLatest(database.db, migrations);
@@ -119,11 +122,16 @@ export async function startTestEnv(
       env.metrics = made.metrics;
       await env.scheduler.start();
     },
+    async natsOutage(whileDown) {
+      await env.nats.stop();
+      await whileDown();
+      env.nats = await startNatsServer({ storeDir, port: env.nats.port });
+    },
     async dispose() {
       await env.scheduler.stop();
       await bus.close();
       await disposeDb();
-      await nats.stop();
+      await env.nats.stop();
       await rm(dir, { recursive: true, force: true });
     },
   };
@@ -160,8 +168,8 @@ export async function createJob(bus: Bus, overrides: Partial<RpcRequest<typeof R
 
 export const getJob = (bus: Bus, jobId: string) => bus.request(RPC.getJob, { job_id: jobId });
 
-export async function claim(bus: Bus, jobId: string, runnerId = "runner-a", delivery = 1) {
-  return bus.request(RPC.claimJob, { job_id: jobId, runner_id: runnerId, delivery });
+export async function claim(bus: Bus, jobId: string, runnerId = "runner-a", delivery = 1, seq?: number) {
+  return bus.request(RPC.claimJob, { job_id: jobId, runner_id: runnerId, delivery, ...(seq !== undefined ? { seq } : {}) });
 }
 
 /** Claims and asserts the grant; returns the attempt. */
