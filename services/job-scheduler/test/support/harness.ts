@@ -271,10 +271,11 @@ export async function collectSubmitted(bus: Bus): Promise<SubmittedCollector> {
   const messages: SubmittedCollector["messages"] = [];
   const consumption: Consumption = bus.consume(
     CONSUMERS.runners,
-    EVENTS.trainingSubmitted,
-    async (msg) => {
-      messages.push({ data: msg.data, headers: msg.headers, seq: msg.seq });
-      await msg.ack();
+    {
+      trainingSubmitted: async (msg) => {
+        messages.push({ data: msg.data, headers: msg.headers, seq: msg.seq });
+        await msg.ack();
+      },
     },
     { pullTimeoutMs: 1_000 },
   );
