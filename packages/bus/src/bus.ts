@@ -35,7 +35,7 @@ export interface Bus {
    * Validates the payload (VALIDATION_FAILED naming the fields) and publishes it to JetStream.
    * `msgId` becomes `Nats-Msg-Id`; a repeat within the duplicate window answers `duplicate: true`.
    */
-  publish<D extends EventDef>(def: D, payload: Payload<D>, opts?: PublishOptions): Promise<PublishAck>;
+  publish<D extends EventDef>(def: D, payload: Payload<D>, opts?: PublishOptions<D["subject"]>): Promise<PublishAck>;
   /**
    * Pulls one message at a time and hands it to the handler of its event (found by subject
    * among `consumer.events`), which may ack, nak or term it. Unsettled after the handler
@@ -51,7 +51,7 @@ export interface Bus {
   /** Calls an endpoint; UNAVAILABLE when nobody answers in time, RemoteError for an error reply. */
   request<D extends RpcDef>(def: D, req: RpcRequest<D>, opts?: RequestOptions): Promise<RpcResponse<D>>;
   /** Publishes a validated signal on core NATS (not stored). */
-  publishSignal<D extends SignalDef>(def: D, payload: Payload<D>, opts?: SignalPublishOptions): void;
+  publishSignal<D extends SignalDef>(def: D, payload: Payload<D>, opts?: SignalPublishOptions<D["subject"]>): void;
   /** Subscribes to a signal; invalid payloads are logged and dropped. */
   subscribeSignal<D extends SignalDef>(
     def: D,

@@ -1,6 +1,19 @@
-import { CONSUMERS, type JobLog, type ModelAliasChanged, type ModelRegistered, type RegistrationFailed } from "@asgard/contracts";
+import {
+  CONSUMERS,
+  EVENTS,
+  SIGNALS,
+  jobCancelSubject,
+  jobLogSubject,
+  subjectOf,
+  type JobLog,
+  type ModelAliasChanged,
+  type ModelRegistered,
+  type RegistrationFailed,
+} from "@asgard/contracts";
 import { describe, expect, expectTypeOf, it } from "vitest";
 import type { ConsumerHandlers, MessageHandler } from "./consume.js";
+import type { PublishOptions } from "./publish.js";
+import type { SignalPublishOptions } from "./signals.js";
 import type { ConsumedMessage } from "./types.js";
 
 // The type assertions here are checked by the workspace type-check (`tsc`), which `npm test` runs first.
@@ -30,5 +43,19 @@ describe("ConsumerHandlers", () => {
     // @ts-expect-error no event of this consumer is called so
     const unknown: Registrations = { modelRegistered: null, modelAliasChanged: null, registrationFailed: null, jobLog: null };
     expect([incomplete, crossed, unknown].map((h) => Object.keys(h).length)).toEqual([2, 3, 4]);
+  });
+});
+
+describe("the subject of a publish on a family", () => {
+  it("is typed as a member of that family", () => {
+    expectTypeOf<PublishOptions<typeof EVENTS.jobLog.subject>["subject"]>().toEqualTypeOf<`job.log.${string}` | undefined>();
+    expectTypeOf<SignalPublishOptions<typeof SIGNALS.jobCancel.subject>["subject"]>().toEqualTypeOf<`job.cancel.${string}` | undefined>();
+    const member: PublishOptions<typeof EVENTS.jobLog.subject> = { subject: jobLogSubject("j1") };
+    const claim: PublishOptions<typeof EVENTS.registrationClaim.subject> = { subject: subjectOf(EVENTS.registrationClaim, "t1") };
+    // @ts-expect-error a cancel subject is no member of the job.log family
+    const stranger: PublishOptions<typeof EVENTS.jobLog.subject> = { subject: jobCancelSubject("j1") };
+    // @ts-expect-error a concrete event is published on its own subject only
+    const elsewhere: PublishOptions<typeof EVENTS.runCompleted.subject> = { subject: "run.other" };
+    expect([member, claim, stranger, elsewhere].map((o) => o.subject)).toEqual(["job.log.j1", "registry.claim.t1", "job.cancel.j1", "run.other"]);
   });
 });
