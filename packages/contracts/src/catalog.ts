@@ -45,6 +45,13 @@ import {
   PredictResponseSchema,
 } from "./inference-internal.js";
 
+/*
+ * The one map of what crosses NATS. To add an event: declare it in EVENTS (on a stream whose
+ * subjects take it in), add it to the `events` of every consumer whose filter lets it through
+ * (catalog.test.ts names any that miss it), then handle it in each of their handler maps (the
+ * compiler names those). A family member's subject is built with `subjectOf(def, token)`.
+ */
+
 const MINUTE = 60_000;
 const DAY = 24 * 60 * MINUTE;
 
