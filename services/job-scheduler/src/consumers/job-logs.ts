@@ -46,14 +46,12 @@ export async function storeLogBatch(ctx: SchedulerContext, batch: JobLog): Promi
 }
 
 export function consumeJobLogs(base: SchedulerContext): Consumption {
-  return base.bus.consume(CONSUMERS.schedulerLogs, {
-    jobLog: async (msg) => {
-      // A batch may end the job (its outcome waited for it): "job finished" then names the trace.
-      const ctx = tracedContext(base, msg.headers);
-      const result = await storeLogBatch(ctx, msg.data);
-      if (result !== "stored") {
-        ctx.logger.debug({ job_id: msg.data.job_id, attempt: msg.data.attempt, batch: msg.data.batch, result }, "log batch not stored");
-      }
-    },
-  });
+  return base.bus.consume(CONSUMERS.schedulerLogs, { jobLog: async (msg) => {
+    // A batch may end the job (its outcome waited for it): "job finished" then names the trace.
+    const ctx = tracedContext(base, msg.headers);
+    const result = await storeLogBatch(ctx, msg.data);
+    if (result !== "stored") {
+      ctx.logger.debug({ job_id: msg.data.job_id, attempt: msg.data.attempt, batch: msg.data.batch, result }, "log batch not stored");
+    }
+  } });
 }

@@ -54,14 +54,12 @@ export async function recordRunCompleted(ctx: SchedulerContext, event: RunComple
 }
 
 export function consumeRunCompleted(base: SchedulerContext): Consumption {
-  return base.bus.consume(CONSUMERS.schedulerRuns, {
-    runCompleted: async (msg) => {
-      const ctx = tracedContext(base, msg.headers);
-      const result = await recordRunCompleted(ctx, msg.data);
-      ctx.logger.info(
-        { job_id: msg.data.job_id, attempt: msg.data.attempt, run_id: msg.data.run_id, outcome: msg.data.outcome, result },
-        "run.completed received",
-      );
-    },
-  });
+  return base.bus.consume(CONSUMERS.schedulerRuns, { runCompleted: async (msg) => {
+    const ctx = tracedContext(base, msg.headers);
+    const result = await recordRunCompleted(ctx, msg.data);
+    ctx.logger.info(
+      { job_id: msg.data.job_id, attempt: msg.data.attempt, run_id: msg.data.run_id, outcome: msg.data.outcome, result },
+      "run.completed received",
+    );
+  } });
 }

@@ -271,12 +271,10 @@ export async function collectSubmitted(bus: Bus): Promise<SubmittedCollector> {
   const messages: SubmittedCollector["messages"] = [];
   const consumption: Consumption = bus.consume(
     CONSUMERS.runners,
-    {
-      trainingSubmitted: async (msg) => {
-        messages.push({ data: msg.data, headers: msg.headers, seq: msg.seq });
-        await msg.ack();
-      },
-    },
+    { trainingSubmitted: async (msg) => {
+      messages.push({ data: msg.data, headers: msg.headers, seq: msg.seq });
+      await msg.ack();
+    } },
     { pullTimeoutMs: 1_000 },
   );
   return { messages, stop: () => consumption.stop() };
