@@ -1,7 +1,7 @@
 import type { ConsumerDef, EventDef, KvDef, Payload, RpcDef, RpcRequest, RpcResponse, SignalDef, StreamDef } from "@asgard/contracts";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
-import { startConsumption, type ConsumeOptions, type MessageHandler } from "./consume.js";
+import { startConsumption, type ConsumeOptions, type ConsumerHandlers } from "./consume.js";
 import { Closers, InFlight, requireConnected, type BusContext } from "./context.js";
 import { asBusError } from "./errors.js";
 import { openKv } from "./kv.js";
@@ -35,18 +35,15 @@ export interface Bus {
    * Validates the payload (VALIDATION_FAILED naming the fields) and publishes it to JetStream.
    * `msgId` becomes `Nats-Msg-Id`; a repeat within the duplicate window answers `duplicate: true`.
    */
-  publish<D extends EventDef>(def: D, payload: Payload<D>, opts?: PublishOptions): Promise<PublishAck>;
+  publish<D extends EventDef>(def: D, payload: Payload<D>, opts?: PublishOptions<D["subject"]>): Promise<PublishAck>;
   /**
-   * Pulls one message at a time and hands it to `handler`, which may ack, nak or term it.
-   * Unsettled after the handler returns: ack. Handler throws: nak with a delay growing with
-   * the delivery count. Not JSON or not matching the schema: term, logged.
+   * Pulls one message at a time and hands it to the handler of its event (found by subject
+   * among `consumer.events`), which may ack, nak or term it. Unsettled after the handler
+   * returns: ack. Handler throws: nak with a delay growing with the delivery count. Not JSON,
+   * not matching the event's schema, or on a subject of none of the events: term, logged.
+   * A `null` handler: acked unread.
    */
-  consume<D extends EventDef>(
-    consumer: ConsumerDef,
-    def: D,
-    handler: MessageHandler<Payload<D>>,
-    opts?: ConsumeOptions,
-  ): Consumption;
+  consume<C extends ConsumerDef>(consumer: C, handlers: ConsumerHandlers<C>, opts?: ConsumeOptions): Consumption;
   /** Creates or opens the bucket and returns a view checked against its schema. */
   kv<D extends KvDef>(def: D): Promise<TypedKv<Payload<D>>>;
   /** Serves a request/reply endpoint in its queue group. */
@@ -54,9 +51,20 @@ export interface Bus {
   /** Calls an endpoint; UNAVAILABLE when nobody answers in time, RemoteError for an error reply. */
   request<D extends RpcDef>(def: D, req: RpcRequest<D>, opts?: RequestOptions): Promise<RpcResponse<D>>;
   /** Publishes a validated signal on core NATS (not stored). */
-  publishSignal<D extends SignalDef>(def: D, payload: Payload<D>, opts?: SignalPublishOptions): void;
+  publishSignal<D extends SignalDef>(def: D, payload: Payload<D>, opts?: SignalPublishOptions<D["subject"]>): void;
   /** Subscribes to a signal; invalid payloads are logged and dropped. */
   subscribeSignal<D extends SignalDef>(
+    def: D,
+    handler: (payload: Payload<D>, subject: string) => void,
+    opts?: SignalSubscribeOptions,
+  ): { stop(): Promise<void> };
+  /**
+   * Live view of an event's subject on core NATS: `handler` sees each message published there
+   * while subscribed (a JetStream publish reaches core subscribers too), with no durable state,
+   * no acks and no replay — for wake-ups, never for work that must not be missed. Invalid
+   * payloads are logged and dropped.
+   */
+  watchEvent<D extends EventDef>(
     def: D,
     handler: (payload: Payload<D>, subject: string) => void,
     opts?: SignalSubscribeOptions,
@@ -122,12 +130,13 @@ export async function createBus(
     ensureStream: (def) => streams.ensureStream(ctx, def),
     ensureConsumer: (def) => streams.ensureConsumer(ctx, def),
     publish: (def, payload, opts) => publishEvent(ctx, def, payload, opts),
-    consume: (consumer, def, handler, opts) => startConsumption(ctx, consumer, def, handler, opts),
+    consume: (consumer, handlers, opts) => startConsumption(ctx, consumer, handlers, opts),
     kv: (def) => openKv(ctx, def),
     serve: (def, handler) => serveRpc(ctx, def, handler),
     request: (def, req, opts) => requestRpc(ctx, def, req, opts),
     publishSignal: (def, payload, opts) => publishSignal(ctx, def, payload, opts),
     subscribeSignal: (def, handler, opts) => subscribeSignal(ctx, def, handler, opts),
+    watchEvent: (def, handler, opts) => subscribeSignal(ctx, def, handler, opts),
     consumerPending: (def) => streams.consumerPending(ctx, def),
     deleteStream: (streamName) => streams.deleteStream(ctx, streamName),
     close() {

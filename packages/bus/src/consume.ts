@@ -1,4 +1,4 @@
-import type { ConsumerDef, EventDef, Payload } from "@asgard/contracts";
+import { nameForSubject, type ConsumerDef, type EventDef, type Payload } from "@asgard/contracts";
 import type { Consumer, JsMsg } from "@nats-io/jetstream";
 import { backoffDelayMs, LOOP_BACKOFF, nakDelayMs, withJitter } from "./backoff.js";
 import { decodeJson, headersToRecord, parseWith } from "./codec.js";
@@ -21,6 +21,15 @@ const DEFAULT_PULL_TIMEOUT_MS = 5_000;
 const MIN_PULL_TIMEOUT_MS = 1_000;
 
 export type MessageHandler<T> = (msg: ConsumedMessage<T>) => Promise<void>;
+
+/**
+ * One handler per event the consumer receives, typed from the catalog: adding an event to a
+ * consumer's `events` makes every handler map of it incomplete until the event is handled.
+ * `null`: this consumer does not act on the event; its messages are acked unread.
+ */
+export type ConsumerHandlers<C extends ConsumerDef> = {
+  readonly [K in keyof C["events"]]: MessageHandler<Payload<C["events"][K]>> | null;
+};
 
 /** Wraps a JsMsg; remembers whether the handler settled it. */
 class Delivery<T> implements ConsumedMessage<T> {
@@ -88,11 +97,10 @@ class Delivery<T> implements ConsumedMessage<T> {
  * Starts a pull loop: one message at a time with `next()`, so the ack-wait of a message only
  * starts when its handler is about to run (a buffered `consume()` starts all of them at once).
  */
-export function startConsumption<D extends EventDef>(
+export function startConsumption<C extends ConsumerDef>(
   ctx: BusContext,
-  consumerDef: ConsumerDef,
-  def: D,
-  handler: MessageHandler<Payload<D>>,
+  consumerDef: C,
+  handlers: ConsumerHandlers<C>,
   opts: ConsumeOptions = {},
 ): Consumption {
   const stream = consumerDef.stream.name;
@@ -147,7 +155,7 @@ export function startConsumption<D extends EventDef>(
         msg.nak();
         break;
       }
-      inFlight = handleMessage(ctx, fields, msg, def, handler);
+      inFlight = dispatch(ctx, fields, msg, consumerDef, handlers);
       await inFlight;
     }
   };
@@ -157,6 +165,35 @@ export function startConsumption<D extends EventDef>(
     .finally(() => opts.signal?.removeEventListener("abort", onExternalAbort));
 
   return { done, stop };
+}
+
+/** Finds the message's event by its subject and hands it to that event's handler; never rejects. */
+function dispatch<C extends ConsumerDef>(
+  ctx: BusContext,
+  fields: object,
+  msg: JsMsg,
+  consumerDef: C,
+  handlers: ConsumerHandlers<C>,
+): Promise<void> {
+  const name = nameForSubject(consumerDef.events, msg.subject);
+  if (name === null) {
+    // Nothing this consumer knows is published there: no redelivery would change that.
+    msg.term();
+    ctx.logger.error(
+      { ...fields, subject: msg.subject, seq: msg.seq, events: Object.keys(consumerDef.events) },
+      "terminated a message on a subject none of the consumer's events uses",
+    );
+    return Promise.resolve();
+  }
+  const handler = handlers[name] as MessageHandler<unknown> | null;
+  if (handler === null) {
+    return new Delivery(msg, undefined)
+      .ack()
+      .catch((err: unknown) =>
+        ctx.logger.warn({ ...fields, subject: msg.subject, seq: msg.seq, err }, "ack failed; the message will be redelivered after ack_wait"),
+      );
+  }
+  return handleMessage(ctx, fields, msg, consumerDef.events[name] as EventDef, handler);
 }
 
 /** Decodes, validates and runs the handler; never rejects. */

@@ -1,13 +1,16 @@
-import type { EventDef, Payload } from "@asgard/contracts";
+import type { ConcreteSubject, EventDef, Payload } from "@asgard/contracts";
 import { encodeJson, parseWith, recordToHeaders } from "./codec.js";
 import { requireConnected, type BusContext } from "./context.js";
 import { asBusError, BusError, errorChainHas } from "./errors.js";
 import { resolvePublishSubject } from "./subjects.js";
 
 /** Options of one JetStream publish. */
-export interface PublishOptions {
-  /** Concrete subject; required when the event's subject is a pattern (e.g. `job.log.*`). */
-  subject?: string;
+export interface PublishOptions<S extends string = string> {
+  /**
+   * Concrete subject; required when the event's subject is a pattern (e.g. `job.log.*`), and
+   * typed as one of its members: build it with `subjectOf` (or a catalog helper such as `jobLogSubject`).
+   */
+  subject?: ConcreteSubject<S>;
   /** Sent as `Nats-Msg-Id`: a repeat within the stream's duplicate window is dropped. */
   msgId?: string;
   headers?: Record<string, string>;
@@ -28,7 +31,7 @@ export async function publishEvent<D extends EventDef>(
   ctx: BusContext,
   def: D,
   payload: Payload<D>,
-  opts: PublishOptions = {},
+  opts: PublishOptions<D["subject"]> = {},
 ): Promise<PublishAck> {
   const data = parseWith(def.schema, payload, `payload of ${def.subject}`);
   const subject = resolvePublishSubject(def.subject, opts.subject);

@@ -1,4 +1,4 @@
-import type { Payload, SignalDef } from "@asgard/contracts";
+import type { ConcreteSubject, Payload, SignalDef } from "@asgard/contracts";
 import type { Subscription } from "@nats-io/nats-core";
 import { decodeJson, encodeJson, parseWith, recordToHeaders } from "./codec.js";
 import type { BusContext } from "./context.js";
@@ -6,9 +6,9 @@ import { asBusError } from "./errors.js";
 import { resolvePublishSubject, resolveSubscribeSubject } from "./subjects.js";
 
 /** Options of a signal publish. */
-export interface SignalPublishOptions {
-  /** Concrete subject; required when the signal's subject is a pattern. */
-  subject?: string;
+export interface SignalPublishOptions<S extends string = string> {
+  /** Concrete subject; required when the signal's subject is a pattern, and typed as one of its members. */
+  subject?: ConcreteSubject<S>;
   headers?: Record<string, string>;
 }
 
@@ -28,7 +28,7 @@ export function publishSignal<D extends SignalDef>(
   ctx: BusContext,
   def: D,
   payload: Payload<D>,
-  opts: SignalPublishOptions = {},
+  opts: SignalPublishOptions<D["subject"]> = {},
 ): void {
   const data = parseWith(def.schema, payload, `payload of ${def.subject}`);
   const subject = resolvePublishSubject(def.subject, opts.subject);

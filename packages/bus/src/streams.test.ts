@@ -1,5 +1,6 @@
 import type { ConsumerDef, StreamDef } from "@asgard/contracts";
 import { describe, expect, it } from "vitest";
+import { z } from "zod";
 import { changedFields, consumerConfig, streamConfig } from "./streams.js";
 
 const stream: StreamDef = {
@@ -45,6 +46,8 @@ describe("consumerConfig", () => {
   const consumer: ConsumerDef = {
     stream,
     durable: "d",
+    // Which events a consumer receives is ours to know; the server is told the filter only.
+    events: { a: { subject: "s.a", schema: z.object({}), stream, public: false, schemaVersion: 1, description: "a" } },
     ackWaitMs: 1_500,
     maxDeliver: 5,
     maxAckPending: 7,

@@ -16,10 +16,12 @@ describe("close", () => {
 
     const started = signal();
     let handled = false;
-    bus.consume(consumer, event, async () => {
-      started.resolve();
-      await sleep(700);
-      handled = true;
+    bus.consume(consumer, {
+      item: async () => {
+        started.resolve();
+        await sleep(700);
+        handled = true;
+      },
     });
     const rpc = { subject: `rpc.close.${uid()}`, request: z.object({}), response: z.object({ done: z.boolean() }), timeoutMs: 5_000, description: "slow" };
     const rpcStarted = signal();

@@ -26,10 +26,12 @@ export function testStream(overrides: Partial<StreamDef> = {}): StreamDef {
   };
 }
 
-export function testConsumer(stream: StreamDef, overrides: Partial<ConsumerDef> = {}): ConsumerDef {
+/** A consumer of the stream whose one event is `testEvent(stream)`, named `item`. */
+export function testConsumer(stream: StreamDef, overrides: Partial<Omit<ConsumerDef, "events">> = {}): ConsumerDef<{ item: TestEvent }> {
   return {
     stream,
     durable: `c_${uid()}`,
+    events: { item: testEvent(stream) },
     ackWaitMs: 5_000,
     maxDeliver: -1,
     maxAckPending: 10,
@@ -45,8 +47,10 @@ export const ItemSchema = z.object({
 });
 export type Item = z.infer<typeof ItemSchema>;
 
+export type TestEvent = EventDef<typeof ItemSchema>;
+
 /** An event on the first subject family of `stream` (`t<id>.<leaf>`). */
-export function testEvent(stream: StreamDef, leaf = "item"): EventDef<typeof ItemSchema> {
+export function testEvent(stream: StreamDef, leaf = "item"): TestEvent {
   const prefix = stream.subjects[0]?.replace(/\.>$/, "") ?? "";
   return { subject: `${prefix}.${leaf}`, schema: ItemSchema, stream, public: false, schemaVersion: 1, description: "test item" };
 }

@@ -28,8 +28,10 @@ describe("server restart", () => {
     await bus.ensureStream(stream);
     await bus.ensureConsumer(consumer);
     const seen: number[] = [];
-    const consumption = bus.consume(consumer, event, async (msg) => {
-      seen.push(msg.data.n);
+    const consumption = bus.consume(consumer, {
+      item: async (msg) => {
+        seen.push(msg.data.n);
+      },
     });
 
     await bus.publish(event, { n: 1, label: "before" });

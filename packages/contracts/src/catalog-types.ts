@@ -31,11 +31,21 @@ export interface EventDef<S extends z.ZodType = z.ZodType> {
   readonly description: string;
 }
 
-/** A durable pull consumer; every option is set on purpose (the server defaults stall or redeliver). */
-export interface ConsumerDef {
+/** Events a consumer receives, by name: the keys of its handler map. */
+export type ConsumerEvents = Readonly<Record<string, EventDef>>;
+
+/**
+ * A durable pull consumer; every option is set on purpose (the server defaults stall or redeliver).
+ * `events` lists every event its filter lets through (a test keeps the two in step), so a
+ * handler map typed from it covers each one, and adding an event to a stream shows at compile
+ * time in every consumer that receives it.
+ */
+export interface ConsumerDef<E extends ConsumerEvents = ConsumerEvents> {
   readonly stream: StreamDef;
   readonly durable: string;
   readonly filterSubject?: string;
+  /** The events this consumer's messages carry, each told apart by its subject. */
+  readonly events: E;
   readonly ackWaitMs: number;
   /** -1 for unlimited. */
   readonly maxDeliver: number;

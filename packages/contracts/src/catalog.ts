@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { ConsumerDef, EventDef, KvDef, RpcDef, SignalDef, StreamDef } from "./catalog-types.js";
+import { subjectOf } from "./subjects.js";
 import { JobLogSchema, RunCompletedSchema, TrainingSubmittedSchema } from "./events/training.js";
 import { ModelRegisteredSchema, RegistrationFailedSchema } from "./events/registry.js";
 import { DatabaseHealthSchema, InferenceHealthSchema, StatusSnapshotSchema } from "./status.js";
@@ -44,6 +45,13 @@ import {
   PredictRequestSchema,
   PredictResponseSchema,
 } from "./inference-internal.js";
+
+/*
+ * The one map of what crosses NATS. To add an event: declare it in EVENTS (on a stream whose
+ * subjects take it in), add it to the `events` of every consumer whose filter lets it through
+ * (catalog.test.ts names any that miss it), then handle it in each of their handler maps (the
+ * compiler names those). A family member's subject is built with `subjectOf(def, token)`.
+ */
 
 const MINUTE = 60_000;
 const DAY = 24 * 60 * MINUTE;
@@ -164,15 +172,23 @@ export const EVENTS = {
 } as const satisfies Record<string, EventDef>;
 
 /** Subject of one job's log batches. */
-export const jobLogSubject = (jobId: string) => `job.log.${jobId}`;
+export const jobLogSubject = (jobId: string) => subjectOf(EVENTS.jobLog, jobId);
 
 // ---- Durable consumers ---------------------------------------------------------------
+
+/** Everything on the MODELS stream, for consumers that follow the registry as a whole. */
+const MODEL_EVENTS = {
+  modelRegistered: EVENTS.modelRegistered,
+  modelAliasChanged: EVENTS.modelAliasChanged,
+  registrationFailed: EVENTS.registrationFailed,
+} as const;
 
 export const CONSUMERS = {
   runners: {
     stream: STREAMS.training,
     durable: "python-runners",
     filterSubject: "training.submitted",
+    events: { trainingSubmitted: EVENTS.trainingSubmitted },
     ackWaitMs: 30_000,
     maxDeliver: 5,
     // One message per runner slot is in flight at a time; this caps the whole fleet.
@@ -184,6 +200,7 @@ export const CONSUMERS = {
     stream: STREAMS.jobLogs,
     durable: "job-scheduler-logs",
     filterSubject: "job.log.>",
+    events: { jobLog: EVENTS.jobLog },
     ackWaitMs: 30_000,
     maxDeliver: -1,
     maxAckPending: 1_000,
@@ -194,6 +211,7 @@ export const CONSUMERS = {
     stream: STREAMS.runs,
     durable: "job-scheduler-runs",
     filterSubject: "run.completed",
+    events: { runCompleted: EVENTS.runCompleted },
     ackWaitMs: 30_000,
     maxDeliver: -1,
     maxAckPending: 1_000,
@@ -204,6 +222,7 @@ export const CONSUMERS = {
     stream: STREAMS.models,
     durable: "job-scheduler-registrations",
     filterSubject: "model.>",
+    events: MODEL_EVENTS,
     ackWaitMs: 30_000,
     maxDeliver: -1,
     maxAckPending: 1_000,
@@ -214,6 +233,7 @@ export const CONSUMERS = {
     stream: STREAMS.runs,
     durable: "registry-runs",
     filterSubject: "run.completed",
+    events: { runCompleted: EVENTS.runCompleted },
     // A registration takes seconds; the handler sends working() while it waits for MLflow.
     ackWaitMs: 30_000,
     // Unlimited: MLflow may be down for a while; the registry itself gives up on an old event.
@@ -226,6 +246,7 @@ export const CONSUMERS = {
     stream: STREAMS.models,
     durable: "inference-models",
     filterSubject: "model.>",
+    events: MODEL_EVENTS,
     ackWaitMs: 30_000,
     // The handler only starts a warm-up and tells the other replicas; loading has its own retries.
     maxDeliver: 5,
@@ -261,7 +282,8 @@ export const SIGNALS = {
   },
 } as const satisfies Record<string, SignalDef>;
 
-export const jobCancelSubject = (jobId: string) => `job.cancel.${jobId}`;
+/** Subject of the cancel of one job. */
+export const jobCancelSubject = (jobId: string) => subjectOf(SIGNALS.jobCancel, jobId);
 
 // ---- Key-value buckets ---------------------------------------------------------------
 

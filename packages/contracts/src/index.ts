@@ -1,5 +1,6 @@
 export * from "./catalog-types.js";
 export * from "./catalog.js";
+export * from "./subjects.js";
 export * from "./errors.js";
 export * from "./status.js";
 export * from "./events/envelope.js";

@@ -8,22 +8,11 @@ import {
   type JobLogsResponse,
   type LogEndEvent,
   type LogLinesEvent,
-  type SignalDef,
 } from "@asgard/contracts";
 import type { Logger } from "@asgard/telemetry";
 import type { SseSink } from "./sse.js";
 import type { LogStreamOptions } from "./training-options.js";
 import { Waker } from "./waker.js";
-
-/**
- * The job's log subject read as a core-NATS signal, only to learn that new lines may exist:
- * a JetStream publish is delivered to core subscribers of its subject too.
- */
-const JOB_LOG_WAKEUP = {
-  subject: EVENTS.jobLog.subject,
-  schema: EVENTS.jobLog.schema,
-  description: "Wake-up of a log stream: a batch was published for the job.",
-} as const satisfies SignalDef;
 
 /**
  * Re-checks after a wake-up that found nothing new: the batch is published before the
@@ -105,7 +94,8 @@ export async function pumpJobLogs(run: LogStreamRun): Promise<LogStreamEnd> {
 
 function subscribeWakeups(run: LogStreamRun, waker: Waker): { stop(): Promise<void> } | null {
   try {
-    return run.bus.subscribeSignal(JOB_LOG_WAKEUP, () => waker.wake(), { subject: jobLogSubject(run.jobId) });
+    // Only to learn that new lines may exist: the lines themselves are read from the scheduler.
+    return run.bus.watchEvent(EVENTS.jobLog, () => waker.wake(), { subject: jobLogSubject(run.jobId) });
   } catch (err) {
     // An id that is no valid subject token cannot be subscribed to; polling still finds every line.
     run.logger.warn({ err, job_id: run.jobId }, "log stream runs without wake-ups");

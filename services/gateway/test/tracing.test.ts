@@ -1,7 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BusError, connectBus, type Bus, type Consumption } from "@asgard/bus";
-import { buildOpenApiDocument, CONSUMERS, EVENTS, RPC, UploadResponseSchema } from "@asgard/contracts";
+import { buildOpenApiDocument, CONSUMERS, RPC, UploadResponseSchema } from "@asgard/contracts";
 import { createLogger, createMetricsRegistry, parseTraceparent } from "@asgard/telemetry";
 import { createGateway } from "../src/app.js";
 import { validBody } from "./bodies.js";
@@ -59,10 +59,11 @@ describe("gateway trace context (real NATS, job-scheduler, in-process HTTP)", ()
     await stack.runnerBus.ensureConsumer(CONSUMERS.runners);
     submitted = stack.runnerBus.consume(
       CONSUMERS.runners,
-      EVENTS.trainingSubmitted,
-      async (msg) => {
-        submittedHeaders.set(msg.data.job_id, msg.headers);
-        await msg.ack();
+      {
+        trainingSubmitted: async (msg) => {
+          submittedHeaders.set(msg.data.job_id, msg.headers);
+          await msg.ack();
+        },
       },
       { pullTimeoutMs: 1_000 },
     );

@@ -1,44 +1,20 @@
-import { z } from "zod";
-import type { Bus } from "@asgard/bus";
-import {
-  CONSUMERS,
-  EVENTS,
-  ModelAliasChangedSchema,
-  ModelRegisteredSchema,
-  SIGNALS,
-  type EventDef,
-  type InferenceModelChanged,
-} from "@asgard/contracts";
+import type { Bus, ConsumedMessage, ConsumerHandlers } from "@asgard/bus";
+import { CONSUMERS, SIGNALS, type InferenceModelChanged, type ModelAliasChanged, type ModelRegistered } from "@asgard/contracts";
 import { continueTrace, traceFields, type Logger } from "@asgard/telemetry";
 import type { InferenceConfig } from "./config.js";
 import { describe } from "./errors.js";
 import type { ModelPool } from "./model-pool.js";
 import type { VersionResolver } from "./resolver.js";
 
-/**
- * The MODELS stream carries several payloads (registered, alias changed, registration
- * failed) under one consumer; each is checked against its own schema by subject below.
- */
-const MODEL_EVENTS = {
-  ...EVENTS.modelRegistered,
-  subject: "model.>",
-  schema: z.unknown(),
-  description: "Every event of the MODELS stream, dispatched by subject.",
-} as const satisfies EventDef;
+type Change = Omit<InferenceModelChanged, "origin">;
 
-type Change = Omit<InferenceModelChanged, "origin"> & { occurredAt: string };
+/** Registry events as the changes inference acts on. */
+function registeredChange(event: ModelRegistered): Change {
+  return { model_name: event.model_name, change: "registered", version: event.version, alias: null };
+}
 
-/** A MODELS event as a change inference acts on; null for the others. */
-export function toChange(subject: string, data: unknown): Change | null {
-  if (subject === EVENTS.modelRegistered.subject) {
-    const event = ModelRegisteredSchema.parse(data);
-    return { model_name: event.model_name, change: "registered", version: event.version, alias: null, occurredAt: event.occurred_at };
-  }
-  if (subject === EVENTS.modelAliasChanged.subject) {
-    const event = ModelAliasChangedSchema.parse(data);
-    return { model_name: event.model_name, change: "alias", version: event.version, alias: event.alias, occurredAt: event.occurred_at };
-  }
-  return null;
+function aliasChange(event: ModelAliasChanged): Change {
+  return { model_name: event.model_name, change: "alias", version: event.version, alias: event.alias };
 }
 
 export interface WarmupDeps {
@@ -59,7 +35,7 @@ export function startWarmup(deps: WarmupDeps, opts: { pullTimeoutMs?: number } =
   const { bus, resolver, pool, config, logger } = deps;
 
   /** `traced`: the trace fields of the event that announced the change (none for a replica's signal). */
-  const apply = async (change: Omit<InferenceModelChanged, "origin">, warm: boolean, traced: object = {}): Promise<void> => {
+  const apply = async (change: Change, warm: boolean, traced: object = {}): Promise<void> => {
     if (change.change === "registered") resolver.noteRegistered(change.model_name);
     else if (change.alias !== null) resolver.noteAlias(change.model_name, change.alias, change.version);
     if (!warm || !config.warmOnRegister || change.version === null) return;
@@ -72,28 +48,29 @@ export function startWarmup(deps: WarmupDeps, opts: { pullTimeoutMs?: number } =
     }
   };
 
+  /** Acts on the change and tells the other replicas; an event older than `maxEventAgeMs` is not warmed. */
+  const follow =
+    <T extends { occurred_at: string }>(toChange: (event: T) => Change) =>
+    async (msg: ConsumedMessage<T>): Promise<void> => {
+      const change = toChange(msg.data);
+      const fresh = Date.now() - Date.parse(msg.data.occurred_at) <= config.maxEventAgeMs;
+      try {
+        bus.publishSignal(SIGNALS.inferenceModelChanged, { ...change, origin: config.instanceId });
+      } catch (err) {
+        logger.warn({ model: change.model_name, err: describe(err) }, "could not tell the other inference replicas; their caches expire on their own");
+      }
+      await apply(change, fresh, traceFields(continueTrace(msg.headers)));
+    };
+
+  const handlers: ConsumerHandlers<typeof CONSUMERS.inferenceModels> = {
+    modelRegistered: follow(registeredChange),
+    modelAliasChanged: follow(aliasChange),
+    // Nothing was registered: there is no version to warm.
+    registrationFailed: null,
+  };
   const consumption = bus.consume(
     CONSUMERS.inferenceModels,
-    MODEL_EVENTS,
-    async (msg) => {
-      let change: Change | null;
-      try {
-        change = toChange(msg.subject, msg.data);
-      } catch (err) {
-        // It can never pass; acked so it does not come back.
-        logger.warn({ subject: msg.subject, seq: msg.seq, err: describe(err) }, "ignored a MODELS event that does not match its schema");
-        return;
-      }
-      if (!change) return;
-      const { occurredAt, ...payload } = change;
-      const fresh = Date.now() - Date.parse(occurredAt) <= config.maxEventAgeMs;
-      try {
-        bus.publishSignal(SIGNALS.inferenceModelChanged, { ...payload, origin: config.instanceId });
-      } catch (err) {
-        logger.warn({ model: payload.model_name, err: describe(err) }, "could not tell the other inference replicas; their caches expire on their own");
-      }
-      await apply(payload, fresh, traceFields(continueTrace(msg.headers)));
-    },
+    handlers,
     opts.pullTimeoutMs === undefined ? {} : { pullTimeoutMs: opts.pullTimeoutMs },
   );
 

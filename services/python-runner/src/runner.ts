@@ -108,7 +108,7 @@ export function createRunner(deps: RunnerDeps): Runner {
       heartbeat = setInterval(beat, config.heartbeatMs);
       beat();
       for (let slot = 0; slot < config.slots; slot++) {
-        loops.push(bus.consume(CONSUMERS.runners, EVENTS.trainingSubmitted, handle));
+        loops.push(bus.consume(CONSUMERS.runners, { trainingSubmitted: handle }));
       }
       logger.info({ runner_id: config.runnerId, slots: config.slots, sandbox: config.sandboxMode }, "runner started");
     },

@@ -1,5 +1,5 @@
 import { BusError, type Bus } from "@asgard/bus";
-import { EVENTS } from "@asgard/contracts";
+import { EVENTS, subjectOf } from "@asgard/contracts";
 import { claimToken } from "./event-ids.js";
 
 /** Outcome of a claim: taken by this replica (at `at`, ms), or held by another delivery. */
@@ -38,7 +38,7 @@ export function createJobClaims(deps: { bus: Bus; instanceId: string }): JobClai
         await deps.bus.publish(
           EVENTS.registrationClaim,
           { job_id: jobId, holder: deps.instanceId, claimed_at: new Date(at).toISOString() },
-          { subject: `registry.claim.${claimToken(jobId)}`, headers: { "Nats-Expected-Last-Subject-Sequence": "0" } },
+          { subject: subjectOf(EVENTS.registrationClaim, claimToken(jobId)), headers: { "Nats-Expected-Last-Subject-Sequence": "0" } },
         );
         return { claimed: true, at };
       } catch (err) {

@@ -1,5 +1,5 @@
 import { BusError, type Bus, type Consumption } from "@asgard/bus";
-import { CONSUMERS, EVENTS, modelNameProblems, RPC, SIGNALS, STREAMS, type ModelInfo } from "@asgard/contracts";
+import { CONSUMERS, modelNameProblems, RPC, SIGNALS, STREAMS, type ModelInfo } from "@asgard/contracts";
 import type { MlflowClient } from "@asgard/mlflow";
 import { continueTrace, type Logger, type Registry as MetricsRegistry } from "@asgard/telemetry";
 import { deleteAlias, setAlias, type AliasDeps } from "./aliases.js";
@@ -131,7 +131,7 @@ export function createRegistry(deps: RegistryDeps): Registry {
       // A round trip makes the server process our subscriptions first: a request sent on
       // another connection right after start() then finds the endpoints.
       await bus.rtt();
-      consumption = bus.consume(CONSUMERS.registryRuns, EVENTS.runCompleted, runCompletedHandler(autoDeps));
+      consumption = bus.consume(CONSUMERS.registryRuns, { runCompleted: runCompletedHandler(autoDeps) });
       await watcher.start();
       logger.info({ instanceId: config.instanceId, pollIntervalMs: config.pollIntervalMs }, "registry started");
     },

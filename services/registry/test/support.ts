@@ -143,10 +143,11 @@ export function runCompleted(jobId: string, modelName: string, run: LoggedRun | 
  * tells one to make: its own durable name, every message kept in `received`.
  */
 export async function externalConsumer<D extends EventDef>(bus: Bus, def: D, durable: string): Promise<{ received: Payload<D>[]; stop(): Promise<void> }> {
-  const consumer: ConsumerDef = {
+  const consumer: ConsumerDef<{ event: D }> = {
     stream: STREAMS.models,
     durable,
     filterSubject: def.subject,
+    events: { event: def },
     ackWaitMs: 30_000,
     maxDeliver: -1,
     maxAckPending: 100,
@@ -156,9 +157,15 @@ export async function externalConsumer<D extends EventDef>(bus: Bus, def: D, dur
   await bus.ensureStream(STREAMS.models);
   await bus.ensureConsumer(consumer);
   const received: Payload<D>[] = [];
-  const consumption: Consumption = bus.consume(consumer, def, async (msg) => {
-    received.push(msg.data);
-  }, { pullTimeoutMs: 1_000 });
+  const consumption: Consumption = bus.consume(
+    consumer,
+    {
+      event: async (msg) => {
+        received.push(msg.data);
+      },
+    },
+    { pullTimeoutMs: 1_000 },
+  );
   return { received, stop: () => consumption.stop() };
 }
 

@@ -196,10 +196,12 @@ describe("status service: live runners from heartbeats and the training queue's 
     const held = new Promise<void>((r) => (release = r));
     let delivered!: () => void;
     const gotOne = new Promise<void>((r) => (delivered = r));
-    const consumption = runnerBus.consume(CONSUMERS.runners, EVENTS.trainingSubmitted, async (msg) => {
-      delivered();
-      await held;
-      await msg.ack();
+    const consumption = runnerBus.consume(CONSUMERS.runners, {
+      trainingSubmitted: async (msg) => {
+        delivered();
+        await held;
+        await msg.ack();
+      },
     });
     try {
       await gotOne;

@@ -1,4 +1,4 @@
-import { CONSUMERS, EVENTS, type JobLog } from "@asgard/contracts";
+import { CONSUMERS, type JobLog } from "@asgard/contracts";
 import type { Consumption } from "@asgard/bus";
 import { updateJob } from "../db/jobs.js";
 import { appendLines, batchesComplete, recordBatch, type NewLogLine } from "../db/logs.js";
@@ -46,12 +46,12 @@ export async function storeLogBatch(ctx: SchedulerContext, batch: JobLog): Promi
 }
 
 export function consumeJobLogs(base: SchedulerContext): Consumption {
-  return base.bus.consume(CONSUMERS.schedulerLogs, EVENTS.jobLog, async (msg) => {
+  return base.bus.consume(CONSUMERS.schedulerLogs, { jobLog: async (msg) => {
     // A batch may end the job (its outcome waited for it): "job finished" then names the trace.
     const ctx = tracedContext(base, msg.headers);
     const result = await storeLogBatch(ctx, msg.data);
     if (result !== "stored") {
       ctx.logger.debug({ job_id: msg.data.job_id, attempt: msg.data.attempt, batch: msg.data.batch, result }, "log batch not stored");
     }
-  });
+  } });
 }

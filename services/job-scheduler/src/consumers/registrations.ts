@@ -1,27 +1,9 @@
-import { z } from "zod";
-import {
-  CONSUMERS,
-  EVENTS,
-  ModelRegisteredSchema,
-  RegistrationFailedSchema,
-  type EventDef,
-} from "@asgard/contracts";
-import type { Consumption } from "@asgard/bus";
+import { CONSUMERS, type ModelRegistered, type RegistrationFailed } from "@asgard/contracts";
+import type { ConsumedMessage, Consumption } from "@asgard/bus";
 import { updateJob } from "../db/jobs.js";
 import { registrationFinish, registrationVerdict, type EarlyRegistration, type RegistrationVerdict } from "../domain/state-machine.js";
 import { finishJob, inJobTx } from "../transitions.js";
 import { tracedContext, type SchedulerContext } from "../context.js";
-
-/**
- * The MODELS stream carries several payloads (registered, registration failed, alias moves)
- * under one consumer; each is checked against its own schema by subject below.
- */
-const MODEL_EVENTS = {
-  ...EVENTS.modelRegistered,
-  subject: "model.>",
-  schema: z.unknown(),
-  description: "Every event of the MODELS stream, dispatched by subject.",
-} as const satisfies EventDef;
 
 /** The registry's answer for a job: a version, or why there is none. */
 export interface RegistryAnswer {
@@ -53,36 +35,33 @@ export async function recordRegistration(ctx: SchedulerContext, answer: Registry
   });
 }
 
-/** Reads a MODELS event as a registry answer about a job, or null when it is none. */
-export function toRegistryAnswer(subject: string, data: unknown): RegistryAnswer | null {
-  if (subject === EVENTS.modelRegistered.subject) {
-    const event = ModelRegisteredSchema.parse(data);
-    if (event.job_id === null) return null;
-    return { jobId: event.job_id, modelVersion: event.version, error: null, runId: event.run_id };
-  }
-  if (subject === EVENTS.registrationFailed.subject) {
-    const event = RegistrationFailedSchema.parse(data);
-    return { jobId: event.job_id, modelVersion: null, error: event.error, runId: event.run_id };
-  }
-  return null;
+/** A registered version as the answer for its job; null for a version no job asked for. */
+function registeredAnswer(event: ModelRegistered): RegistryAnswer | null {
+  if (event.job_id === null) return null;
+  return { jobId: event.job_id, modelVersion: event.version, error: null, runId: event.run_id };
+}
+
+function failedAnswer(event: RegistrationFailed): RegistryAnswer {
+  return { jobId: event.job_id, modelVersion: null, error: event.error, runId: event.run_id };
 }
 
 export function consumeRegistrations(base: SchedulerContext): Consumption {
-  return base.bus.consume(CONSUMERS.schedulerRegistrations, MODEL_EVENTS, async (msg) => {
-    const ctx = tracedContext(base, msg.headers);
-    let answer: RegistryAnswer | null;
-    try {
-      answer = toRegistryAnswer(msg.subject, msg.data);
-    } catch (err) {
-      // It can never pass; acked so it does not come back.
-      ctx.logger.warn({ subject: msg.subject, seq: msg.seq, err }, "ignored a MODELS event that does not match its schema");
-      return;
-    }
-    if (!answer) return;
-    const verdict = await recordRegistration(ctx, answer);
-    ctx.logger.info(
-      { job_id: answer.jobId, run_id: answer.runId, model_version: answer.modelVersion, subject: msg.subject, verdict },
-      "registry answer received",
-    );
+  const record =
+    <T>(toAnswer: (event: T) => RegistryAnswer | null) =>
+    async (msg: ConsumedMessage<T>): Promise<void> => {
+      const answer = toAnswer(msg.data);
+      if (!answer) return;
+      const ctx = tracedContext(base, msg.headers);
+      const verdict = await recordRegistration(ctx, answer);
+      ctx.logger.info(
+        { job_id: answer.jobId, run_id: answer.runId, model_version: answer.modelVersion, subject: msg.subject, verdict },
+        "registry answer received",
+      );
+    };
+  return base.bus.consume(CONSUMERS.schedulerRegistrations, {
+    modelRegistered: record(registeredAnswer),
+    registrationFailed: record(failedAnswer),
+    // Alias moves concern no job.
+    modelAliasChanged: null,
   });
 }

@@ -1,4 +1,4 @@
-import { CONSUMERS, EVENTS, type RunCompleted } from "@asgard/contracts";
+import { CONSUMERS, type RunCompleted } from "@asgard/contracts";
 import type { Consumption } from "@asgard/bus";
 import { updateJob } from "../db/jobs.js";
 import { batchesComplete } from "../db/logs.js";
@@ -54,12 +54,12 @@ export async function recordRunCompleted(ctx: SchedulerContext, event: RunComple
 }
 
 export function consumeRunCompleted(base: SchedulerContext): Consumption {
-  return base.bus.consume(CONSUMERS.schedulerRuns, EVENTS.runCompleted, async (msg) => {
+  return base.bus.consume(CONSUMERS.schedulerRuns, { runCompleted: async (msg) => {
     const ctx = tracedContext(base, msg.headers);
     const result = await recordRunCompleted(ctx, msg.data);
     ctx.logger.info(
       { job_id: msg.data.job_id, attempt: msg.data.attempt, run_id: msg.data.run_id, outcome: msg.data.outcome, result },
       "run.completed received",
     );
-  });
+  } });
 }

@@ -279,11 +279,10 @@ export async function collectSubmitted(bus: Bus): Promise<SubmittedCollector> {
   const messages: SubmittedCollector["messages"] = [];
   const consumption: Consumption = bus.consume(
     CONSUMERS.runners,
-    EVENTS.trainingSubmitted,
-    async (msg) => {
+    { trainingSubmitted: async (msg) => {
       messages.push({ data: msg.data, headers: msg.headers, seq: msg.seq });
       await msg.ack();
-    },
+    } },
     { pullTimeoutMs: 1_000 },
   );
   return { messages, stop: () => consumption.stop() };
