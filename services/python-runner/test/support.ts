@@ -174,8 +174,9 @@ export async function startStack(name: string): Promise<Stack> {
   const bus = await connectBus({ servers: nats.url, name: `${name}-test`, logger });
   await bus.ensureStream(STREAMS.runs);
   await bus.ensureStream(STREAMS.jobLogs);
-  const consumer: ConsumerDef = {
+  const consumer = {
     stream: STREAMS.runs,
+    events: { runCompleted: EVENTS.runCompleted },
     durable: unique("runs-reader"),
     filterSubject: EVENTS.runCompleted.subject,
     ackWaitMs: 30_000,
@@ -183,11 +184,13 @@ export async function startStack(name: string): Promise<Stack> {
     maxAckPending: 100,
     deliverPolicy: "all",
     description: "test reader",
-  };
+  } as const satisfies ConsumerDef;
   await bus.ensureConsumer(consumer);
   const events: RunCompleted[] = [];
-  const reading = bus.consume(consumer, EVENTS.runCompleted, async (msg) => {
-    events.push(msg.data);
+  const reading = bus.consume(consumer, {
+    runCompleted: async (msg) => {
+      events.push(msg.data);
+    },
   });
   const mlflow = createMlflowClient({ baseUrl: infra.mlflowUrl });
   return {
