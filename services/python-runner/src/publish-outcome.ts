@@ -71,7 +71,7 @@ export async function publishOutcome(
     return;
   }
   const event = runCompletedEvent(ctx, r, closed);
-  await retryWithin("run.completed", () => deps.bus.publish(EVENTS.runCompleted, event, { msgId: event.event_id, headers: ctx.headers }), {
+  await retryWithin(`publish ${EVENTS.runCompleted.subject}`, () => deps.bus.publish(EVENTS.runCompleted, event, { msgId: event.event_id, headers: ctx.headers }), {
     logger: ctx.log,
     withinMs: PUBLISH_RETRY_MS,
   });
