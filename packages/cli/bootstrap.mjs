@@ -9,7 +9,13 @@ import { fileURLToPath } from "node:url";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const command = process.argv[2];
-const commands = { start: "start.ts", test: "test.ts", bench: "bench.ts" };
+const commands = {
+  start: "packages/cli/src/start.ts",
+  test: "packages/cli/src/test.ts",
+  bench: "packages/cli/src/bench.ts",
+  "check:fresh": "packages/pyenv/src/commands/check-fresh.ts",
+  "constraints:update": "packages/pyenv/src/commands/constraints-update.ts",
+};
 
 if (!(command in commands)) {
   console.error(`usage: node packages/cli/bootstrap.mjs <${Object.keys(commands).join("|")}> [args]`);
@@ -39,7 +45,7 @@ if (install.error || install.status !== 0) {
 
 const child = spawn(
   process.execPath,
-  ["--import", "tsx", join(root, "packages", "cli", "src", commands[command]), ...process.argv.slice(3)],
+  ["--import", "tsx", join(root, commands[command]), ...process.argv.slice(3)],
   { cwd: root, env, stdio: "inherit" },
 );
 // Ctrl-C reaches the child through the terminal's process group; SIGTERM from a
