@@ -1,4 +1,6 @@
-import { readFile } from "node:fs/promises";
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
   applicableConstraints,
@@ -6,17 +8,17 @@ import {
   excludesFromSetting,
   loadConstraints,
   parseConstraints,
-  PLATFORM_CONSTRAINTS_FILE,
+  platformConstraints,
   renderConstraints,
   statedVersion,
 } from "./constraints.js";
 import { resolutionFailure } from "./lock.js";
+import { PLATFORM_CONSTRAINTS_TEXT } from "./platform-constraints.js";
 
 describe("the committed platform constraints", () => {
   it("lock MLflow and what it pulls in, exactly, with the version their header states", async () => {
-    const text = await readFile(PLATFORM_CONSTRAINTS_FILE, "utf8");
-    const set = await loadConstraints();
-    expect(statedVersion(text)).toBe(set.version);
+    const set = platformConstraints();
+    expect(statedVersion(PLATFORM_CONSTRAINTS_TEXT)).toBe(set.version);
     const names = set.lines.map((l) => l.slice(0, l.indexOf("==")));
     for (const pkg of ["mlflow", "mlflow-skinny", "skops", "cloudpickle", "numpy", "pandas", "pyarrow", "sqlalchemy"]) expect(names).toContain(pkg);
     for (const line of set.lines) expect(line).toMatch(/^[a-z0-9-]+==\S+( ; .+)?$/);
@@ -56,9 +58,12 @@ describe("applicableConstraints", () => {
 
 describe("settings", () => {
   it("reads platform, none and an absolute path; refuses a relative one", async () => {
-    expect((await constraintsFromSetting("platform"))?.version).toBe((await loadConstraints()).version);
+    expect((await constraintsFromSetting("platform"))?.version).toBe(platformConstraints().version);
     expect(await constraintsFromSetting("none")).toBeNull();
-    expect((await constraintsFromSetting(PLATFORM_CONSTRAINTS_FILE))?.source).toBe(PLATFORM_CONSTRAINTS_FILE);
+    const file = join(await mkdtemp(join(tmpdir(), "asgard-constraints-")), "set.txt");
+    await writeFile(file, PLATFORM_CONSTRAINTS_TEXT);
+    expect(await constraintsFromSetting(file)).toMatchObject({ source: file, version: platformConstraints().version });
+    await expect(loadConstraints(join(file, "missing"))).rejects.toThrow(/cannot be read/);
     await expect(constraintsFromSetting("constraints.txt")).rejects.toThrow(/absolute path/);
     expect(excludesFromSetting(" nvidia-nccl-cu12, ,other ")).toEqual(["nvidia-nccl-cu12", "other"]);
     expect(excludesFromSetting("")).toEqual([]);

@@ -12,7 +12,7 @@ export {
   parseConstraints,
   renderConstraints,
   statedVersion,
-  PLATFORM_CONSTRAINTS_FILE,
+  platformConstraints,
   type ConstraintSet,
 } from "./constraints.js";
 export { unsatisfied } from "./satisfy.js";

@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { TOOL_VERSIONS } from "@asgard/infra";
-import { loadConstraints, parseConstraints, PyEnvError } from "../src/index.js";
+import { parseConstraints, platformConstraints, PyEnvError } from "../src/index.js";
 import { exec, freshRoot, testManager } from "./helpers.js";
 
 const lockOf = (root: string, requestKey: string) => readFile(join(root, "locks", `${requestKey}.txt`), "utf8");
@@ -67,7 +67,7 @@ describe("the committed set with the server's MLflow (real resolution)", () => {
   it("a user's pin that MLflow cannot live with fails naming the conflict", async () => {
     const root = await freshRoot("conflict");
     // The machine's uv cache: MLflow's metadata is there after the first run.
-    const manager = await testManager(root, { pins, constraints: await loadConstraints(), uvCacheDir: undefined });
+    const manager = await testManager(root, { pins, constraints: platformConstraints(), uvCacheDir: undefined });
     const err = await manager.acquire(["click<7"]).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PyEnvError);
     expect((err as PyEnvError).code).toBe("LOCK_FAILED");
@@ -78,7 +78,7 @@ describe("the committed set with the server's MLflow (real resolution)", () => {
   });
 
   it("a user asking for scikit-learn==1.5.2 gets it; what they did not name stays at the committed versions", async () => {
-    const constraints = await loadConstraints();
+    const constraints = platformConstraints();
     const committed = (name: string) => constraints.lines.find((l) => l.startsWith(`${name}==`) && !l.includes(";"));
     const root = await freshRoot("sklearn-pin");
     const manager = await testManager(root, { pins, constraints, uvCacheDir: undefined });

@@ -27,13 +27,13 @@ export const RunnerEnv = z.object({
     .min(1)
     .default("platform")
     .describe(
-      "versions of the platform's Python packages (MLflow and what it pulls in) in job and model environments: platform (the set committed in packages/pyenv/constraints/platform.txt, default), none (newest versions), or the absolute path of a constraints file in that format",
+      "versions of the platform's Python packages (MLflow and what it pulls in) in job and model environments: platform (the set committed in packages/pyenv/src/platform-constraints.ts, default), none (newest versions), or the absolute path of a constraints file in that format",
     ),
   ENV_EXCLUDE_PACKAGES: z
     .string()
     .default("nvidia-nccl-cu12")
     .describe(
-      "comma-separated packages left out of every environment unless its requirements name them; empty = none (default nvidia-nccl-cu12: XGBoost's GPU-only NCCL, about 1.5 GB per environment, unused on CPU)",
+      "comma-separated packages left out of every environment unless its requirements name them; empty = none (default nvidia-nccl-cu12: XGBoost's GPU-only NCCL, about 470 MB per environment, unused on CPU)",
     ),
   PIP_INDEX_URL_FOR_JOBS: optionalString("package index for job environments (default: PyPI / uv's default)"),
   RUNNER_SANDBOX: z

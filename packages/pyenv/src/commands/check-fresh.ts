@@ -3,8 +3,8 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ensureUv, pythonExecutable, TOOL_VERSIONS } from "@asgard/infra";
-import { PLATFORM_CONSTRAINTS_FILE } from "../constraints.js";
-import { describeChanges, readSet, resolvePlatformLayer } from "./resolve-platform.js";
+import { platformConstraints } from "../constraints.js";
+import { describeChanges, resolvePlatformLayer, writeCommittedSet } from "./resolve-platform.js";
 
 /**
  * `npm run check:fresh [-- --update] [vitest filters]`: catches the next drift of the Python
@@ -32,7 +32,7 @@ try {
   });
   const freshFile = join(dir, "platform.txt");
   await writeFile(freshFile, fresh.text);
-  const committed = await readSet(PLATFORM_CONSTRAINTS_FILE);
+  const committed = platformConstraints();
   const changes = describeChanges(committed, fresh.set);
   console.log(
     changes.length === 0
@@ -55,8 +55,8 @@ try {
   console.log(`\ncheck:fresh: ${changes.length} change(s) in the platform's packages; end-to-end tests ${code === 0 ? "passed" : "FAILED"}.`);
   if (code === 0 && changes.length > 0) {
     if (update) {
-      await writeFile(PLATFORM_CONSTRAINTS_FILE, fresh.text);
-      console.log(`Wrote the tested set to ${PLATFORM_CONSTRAINTS_FILE} (version ${fresh.set.version}); commit it.`);
+      const file = await writeCommittedSet(fresh.text);
+      console.log(`Wrote the tested set to ${file} (version ${fresh.set.version}); commit it.`);
     } else {
       console.log("To adopt it: npm run check:fresh -- --update (writes exactly this tested set), then commit.");
     }

@@ -1,7 +1,6 @@
-import { writeFile } from "node:fs/promises";
 import { ensureUv, pythonExecutable, TOOL_VERSIONS } from "@asgard/infra";
-import { PLATFORM_CONSTRAINTS_FILE } from "../constraints.js";
-import { describeChanges, readSet, resolvePlatformLayer } from "./resolve-platform.js";
+import { platformConstraints } from "../constraints.js";
+import { describeChanges, resolvePlatformLayer, writeCommittedSet } from "./resolve-platform.js";
 
 /**
  * `npm run constraints:update`: resolves the platform's Python layer again (newest versions
@@ -15,8 +14,8 @@ const { text, set } = await resolvePlatformLayer({
   mlflowVersion: TOOL_VERSIONS.mlflow,
   ...(process.env.PIP_INDEX_URL_FOR_JOBS ? { indexUrl: process.env.PIP_INDEX_URL_FOR_JOBS } : {}),
 });
-const before = await readSet(PLATFORM_CONSTRAINTS_FILE).catch(() => null);
-const changes = before ? describeChanges(before, set) : set.lines.map((l) => `+ ${l}`);
-await writeFile(PLATFORM_CONSTRAINTS_FILE, text);
+const before = platformConstraints();
+const changes = describeChanges(before, set);
+const file = await writeCommittedSet(text);
 console.log(changes.length === 0 ? "The platform constraints did not change." : `Changed (${changes.length}):\n${changes.join("\n")}`);
-console.log(`Wrote ${PLATFORM_CONSTRAINTS_FILE} (version ${set.version}${before ? `, was ${before.version}` : ""}).`);
+console.log(`Wrote ${file} (version ${set.version}, was ${before.version}).`);
