@@ -32,7 +32,7 @@ export interface PyEnvManagerOptions {
    */
   pins: string[];
   /**
-   * The platform's locked Python layer (see `loadConstraints`), applied with `uv pip compile
+   * The platform's locked Python layer (see `platformConstraints`), applied with `uv pip compile
    * --constraints` to every request minus the entries for packages the request or the pins
    * name. Its version is part of the request and env keys. Absent or null: no constraints
    * (newest versions), with the keys exactly as before constraints existed.
