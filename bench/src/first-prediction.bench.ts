@@ -1,3 +1,4 @@
+import { loadavg } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { ManagedProcess } from "@asgard/infra";
@@ -33,6 +34,8 @@ interface Measured {
   seconds: number;
   /** 503 "retry shortly" answers before the 200. */
   retries: number;
+  /** The machine's 1-minute load average when the job completed (2 cores here, shared). */
+  load: number;
 }
 
 /** Trains and registers a new model, then times job completion → first 200. */
@@ -47,6 +50,7 @@ async function measure(platform: BenchPlatform, modelName: string): Promise<Meas
   });
   const done = await waitForTerminal(platform.api, job.job_id);
   const completedAt = Date.now();
+  const load = round(loadavg()[0] ?? 0);
   if (done.status !== "completed") throw new Error(`the training job ${done.status}: ${done.logs.slice(-2000)}`);
   let retries = 0;
   for (;;) {
@@ -56,7 +60,7 @@ async function measure(platform: BenchPlatform, modelName: string): Promise<Meas
       body: JSON.stringify({ model_name: modelName, inputs: INPUTS }),
     });
     const body = await res.text();
-    if (res.status === 200) return { seconds: (Date.now() - completedAt) / 1000, retries };
+    if (res.status === 200) return { seconds: (Date.now() - completedAt) / 1000, retries, load };
     if (res.status !== 503 || retries > 600) throw new Error(`inference answered ${res.status}: ${body}`);
     retries++;
     await sleep(50);
@@ -85,7 +89,7 @@ async function series(platform: BenchPlatform, label: string, inferenceEnv: (run
     try {
       await untilInferenceAnswers(platform);
       const m = await measure(platform, `bench-first-prediction-${label}-${run}-${Date.now()}`);
-      console.log(`first-prediction ${label} run ${run + 1}: ${round(m.seconds)} s (${m.retries} retries)`);
+      console.log(`first-prediction ${label} run ${run + 1}: ${round(m.seconds)} s (${m.retries} retries, load average ${m.load})`);
       out.push(m);
     } finally {
       await inference.stop();
@@ -129,8 +133,8 @@ export async function run(): Promise<void> {
         "baseline = reuse off and an empty environment cache for inference, so the model's environment is resolved and built " +
         "(uv's download cache warm). Both warm the model on model.registered, before the job reads completed. Target: ours p50 < 3 s.",
       runs: {
-        ours: ours.map((m) => ({ seconds: round(m.seconds), retries: m.retries })),
-        baseline: baseline.map((m) => ({ seconds: round(m.seconds), retries: m.retries })),
+        ours: ours.map((m) => ({ seconds: round(m.seconds), retries: m.retries, load_average: m.load })),
+        baseline: baseline.map((m) => ({ seconds: round(m.seconds), retries: m.retries, load_average: m.load })),
       },
       ours_min: o.min,
       ours_max: o.max,
