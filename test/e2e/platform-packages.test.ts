@@ -42,7 +42,7 @@ describe("a user's pin that MLflow cannot live with", () => {
     const { job_id } = (await res.json()) as Job;
     const job = await waitForJob<Job>(platform.api, job_id, ["completed", "failed"]);
     expect(job).toMatchObject({ status: "failed", error_type: "env_build" });
-    expect(job.error).toContain(`together with the platform's mlflow==${TOOL_VERSIONS.mlflow}`);
+    expect(job.error).toContain(`the requirements and the platform's mlflow==${TOOL_VERSIONS.mlflow} cannot be resolved together`);
     expect(job.error).toMatch(/you require click<7 and mlflow==/);
     expect(job.logs).not.toContain("never runs");
   }, 300_000);

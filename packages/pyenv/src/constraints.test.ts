@@ -79,7 +79,7 @@ describe("resolutionFailure", () => {
       "         And because you require click<7 and mlflow==3.17.2, we can conclude that your requirements are unsatisfiable.",
     ].join("\n");
     const message = resolutionFailure(1, stderr, ["mlflow==3.17.2"]);
-    expect(message).toMatch(/^the requirements cannot be installed together with the platform's mlflow==3\.17\.2: No solution found/);
+    expect(message).toMatch(/^uv pip compile failed \(exit 1\): the requirements and the platform's mlflow==3\.17\.2 cannot be resolved together: No solution found/);
     expect(message).toContain("you require click<7 and mlflow==3.17.2");
   });
 

@@ -84,8 +84,8 @@ const MAX_EXPLANATION_CHARS = 1_500;
 /**
  * The message of a failed resolution. When uv found no solution it explains which
  * requirements collide ("Because mlflow-skinny==3.17.2 depends on click>=7.0,<9 … you
- * require click<7 and mlflow==3.17.2 …"): that explanation is quoted, from uv's `error:` line
- * on, so the job's error names the conflict with the platform's packages itself.
+ * require click<7 and mlflow==3.17.2 …", or that a package does not exist): that explanation
+ * is quoted, from uv's `error:` line on, so the job's error names the conflict itself.
  */
 export function resolutionFailure(code: number | null, stderr: string, pins: readonly string[]): string {
   const lines = stderr.split("\n").map((l) => l.trim()).filter((l) => l !== "");
@@ -93,6 +93,6 @@ export function resolutionFailure(code: number | null, stderr: string, pins: rea
   if (start === -1 || !/no solution found/i.test(lines[start] ?? "")) return `uv pip compile failed (exit ${code}): ${summarize(stderr)}`;
   let explanation = lines.slice(start).join(" ").replace(/^error:\s*/, "");
   if (explanation.length > MAX_EXPLANATION_CHARS) explanation = `${explanation.slice(0, MAX_EXPLANATION_CHARS)}…`;
-  const platform = pins.length > 0 ? ` together with the platform's ${pins.join(", ")}` : "";
-  return `the requirements cannot be installed${platform}: ${explanation}`;
+  const what = pins.length > 0 ? `the requirements and the platform's ${pins.join(", ")} cannot be resolved together` : "the requirements cannot be resolved";
+  return `uv pip compile failed (exit ${code}): ${what}: ${explanation}`;
 }

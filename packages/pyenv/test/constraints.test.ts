@@ -72,7 +72,7 @@ describe("the committed set with the server's MLflow (real resolution)", () => {
     expect(err).toBeInstanceOf(PyEnvError);
     expect((err as PyEnvError).code).toBe("LOCK_FAILED");
     const message = (err as PyEnvError).message;
-    expect(message).toContain(`together with the platform's mlflow==${TOOL_VERSIONS.mlflow}`);
+    expect(message).toContain(`the requirements and the platform's mlflow==${TOOL_VERSIONS.mlflow} cannot be resolved together`);
     expect(message).toMatch(/you require click<7 and mlflow==/);
     expect(manager.stats().builds).toBe(0);
   });
