@@ -10,7 +10,14 @@ import { fileURLToPath } from "node:url";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const command = process.argv[2];
-const commands = { start: "start.ts", test: "test.ts", bench: "bench.ts", keys: "keys.ts" };
+const commands = {
+  start: "packages/cli/src/start.ts",
+  test: "packages/cli/src/test.ts",
+  bench: "packages/cli/src/bench.ts",
+  keys: "packages/cli/src/keys.ts",
+  "check:fresh": "packages/pyenv/src/commands/check-fresh.ts",
+  "constraints:update": "packages/pyenv/src/commands/constraints-update.ts",
+};
 
 if (!(command in commands)) {
   console.error(`usage: node packages/cli/bootstrap.mjs <${Object.keys(commands).join("|")}> [args]`);
@@ -38,7 +45,7 @@ if (install.error || install.status !== 0) {
   process.exit(install.status || 1);
 }
 
-const commandLine = [process.execPath, "--import", "tsx", join(root, "packages", "cli", "src", commands[command]), ...process.argv.slice(3)];
+const commandLine = [process.execPath, "--import", "tsx", join(root, commands[command]), ...process.argv.slice(3)];
 // The kernel sends the command SIGTERM the moment we die, however we die (SIGKILL included):
 // util-linux's setpriv sets PR_SET_PDEATHSIG before it execs. Without it, the watch below.
 const setpriv = ["/usr/bin/setpriv", "/bin/setpriv"].find((p) => existsSync(p));

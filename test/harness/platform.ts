@@ -54,6 +54,8 @@ export async function startPlatform(infra: TestInfra, options: PlatformOptions =
     STATUS_PROBE_TIMEOUT_MS: "900",
     MIN_TIMEOUT_SECONDS: "1",
     LOG_LEVEL: "info",
+    // `npm run check:fresh` runs these tests against a fresh resolution and an empty uv cache.
+    ...Object.fromEntries(["ENV_CONSTRAINTS", "UV_CACHE_DIR"].flatMap((k) => (process.env[k] ? [[k, process.env[k]]] : []))),
     ...options.env,
   };
   if (infra.databaseUrl) {

@@ -4,6 +4,7 @@ import { runChild } from "./child.js";
 import { PyEnvError, throwIfAborted } from "./errors.js";
 import { pidAlive, randomSuffix, treeBytes, writeAtomic } from "./fsutil.js";
 import { envDir, envMetaFile, type Layout } from "./layout.js";
+import type { EnvMeta } from "./reuse.js";
 import { COMMON_UV_FLAGS, indexFlags, summarize, type UvContext } from "./uv-context.js";
 
 /** The lock a venv was synced from, kept inside it so an env says what it holds. */
@@ -14,13 +15,15 @@ const TMP_NAME = /-(\d+)-[0-9a-f]+$/;
 /**
  * Builds the venv for `lockText` in tmp/ and publishes it as envs/<envKey> with one rename(),
  * so a half-built env is never visible. Returns false when another builder published the
- * same key first (our copy is discarded; theirs is identical by construction).
+ * same key first (our copy is discarded; theirs is identical by construction). `record` (the
+ * resolved set, interpreter, constraint set) is written beside it for reuse by other requests.
  */
 export async function buildEnv(
   ctx: UvContext,
   layout: Layout,
   envKey: string,
   lockText: string,
+  record: Omit<EnvMeta, "created_at" | "bytes">,
   run: { signal: AbortSignal; log: (line: string) => void },
 ): Promise<{ published: boolean; bytes: number }> {
   await mkdir(layout.tmp, { recursive: true });
@@ -71,7 +74,8 @@ export async function buildEnv(
       if (code === "EEXIST" || code === "ENOTEMPTY") return { published: false, bytes };
       throw err;
     }
-    await writeAtomic(envMetaFile(layout, envKey), `${JSON.stringify({ created_at: new Date().toISOString(), bytes })}\n`);
+    const meta: EnvMeta = { created_at: new Date().toISOString(), bytes, ...record };
+    await writeAtomic(envMetaFile(layout, envKey), `${JSON.stringify(meta)}\n`);
     return { published: true, bytes };
   } finally {
     await rm(scratch, { recursive: true, force: true });

@@ -20,6 +20,9 @@ export const PASSED_THROUGH_ENV: readonly string[] = [
   "https_proxy",
   "no_proxy",
   "all_proxy",
+  // uv's own download cache location, an operator setting like the proxy (`npm run
+  // check:fresh` points it at an empty directory); `uvCacheDir` overrides it.
+  "UV_CACHE_DIR",
 ];
 
 /**

@@ -5,3 +5,14 @@ export { buildChildEnv, PASSED_THROUGH_ENV } from "./child-env.js";
 export { checkRequirement, normalizeRequirements, normalizePackageName, MAX_REQUIREMENT_CHARS } from "./validate.js";
 export type { RequirementCheck } from "./validate.js";
 export type { Logger } from "./types.js";
+export {
+  constraintsFromSetting,
+  excludesFromSetting,
+  loadConstraints,
+  parseConstraints,
+  renderConstraints,
+  statedVersion,
+  platformConstraints,
+  type ConstraintSet,
+} from "./constraints.js";
+export { unsatisfied } from "./satisfy.js";

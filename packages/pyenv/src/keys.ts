@@ -42,6 +42,10 @@ export function requestKeyOf(input: {
   pins: readonly string[];
   interpreter: InterpreterInfo;
   indexUrl: string | undefined;
+  /** The platform constraint set's version; absent = none, and the key is what it was before constraints existed. */
+  constraints?: string | undefined;
+  /** Packages left out of the resolution (normalized names); empty or absent leaves the key as before. */
+  excludes?: readonly string[];
 }): string {
   const { interpreter: i } = input;
   return sha256({
@@ -52,6 +56,8 @@ export function requestKeyOf(input: {
     python: `${i.implementation}-${i.version}`,
     platform: `${i.system}-${i.machine}`,
     index: input.indexUrl ?? "",
+    ...(input.constraints ? { constraints: input.constraints } : {}),
+    ...(input.excludes && input.excludes.length > 0 ? { excludes: input.excludes } : {}),
   });
 }
 
@@ -68,8 +74,12 @@ export function canonicalLock(lockText: string): string {
     .join("\n");
 }
 
-/** Names the env: the exact set it installs, for this interpreter on this platform. */
-export function envKeyOf(lockText: string, interpreter: InterpreterInfo): string {
+/**
+ * Names the env: the exact set it installs, for this interpreter on this platform, under this
+ * constraint set (a new set never reuses an env built under the old one, even where the two
+ * happen to lock alike).
+ */
+export function envKeyOf(lockText: string, interpreter: InterpreterInfo, constraints?: string): string {
   const i = interpreter;
   return sha256({
     v: KEY_FORMAT,
@@ -77,5 +87,16 @@ export function envKeyOf(lockText: string, interpreter: InterpreterInfo): string
     lock: canonicalLock(lockText),
     python: `${i.implementation}-${i.version}`,
     platform: `${i.system}-${i.machine}`,
+    ...(constraints ? { constraints } : {}),
   });
+}
+
+/** The distributions a lock pins, name (PEP 503) → version: what an env built from it holds. */
+export function lockedPackages(lockText: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of canonicalLock(lockText).split("\n")) {
+    const m = /^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;]+)$/.exec(line);
+    if (m) out[(m[1] as string).toLowerCase().replace(/[-_.]+/g, "-")] = m[2] as string;
+  }
+  return out;
 }

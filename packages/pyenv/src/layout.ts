@@ -2,7 +2,8 @@ import { join, resolve } from "node:path";
 
 /**
  * Where everything lives under the cache root:
- * - `locks/<requestKey>.txt` (+ `.json` with created_at): cached `uv pip compile` output;
+ * - `locks/<requestKey>.txt` (+ `.json` with created_at): cached `uv pip compile` output, beside
+ *   it `.constraints.txt` / `.excludes.txt`, the platform entries uv was given;
  * - `envs/<envKey>/`: published venvs (only ever created by rename, so always complete),
  *   beside them `<envKey>.json` (size, creation), `<envKey>.used` (LRU marker) and
  *   `<envKey>.leases/<pid>-<random>` (one file per live user);
@@ -28,6 +29,9 @@ export const usedMarker = (l: Layout, envKey: string) => join(l.envs, `${envKey}
 export const leasesDir = (l: Layout, envKey: string) => join(l.envs, `${envKey}.leases`);
 export const lockFile = (l: Layout, requestKey: string) => join(l.locks, `${requestKey}.txt`);
 export const lockMetaFile = (l: Layout, requestKey: string) => join(l.locks, `${requestKey}.json`);
+/** The platform's constraints or exclusions given to uv for one request (never user text). */
+export const constraintsFile = (l: Layout, requestKey: string, kind: "constraints" | "excludes") =>
+  join(l.locks, `${requestKey}.${kind}.txt`);
 
 /** Env directory names are exactly a sha256; everything else in envs/ is bookkeeping. */
 export const ENV_KEY = /^[0-9a-f]{64}$/;

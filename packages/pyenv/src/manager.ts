@@ -5,16 +5,18 @@ import { runChild } from "./child.js";
 import { buildChildEnv } from "./child-env.js";
 import { PyEnvError, throwIfAborted, type PyEnvErrorCode } from "./errors.js";
 import { exists } from "./fsutil.js";
-import { envKeyOf, parseInterpreterInfo, PROBE_SCRIPT, requestKeyOf, type InterpreterInfo } from "./keys.js";
+import { applicableConstraints, constrainedVersion, type ConstraintSet } from "./constraints.js";
+import { envKeyOf, lockedPackages, parseInterpreterInfo, PROBE_SCRIPT, requestKeyOf, type InterpreterInfo } from "./keys.js";
 import { envDir, layoutOf } from "./layout.js";
 import { dropLease, removeLeasesDirIfEmpty, takeLease, touchUsed } from "./lease.js";
 import { compileLock, readFreshLock } from "./lock.js";
 import { evictEnvs } from "./evict.js";
+import { satisfyingEnvs } from "./reuse.js";
 import { cleanMutexScratch, withMutex } from "./mutex.js";
 import { SharedWork } from "./shared.js";
 import type { Logger } from "./types.js";
 import type { UvContext } from "./uv-context.js";
-import { normalizeRequirements } from "./validate.js";
+import { checkRequirement, normalizePackageName, normalizeRequirements } from "./validate.js";
 
 export interface PyEnvManagerOptions {
   /** Cache root; holds locks/, envs/, tmp/ and mutex/. May be shared by several processes. */
@@ -29,6 +31,18 @@ export interface PyEnvManagerOptions {
    * pin fails with LOCK_FAILED.
    */
   pins: string[];
+  /**
+   * The platform's locked Python layer (see `platformConstraints`), applied with `uv pip compile
+   * --constraints` to every request minus the entries for packages the request or the pins
+   * name. Its version is part of the request and env keys. Absent or null: no constraints
+   * (newest versions), with the keys exactly as before constraints existed.
+   */
+  constraints?: ConstraintSet | null;
+  /**
+   * Packages left out of every env unless the request names them (`uv pip compile --excludes`),
+   * e.g. GPU-only libraries on CPU machines. Part of the request key when not empty.
+   */
+  excludes?: string[];
   /** A cached lock older than this is recompiled (default 24 h; 0 = always). The env is reused when the new lock is the same. */
   lockTtlMs?: number;
   /** LRU budget for envs/, enforced by `evict()` (default 20 GiB). */
@@ -63,6 +77,11 @@ export interface EnvLease {
   readonly lockHit: boolean;
   /** The env already existed: nothing was built. */
   readonly envHit: boolean;
+  /**
+   * The env is another request's, taken because its resolved set satisfies this request
+   * (`reuseSatisfying`); nothing was resolved for this request (`lockHit` and `envHit` are true).
+   */
+  readonly reused: boolean;
   /** Drops the lease so `evict()` may remove the env. Idempotent. */
   release(): Promise<void>;
 }
@@ -72,6 +91,13 @@ export interface AcquireOptions {
   onLog?: (line: string) => void;
   /** Aborting kills uv's process group and rejects with CANCELLED; scratch is removed. */
   signal?: AbortSignal;
+  /**
+   * First look for a published env, built for any request, whose resolved set satisfies every
+   * requirement and pin (PEP 440, see satisfy.ts) under the same interpreter and constraint
+   * set, and lease it instead of resolving and building. Meant for exact pins such as a
+   * model's logged requirements, which the job env that trained it usually satisfies.
+   */
+  reuseSatisfying?: boolean;
 }
 
 export interface PyEnvStats {
@@ -83,6 +109,8 @@ export interface PyEnvStats {
   lockHits: number;
   /** Acquires whose env already existed. */
   envHits: number;
+  /** Acquires served by another request's env whose resolved set satisfied them. */
+  reuses: number;
 }
 
 export interface PyEnvManager {
@@ -105,6 +133,9 @@ const DEFAULT_DISK_BUDGET = 20 * 1024 ** 3;
 export function createPyEnvManager(opts: PyEnvManagerOptions): PyEnvManager {
   const layout = layoutOf(opts.root);
   const pins = normalizeRequirements(opts.pins, "pin");
+  const constraints = opts.constraints ?? null;
+  const excludes = [...new Set((opts.excludes ?? []).map((name) => excludedName(name)))].sort();
+  const pinNames = new Set(pins.map((p) => nameOf(p)));
   const lockTtlMs = opts.lockTtlMs ?? DEFAULT_LOCK_TTL_MS;
   const budget = opts.diskBudgetBytes ?? DEFAULT_DISK_BUDGET;
   const logger = opts.logger;
@@ -116,7 +147,8 @@ export function createPyEnvManager(opts: PyEnvManagerOptions): PyEnvManager {
     env: buildChildEnv(process.env, opts.uvCacheDir ? { uvCacheDir: opts.uvCacheDir } : {}),
     logger,
   };
-  const counters: PyEnvStats = { builds: 0, compiles: 0, lockHits: 0, envHits: 0 };
+  const counters: PyEnvStats = { builds: 0, compiles: 0, lockHits: 0, envHits: 0, reuses: 0 };
+  warnOnPinDrift(pins, constraints, logger);
   const lockWork = new SharedWork<{ text: string; hit: boolean }>();
   const envWork = new SharedWork<boolean>();
   let evicting: Promise<{ removed: string[]; bytes: number }> | undefined;
@@ -145,7 +177,24 @@ export function createPyEnvManager(opts: PyEnvManagerOptions): PyEnvManager {
   const keyFor = async (requirements: string[]) => {
     const normalized = normalizeRequirements(requirements);
     const interpreter = await init();
-    return { normalized, interpreter, requestKey: requestKeyOf({ requirements: normalized, pins, interpreter, indexUrl: opts.indexUrl }) };
+    const requestKey = requestKeyOf({
+      requirements: normalized,
+      pins,
+      excludes,
+      interpreter,
+      indexUrl: opts.indexUrl,
+      constraints: constraints?.version,
+    });
+    return { normalized, interpreter, requestKey };
+  };
+
+  /** Constraints and exclusions for one request: none for a package it or the pins name. */
+  const platformInputs = (normalized: string[]) => {
+    const named = new Set([...normalized.map(nameOf), ...pinNames]);
+    return {
+      constraints: constraints ? { version: constraints.version, lines: applicableConstraints(constraints, named) } : null,
+      excludes: excludes.filter((name) => !named.has(name)),
+    };
   };
 
   const resolveLock = (requestKey: string, normalized: string[], o: AcquireOptions) =>
@@ -162,7 +211,7 @@ export function createPyEnvManager(opts: PyEnvManagerOptions): PyEnvManager {
             if (again !== null) return { text: again, hit: true };
             const started = Date.now();
             counters.compiles++;
-            const text = await compileLock(ctx, layout, requestKey, { requirements: normalized, pins }, { signal, log }).catch(
+            const text = await compileLock(ctx, layout, requestKey, { requirements: normalized, pins, ...platformInputs(normalized) }, { signal, log }).catch(
               (err: unknown) => {
                 throw asPyEnvError(err, "LOCK_FAILED", "resolving the requirements failed");
               },
@@ -176,7 +225,7 @@ export function createPyEnvManager(opts: PyEnvManagerOptions): PyEnvManager {
       { ...o, what: "resolving the requirements" },
     );
 
-  const ensureEnv = (envKey: string, lockText: string, o: AcquireOptions) =>
+  const ensureEnv = (envKey: string, lockText: string, interpreter: InterpreterInfo, o: AcquireOptions) =>
     envWork.run(
       envKey,
       ({ signal, log }) =>
@@ -186,7 +235,12 @@ export function createPyEnvManager(opts: PyEnvManagerOptions): PyEnvManager {
             if (await exists(envDir(layout, envKey))) return false;
             const started = Date.now();
             counters.builds++;
-            const result = await buildEnv(ctx, layout, envKey, lockText, { signal, log }).catch((err: unknown) => {
+            const record = {
+              ...interpreterTags(interpreter),
+              ...(constraints ? { constraints: constraints.version } : {}),
+              packages: lockedPackages(lockText),
+            };
+            const result = await buildEnv(ctx, layout, envKey, lockText, record, { signal, log }).catch((err: unknown) => {
               throw asPyEnvError(err, "BUILD_FAILED", "building the environment failed");
             });
             logger?.info({ envKey, ms: Date.now() - started, bytes: result.bytes, published: result.published }, "built python environment");
@@ -197,42 +251,74 @@ export function createPyEnvManager(opts: PyEnvManagerOptions): PyEnvManager {
       { ...o, what: "building the environment" },
     );
 
+  /** Leases an env that satisfies the request, if one is published; null otherwise. */
+  const leaseSatisfying = async (normalized: string[], interpreter: InterpreterInfo) => {
+    const candidates = await satisfyingEnvs(layout, {
+      ...interpreterTags(interpreter),
+      constraints: constraints?.version,
+      requirements: [...normalized, ...pins],
+    });
+    for (const envKey of candidates) {
+      // Lease first, then look, as in acquire: an eviction in between makes us try the next.
+      const leaseFile = await takeLease(layout, envKey);
+      if (await exists(envDir(layout, envKey))) {
+        await touchUsed(layout, envKey);
+        return { envKey, leaseFile };
+      }
+      await dropLease(leaseFile);
+      await removeLeasesDirIfEmpty(layout, envKey);
+    }
+    return null;
+  };
+
+  const leaseOf = (requestKey: string, envKey: string, leaseFile: string, flags: { lockHit: boolean; envHit: boolean; reused: boolean }): EnvLease => {
+    const path = envDir(layout, envKey);
+    let released = false;
+    return {
+      requestKey,
+      envKey,
+      path,
+      python: join(path, "bin", "python"),
+      binDir: join(path, "bin"),
+      ...flags,
+      async release() {
+        if (released) return;
+        released = true;
+        await dropLease(leaseFile);
+      },
+    };
+  };
+
   return {
     async acquire(requirements, o = {}) {
       throwIfAborted(o.signal, "acquiring the environment");
       const { normalized, interpreter, requestKey } = await keyFor(requirements);
+      if (o.reuseSatisfying) {
+        const found = await leaseSatisfying(normalized, interpreter);
+        if (found) {
+          counters.envHits++;
+          counters.reuses++;
+          logger?.info({ requestKey, envKey: found.envKey }, "reusing a python environment that satisfies the requirements");
+          return leaseOf(requestKey, found.envKey, found.leaseFile, { lockHit: true, envHit: true, reused: true });
+        }
+      }
       const lock = await resolveLock(requestKey, normalized, o);
       if (lock.hit) counters.lockHits++;
-      const envKey = envKeyOf(lock.text, interpreter);
-      const path = envDir(layout, envKey);
+      const envKey = envKeyOf(lock.text, interpreter, constraints?.version);
       // Lease first, then look: see evict.ts for why this order makes eviction safe.
       const leaseFile = await takeLease(layout, envKey);
       let envHit: boolean;
       try {
-        envHit = await exists(path);
+        envHit = await exists(envDir(layout, envKey));
         if (envHit) counters.envHits++;
-        else await ensureEnv(envKey, lock.text, o);
+        else await ensureEnv(envKey, lock.text, interpreter, o);
         await touchUsed(layout, envKey);
       } catch (err) {
         await dropLease(leaseFile);
         await removeLeasesDirIfEmpty(layout, envKey);
         throw err;
       }
-      let released = false;
-      return {
-        requestKey,
-        envKey,
-        path,
-        python: join(path, "bin", "python"),
-        binDir: join(path, "bin"),
-        lockHit: lock.hit,
-        envHit,
-        async release() {
-          if (released) return;
-          released = true;
-          await dropLease(leaseFile);
-        },
-      };
+      return leaseOf(requestKey, envKey, leaseFile, { lockHit: lock.hit, envHit, reused: false });
     },
 
     evict() {
@@ -251,6 +337,38 @@ export function createPyEnvManager(opts: PyEnvManagerOptions): PyEnvManager {
       return (await keyFor(requirements)).requestKey;
     },
   };
+}
+
+const interpreterTags = (i: InterpreterInfo) => ({ python: `${i.implementation}-${i.version}`, platform: `${i.system}-${i.machine}` });
+
+/** The PEP 503 name of a normalized requirement (its canonical form starts with it). */
+const nameOf = (canonical: string): string => /^[a-z0-9][a-z0-9-]*/.exec(canonical)?.[0] ?? canonical;
+
+function excludedName(raw: string): string {
+  const check = checkRequirement(raw);
+  if (!check.ok || check.canonical !== check.name) {
+    throw new PyEnvError("INVALID_REQUIREMENT", `an excluded package must be a bare package name, not ${JSON.stringify(raw)}`);
+  }
+  return normalizePackageName(check.name);
+}
+
+/**
+ * A pin for a package the constraint set also fixes at another version (an external MLflow
+ * server newer than the committed set) is honoured — pins are named, so their entry is
+ * dropped — but the rest of the set was resolved for the other version and may not fit.
+ */
+function warnOnPinDrift(pins: string[], constraints: ConstraintSet | null, logger: Logger | undefined): void {
+  if (!constraints) return;
+  for (const pin of pins) {
+    const m = /^([a-z0-9-]+)==([^,;]+)$/.exec(pin);
+    const locked = m ? constrainedVersion(constraints, m[1] as string) : undefined;
+    if (m && locked !== undefined && locked !== m[2]) {
+      logger?.warn(
+        { pin, constrained: locked, constraints: constraints.source },
+        "a platform pin differs from the constraint set; regenerate the set (npm run constraints:update) for this version",
+      );
+    }
+  }
 }
 
 /** Keeps a PyEnvError as is; anything else (spawn failure, disk error) becomes `code` with it as cause. */

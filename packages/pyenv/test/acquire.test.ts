@@ -89,7 +89,7 @@ describe("acquire", () => {
     const second = await testManager(root);
     const lease = await second.acquire(["iniconfig"]);
     expect(lease).toMatchObject({ lockHit: true, envHit: true, envKey: first.envKey, path: first.path });
-    expect(second.stats()).toEqual({ builds: 0, compiles: 0, lockHits: 1, envHits: 1 });
+    expect(second.stats()).toEqual({ builds: 0, compiles: 0, lockHits: 1, envHits: 1, reuses: 0 });
     await lease.release();
   });
 
@@ -97,7 +97,7 @@ describe("acquire", () => {
     const expiring = await testManager(root, { lockTtlMs: 0 });
     const lease = await expiring.acquire(["iniconfig"]);
     expect(lease).toMatchObject({ lockHit: false, envHit: true, envKey: first.envKey });
-    expect(expiring.stats()).toEqual({ builds: 0, compiles: 1, lockHits: 0, envHits: 1 });
+    expect(expiring.stats()).toEqual({ builds: 0, compiles: 1, lockHits: 0, envHits: 1, reuses: 0 });
     await lease.release();
   });
 

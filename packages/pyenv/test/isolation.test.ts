@@ -81,7 +81,7 @@ describe("invalid requirements", () => {
     expect(err).toBeInstanceOf(PyEnvError);
     expect(err).toMatchObject({ code: "INVALID_REQUIREMENT" });
     expect((err as PyEnvError).message).toContain(`requirement 2 (${JSON.stringify(bad)})`);
-    expect(manager.stats()).toEqual({ builds: 0, compiles: 0, lockHits: 0, envHits: 0 });
+    expect(manager.stats()).toEqual({ builds: 0, compiles: 0, lockHits: 0, envHits: 0, reuses: 0 });
     expect((await readdir(refusedCalls)).filter((n) => n.endsWith(".args"))).toEqual([]);
   });
 

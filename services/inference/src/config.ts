@@ -38,6 +38,12 @@ export interface InferenceConfig {
   resolveTtlMs: number;
   /** Load new versions and alias targets as soon as the registry announces them. */
   warmOnRegister: boolean;
+  /**
+   * Take an existing environment whose resolved packages satisfy every requirement the model
+   * logged (MLflow logs the training env's exact versions, so the job's env usually does)
+   * instead of building one: a registered model answers in seconds, not after a build.
+   */
+  reuseEnvs: boolean;
   /** Registry events older than this are not warmed (the service was down; load on demand). */
   maxEventAgeMs: number;
   /** Largest model (all its files) that is downloaded. */
@@ -58,6 +64,7 @@ export const DEFAULT_CONFIG: Omit<InferenceConfig, "instanceId" | "dataDir"> = {
   workerLoadTimeoutMs: 5 * 60_000,
   resolveTtlMs: 30_000,
   warmOnRegister: true,
+  reuseEnvs: true,
   maxEventAgeMs: 10 * 60_000,
   maxModelBytes: 2 * 1024 ** 3,
   workerStopGraceMs: 2_000,

@@ -16,6 +16,19 @@ export const InferenceEnv = z.object({
     .positive()
     .default(20 * 1024 ** 3)
     .describe("disk budget of the environment cache in bytes (default 20 GiB)"),
+  ENV_CONSTRAINTS: z
+    .string()
+    .min(1)
+    .default("platform")
+    .describe(
+      "versions of the platform's Python packages (MLflow and what it pulls in) in job and model environments: platform (the set committed in packages/pyenv/src/platform-constraints.ts, default), none (newest versions), or the absolute path of a constraints file in that format",
+    ),
+  ENV_EXCLUDE_PACKAGES: z
+    .string()
+    .default("nvidia-nccl-cu12")
+    .describe(
+      "comma-separated packages left out of every environment unless its requirements name them; empty = none (default nvidia-nccl-cu12: XGBoost's GPU-only NCCL, about 470 MB per environment, unused on CPU)",
+    ),
   PIP_INDEX_URL_FOR_JOBS: optionalString("package index for job and model environments (default: PyPI / uv's default)"),
   ASGARD_PYTHON: z.string().min(1).default("python3").describe("interpreter model environments are built from (default python3)"),
   INFERENCE_INSTANCE_ID: optionalString("this replica's id in signals (default: random)"),
@@ -30,6 +43,13 @@ export const InferenceEnv = z.object({
   INFERENCE_LOAD_BACKOFF_MS: positiveMs(5_000, "pause before a model that failed to load is tried again (doubles per failure)"),
   INFERENCE_LOAD_WAIT_MS: positiveMs(30_000, "how long a request waits for its model to load before a retryable 503 (never past the caller's own wait: 60 s from the gateway)"),
   INFERENCE_PREDICT_TIMEOUT_MS: positiveMs(30_000, "a worker taking longer for one batch is replaced"),
+  INFERENCE_REUSE_ENVS: z
+    .enum(["true", "false"])
+    .default("true")
+    .transform((v) => v === "true")
+    .describe(
+      "serve a model from an existing environment (a job's) whose packages satisfy every requirement the model logged, instead of building its own: true or false (default true)",
+    ),
   INFERENCE_WARM_ON_REGISTER: z
     .enum(["true", "false"])
     .default("true")

@@ -3,7 +3,7 @@ import { connectBus } from "@asgard/bus";
 import { exitIfConfigCheck, exitOnConfigError, parseEnv } from "@asgard/config";
 import { ensureUv } from "@asgard/infra";
 import { createMlflowClient } from "@asgard/mlflow";
-import { createPyEnvManager } from "@asgard/pyenv";
+import { constraintsFromSetting, createPyEnvManager, excludesFromSetting } from "@asgard/pyenv";
 import { createLogger, createMetricsRegistry, onShutdown, retryUntilReady, serveMetrics } from "@asgard/telemetry";
 import { InferenceEnv } from "./env.js";
 import { createInference } from "./inference.js";
@@ -24,6 +24,8 @@ async function main(): Promise<void> {
     uvPath: await ensureUv(),
     python: env.ASGARD_PYTHON,
     pins: [`mlflow==${serverVersion}`],
+    constraints: await constraintsFromSetting(env.ENV_CONSTRAINTS),
+    excludes: excludesFromSetting(env.ENV_EXCLUDE_PACKAGES),
     diskBudgetBytes: env.ENV_DISK_BUDGET_BYTES,
     indexUrl: env.PIP_INDEX_URL_FOR_JOBS,
     logger,
@@ -44,6 +46,7 @@ async function main(): Promise<void> {
       loadWaitMs: env.INFERENCE_LOAD_WAIT_MS,
       predictTimeoutMs: env.INFERENCE_PREDICT_TIMEOUT_MS,
       warmOnRegister: env.INFERENCE_WARM_ON_REGISTER,
+      reuseEnvs: env.INFERENCE_REUSE_ENVS,
       ...(env.INFERENCE_INSTANCE_ID ? { instanceId: env.INFERENCE_INSTANCE_ID } : {}),
     },
   });

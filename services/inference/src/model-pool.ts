@@ -220,7 +220,7 @@ export class ModelPool {
       condaYaml: await readModelFile(modelDir, "conda.yaml"),
     });
     if (!requirements.ok) throw new Error(requirements.problem);
-    const lease = await pyenv.acquire(requirements.requirements).catch((err: unknown) => {
+    const lease = await pyenv.acquire(requirements.requirements, { reuseSatisfying: config.reuseEnvs }).catch((err: unknown) => {
       throw new Error(`its environment (from ${requirements.from}) could not be built: ${describe(err)}`, { cause: err });
     });
     stepTo("starting its worker and loading the model");

@@ -5,7 +5,7 @@ import { CONSUMERS } from "@asgard/contracts";
 import { exitIfConfigCheck, exitOnConfigError, parseEnv } from "@asgard/config";
 import { ensureUv, run } from "@asgard/infra";
 import { createMlflowClient } from "@asgard/mlflow";
-import { createPyEnvManager } from "@asgard/pyenv";
+import { constraintsFromSetting, createPyEnvManager, excludesFromSetting } from "@asgard/pyenv";
 import { checkSandbox } from "@asgard/sandbox";
 import { createLogger, createMetricsRegistry, onShutdown, retryUntilReady, serveMetrics } from "@asgard/telemetry";
 import { RunnerEnv } from "./env.js";
@@ -43,6 +43,8 @@ async function main(): Promise<void> {
     uvPath,
     python: env.ASGARD_PYTHON,
     pins: [`mlflow==${serverVersion}`],
+    constraints: await constraintsFromSetting(env.ENV_CONSTRAINTS),
+    excludes: excludesFromSetting(env.ENV_EXCLUDE_PACKAGES),
     lockTtlMs: env.ENV_LOCK_TTL_MS,
     diskBudgetBytes: env.ENV_DISK_BUDGET_BYTES,
     indexUrl: env.PIP_INDEX_URL_FOR_JOBS,
