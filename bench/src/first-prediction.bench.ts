@@ -2,7 +2,7 @@ import { loadavg } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { ManagedProcess } from "@asgard/infra";
-import { round } from "./load.js";
+import { round, spread } from "./spread.js";
 import { startBenchPlatform, submit, waitForTerminal, type BenchPlatform } from "./platform.js";
 import { writeResult } from "./results.js";
 
@@ -98,11 +98,6 @@ async function series(platform: BenchPlatform, label: string, inferenceEnv: (run
   return out;
 }
 
-const stats = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return { median: round(sorted[Math.floor(sorted.length / 2)] as number), min: round(sorted[0] as number), max: round(sorted[sorted.length - 1] as number) };
-};
-
 export async function run(): Promise<void> {
   const platform = await startBenchPlatform({
     services: ["job-scheduler", "registry", "gateway", "python-runner"],
@@ -118,8 +113,8 @@ export async function run(): Promise<void> {
       ENV_CACHE_DIR: join(platform.dir, `inference-envs-${run}`),
       INFERENCE_REUSE_ENVS: "false",
     }));
-    const o = stats(ours.map((m) => m.seconds));
-    const b = stats(baseline.map((m) => m.seconds));
+    const o = spread(ours.map((m) => m.seconds), 2);
+    const b = spread(baseline.map((m) => m.seconds), 2);
     const file = await writeResult({
       name: "first-prediction",
       ours: o.median,
@@ -132,14 +127,13 @@ export async function run(): Promise<void> {
         "whose resolved set satisfies the model's logged requirements (INFERENCE_REUSE_ENVS=true, cache shared with the runner); " +
         "baseline = reuse off and an empty environment cache for inference, so the model's environment is resolved and built " +
         "(uv's download cache warm). Both warm the model on model.registered, before the job reads completed. Target: ours p50 < 3 s.",
-      runs: {
+      runs: RUNS,
+      ours_spread: o,
+      baseline_spread: b,
+      run_details: {
         ours: ours.map((m) => ({ seconds: round(m.seconds), retries: m.retries, load_average: m.load })),
         baseline: baseline.map((m) => ({ seconds: round(m.seconds), retries: m.retries, load_average: m.load })),
       },
-      ours_min: o.min,
-      ours_max: o.max,
-      baseline_min: b.min,
-      baseline_max: b.max,
     });
     console.log(`first-prediction: ours ${o.median} s (min ${o.min}, max ${o.max}); baseline ${b.median} s (min ${b.min}, max ${b.max}) -> ${file}`);
   } finally {

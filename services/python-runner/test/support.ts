@@ -31,6 +31,7 @@ export function systemPythonLease(): EnvLease {
     binDir: join(python, ".."),
     lockHit: true,
     envHit: true,
+    reused: false,
     release: async () => undefined,
   };
 }
