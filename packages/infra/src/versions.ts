@@ -8,4 +8,5 @@ export const TOOL_VERSIONS = {
   mlflow: "3.17.2",
   seaweedfs: "4.48",
   feast: "0.67.0",
+  ray: "2.60.0",
 } as const;
