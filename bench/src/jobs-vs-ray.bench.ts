@@ -1,3 +1,4 @@
+import { loadavg } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -143,6 +144,7 @@ export async function run(): Promise<void> {
     await warmUp(ours);
     await warmUp(theirs);
 
+    const loadAtStart = loadavg().map((l) => round(l, 2));
     const runs = await repeat(RUNS, async (r) => {
       // Alternate which side goes first, so neither always inherits the other's aftermath.
       const order = r % 2 === 0 ? (["ours", "ray"] as const) : (["ray", "ours"] as const);
@@ -186,8 +188,11 @@ export async function run(): Promise<void> {
         `(RUNNER_SLOTS=1: jobs run one at a time; bubblewrap sandbox), submitted to /mlops/training/upload with requirements. ` +
         `Ray ${head.version}: one head node (ray start --head --num-cpus ${RAY_CPUS}, all on 127.0.0.1), jobs submitted to POST /api/jobs/ with runtime_env pip ` +
         `and a working_dir package uploaded once (as ray job submit does); a job entrypoint reserves no CPU by default, so Ray runs all ${JOBS} at once ` +
-        "(a JobSupervisor actor and a driver process each). Both systems are up for the whole run. " +
-        `Load average when written: see machine.load_average_at_write (the machine is shared with other engineers' tests).`,
+        "(a JobSupervisor actor and a driver process each). Both systems are up for the whole run; each of our services runs in its own session " +
+        "(so its own scheduler autogroup), Ray's daemons share one session as `ray start` runs them (its drivers get their own). " +
+        `The machine is shared with other engineers' tests: load average (1, 5, 15 min) when the measured runs began ${loadAtStart.join(", ")}, ` +
+        "when the result was written in machine.load_average_at_write.",
+      load_average_at_start: loadAtStart,
       figures: { ours: oursFigures, ray: rayFigures },
       jobs_per_batch: JOBS,
       poll_interval_ms: POLL_MS,

@@ -1,6 +1,8 @@
+import { loadavg } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { request, WebSocket } from "undici";
+import { ensureRayVenv, spawnManaged } from "@asgard/infra";
+import { request } from "undici";
 import { call } from "./http.js";
 import { startBenchPlatform, type JobView } from "./platform.js";
 import { startRayHead, submitRayJob, submitRayJobWhenReady, uploadWorkingDir, waitForRaySuccess, type RayHead } from "./ray.js";
@@ -10,7 +12,7 @@ import { percentile, repeat, round, spreadOf, type Spread } from "./spread.js";
 /**
  * Print → client latency of a job's output: a script prints a line stamped with the wall
  * clock every 50 ms, with bursts of 200 lines at once in between; a client follows the log
- * (ours: the SSE stream; Ray: its log tail websocket, what `ray job logs --follow` reads) and
+ * (ours: the SSE stream; Ray: `ray job logs --follow`, its CLI over the log tail websocket) and
  * subtracts each line's stamp from the time it arrived. Same machine, same clock.
  */
 const RUNS = 3;
@@ -19,7 +21,7 @@ const INTERVAL_MS = 50;
 const BURSTS = 4;
 const BURST_LINES = 200;
 /** The script waits this long before its first stamped line, so the client is surely following. */
-const LEAD_IN_S = 5;
+const LEAD_IN_S = 10;
 const TARGET_P99_MS = 50;
 const TAG = "asgard-lat";
 
@@ -63,18 +65,31 @@ interface Sample {
 }
 
 /** Reads one output line; null for lines that are not stamped. */
-function stamped(text: string, receivedUs: number): Omit<Sample, "toRunnerMs"> & { printedUs: number } | null {
+function stamped(text: string, receivedUs: number): (Sample & { printedUs: number }) | null {
   const m = new RegExp(`^${TAG} (steady|burst) \\d+ (\\d+)$`).exec(text.trim());
   if (!m) return null;
   const printedUs = Number(m[2]);
   return { kind: m[1] as Sample["kind"], latencyMs: (receivedUs - printedUs) / 1_000, printedUs };
 }
 
+interface Followed {
+  samples: Array<Sample & { printedUs: number }>;
+  /** When the script's unstamped first line arrived: the client was following from then on. */
+  startSeenUs: number | null;
+}
+
+function take(followed: Followed, text: string, receivedUs: number): (Sample & { printedUs: number }) | null {
+  if (text.trim() === `${TAG} start`) followed.startSeenUs ??= receivedUs;
+  const s = stamped(text, receivedUs);
+  if (s) followed.samples.push(s);
+  return s;
+}
+
 /** Follows our SSE log stream to its `end` event. */
-async function followOurs(api: string, jobId: string): Promise<Sample[]> {
+async function followOurs(api: string, jobId: string): Promise<Followed> {
   const res = await request(`${api}/mlops/training/jobs/${jobId}/logs`, { headers: { accept: "text/event-stream" }, bodyTimeout: 0 });
   if (res.statusCode !== 200) throw new Error(`log stream answered ${res.statusCode}: ${await res.body.text()}`);
-  const samples: Sample[] = [];
+  const followed: Followed = { samples: [], startSeenUs: null };
   let buffer = "";
   for await (const chunk of res.body) {
     const received = nowUs();
@@ -85,32 +100,35 @@ async function followOurs(api: string, jobId: string): Promise<Sample[]> {
       buffer = buffer.slice(cut + 2);
       const name = /^event: (.*)$/m.exec(event)?.[1];
       const data = /^data: (.*)$/m.exec(event)?.[1];
-      if (name === "end") return samples;
+      if (name === "end") return followed;
       if (name !== "log" || data === undefined) continue;
       for (const line of (JSON.parse(data) as { lines: Array<{ text: string; at: string }> }).lines) {
-        const s = stamped(line.text, received);
-        if (s) samples.push({ kind: s.kind, latencyMs: s.latencyMs, toRunnerMs: Date.parse(line.at) - s.printedUs / 1_000 });
+        const s = take(followed, line.text, received);
+        if (s) s.toRunnerMs = Date.parse(line.at) - s.printedUs / 1_000;
       }
     }
   }
   throw new Error(`log stream of ${jobId} closed before its end event`);
 }
 
-/** Follows Ray's log tail websocket until Ray closes it (the job ended and the log was read to its end). */
-function followRay(head: RayHead, submissionId: string): Promise<Sample[]> {
-  return new Promise((resolve, reject) => {
-    const samples: Sample[] = [];
-    const ws = new WebSocket(`${head.dashboardUrl.replace(/^http/, "ws")}/api/jobs/${submissionId}/logs/tail`);
-    ws.addEventListener("message", (event) => {
-      const received = nowUs();
-      for (const text of String(event.data).split("\n")) {
-        const s = stamped(text, received);
-        if (s) samples.push({ kind: s.kind, latencyMs: s.latencyMs });
-      }
-    });
-    ws.addEventListener("close", () => resolve(samples));
-    ws.addEventListener("error", () => reject(new Error(`Ray log tail of ${submissionId} failed`)));
+/**
+ * Follows a Ray job with `ray job logs --follow` (Ray's own client of its log tail websocket)
+ * until it exits after the job ended. Node's own WebSocket client (undici) is not used: on
+ * Ray 2.60's dashboard its tail closed at once without a line, while Ray's client follows.
+ */
+async function followRay(head: RayHead, submissionId: string): Promise<Followed> {
+  const venv = await ensureRayVenv();
+  const followed: Followed = { samples: [], startSeenUs: null };
+  const cli = spawnManaged({
+    name: "ray-job-logs",
+    command: join(venv, "bin", "ray"),
+    args: ["job", "logs", "--follow", "--address", head.dashboardUrl, submissionId],
+    env: { ...process.env, PYTHONUNBUFFERED: "1", RAY_USAGE_STATS_ENABLED: "0" },
+    onLine: (text) => take(followed, text, nowUs()),
   });
+  const code = await cli.exited;
+  if (code !== 0) throw new Error(`ray job logs --follow ${submissionId} exited with ${code}`);
+  return followed;
 }
 
 interface RunFigures {
@@ -123,7 +141,12 @@ interface RunFigures {
   print_to_runner_p99_ms?: number;
 }
 
-function summarise(samples: Sample[], side: string): RunFigures {
+function summarise({ samples, startSeenUs }: Followed, side: string): RunFigures {
+  const firstPrinted = Math.min(...samples.map((s) => s.printedUs));
+  // A follower that attached after the first stamped line would add its own start-up to that line's latency.
+  if (startSeenUs === null || startSeenUs > firstPrinted) {
+    throw new Error(`${side}: the client was not following before the first stamped line (lead-in ${LEAD_IN_S} s too short)`);
+  }
   const steady = samples.filter((s) => s.kind === "steady").map((s) => s.latencyMs);
   const burst = samples.filter((s) => s.kind === "burst").map((s) => s.latencyMs);
   if (steady.length !== STEADY_LINES || burst.length !== BURSTS * BURST_LINES) {
@@ -195,6 +218,7 @@ export async function run(): Promise<void> {
       await new Promise((r) => setTimeout(r, 250));
     }
 
+    const loadAtStart = loadavg().map((l) => round(l, 2));
     const runs = await repeat(RUNS, async (r) => {
       const order = r % 2 === 0 ? (["ours", "ray"] as const) : (["ray", "ours"] as const);
       const figures: Partial<Record<"ours" | "ray", RunFigures>> = {};
@@ -236,12 +260,14 @@ export async function run(): Promise<void> {
         `the client (this process, same machine clock) subtracts the stamp from the time the line's chunk arrived. Headline: our worse load (${worst.load}) by median p99. ` +
         `Ours: GET /mlops/training/jobs/<id>/logs (SSE) through the gateway; one python-runner with npm start's defaults, ` +
         `${process.env.DATABASE_URL ? "PostgreSQL" : "embedded database"}. ` +
-        `Ray ${head.version}: its log tail websocket GET /api/jobs/<id>/logs/tail — what \`ray job logs --follow\` (JobSubmissionClient.tail_job_logs) reads. ` +
+        `Ray ${head.version}: \`ray job logs --follow\` (Ray's CLI; it reads the log tail websocket GET /api/jobs/<id>/logs/tail through JobSubmissionClient.tail_job_logs), each line timed as it appears on the CLI's stdout. ` +
         "Where our time goes: the runner batches output lines and publishes a batch 200 ms after its first line (or at once at 200 lines), " +
         "so a steady line waits up to 200 ms in the runner; the scheduler stores the batch; the gateway, woken by the publish, reads the stored page and re-checks at 25/50/100/200/400 ms when it looked too early. " +
         "print_to_runner_* is the print → runner-read part, from each line's `at`. " +
         "Ray's tail reads the driver's log file and sleeps 1 s at its end (file_tail_iterator), then another 1 s (JobManager.LOG_TAIL_SLEEP_S), so a line can wait up to ~2 s. " +
-        "Both systems are up for the whole run; the machine is shared with other engineers' tests (load average in machine.load_average_at_write).",
+        "Both systems are up for the whole run. The machine is shared with other engineers' tests: load average (1, 5, 15 min) " +
+        `when the measured runs began ${loadAtStart.join(", ")}, when the result was written in machine.load_average_at_write.`,
+      load_average_at_start: loadAtStart,
       figures: { ours: { ...ours, print_to_runner_p99_ms: pick("ours", "print_to_runner_p99_ms") }, ray: theirs },
       target_p99_ms: TARGET_P99_MS,
       lines_per_run: { steady: STEADY_LINES, burst: BURSTS * BURST_LINES, interval_ms: INTERVAL_MS },
