@@ -51,3 +51,22 @@ export const optionalString = (what: string) =>
     .optional()
     .transform((v) => (v === "" ? undefined : v))
     .describe(what);
+
+/** Which versions of the platform's own Python packages job and model environments get. */
+export const envConstraints = () =>
+  z
+    .string()
+    .min(1)
+    .default("platform")
+    .describe(
+      "versions of the platform's Python packages (MLflow and what it pulls in) in job and model environments: platform (the set committed in packages/pyenv/src/platform-constraints.ts, default), none (newest versions), or the absolute path of a constraints file in that format",
+    );
+
+/** Packages no environment gets unless its requirements name them. */
+export const envExcludePackages = () =>
+  z
+    .string()
+    .default("nvidia-nccl-cu12")
+    .describe(
+      "comma-separated packages left out of every environment unless its requirements name them; empty = none (default nvidia-nccl-cu12: XGBoost's GPU-only NCCL, about 470 MB per environment, unused on CPU)",
+    );

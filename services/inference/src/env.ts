@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { httpUrl, logLevel, metricsHost, natsUrl, optionalString, port, positiveMs, streamReplicas } from "@asgard/config";
+import { envConstraints, envExcludePackages, httpUrl, logLevel, metricsHost, natsUrl, optionalString, port, positiveMs, streamReplicas } from "@asgard/config";
 
 const positiveInt = (fallback: number, what: string) =>
   z.coerce.number().int().positive().default(fallback).describe(`${what}: a positive integer (default ${fallback})`);
@@ -16,19 +16,8 @@ export const InferenceEnv = z.object({
     .positive()
     .default(20 * 1024 ** 3)
     .describe("disk budget of the environment cache in bytes (default 20 GiB)"),
-  ENV_CONSTRAINTS: z
-    .string()
-    .min(1)
-    .default("platform")
-    .describe(
-      "versions of the platform's Python packages (MLflow and what it pulls in) in job and model environments: platform (the set committed in packages/pyenv/src/platform-constraints.ts, default), none (newest versions), or the absolute path of a constraints file in that format",
-    ),
-  ENV_EXCLUDE_PACKAGES: z
-    .string()
-    .default("nvidia-nccl-cu12")
-    .describe(
-      "comma-separated packages left out of every environment unless its requirements name them; empty = none (default nvidia-nccl-cu12: XGBoost's GPU-only NCCL, about 470 MB per environment, unused on CPU)",
-    ),
+  ENV_CONSTRAINTS: envConstraints(),
+  ENV_EXCLUDE_PACKAGES: envExcludePackages(),
   PIP_INDEX_URL_FOR_JOBS: optionalString("package index for job and model environments (default: PyPI / uv's default)"),
   ASGARD_PYTHON: z.string().min(1).default("python3").describe("interpreter model environments are built from (default python3)"),
   INFERENCE_INSTANCE_ID: optionalString("this replica's id in signals (default: random)"),
