@@ -7,6 +7,10 @@ import { descendants, freePort, procEntry, spawnManaged, type ManagedProcess } f
 
 const root = resolve(import.meta.dirname, "..", "..", "..");
 const SCRIPT = Buffer.from('import mlflow\nwith mlflow.start_run():\n    mlflow.log_metric("x", 1.0)\nprint("done")\n').toString("base64");
+/** A job that is still running while a platform process is killed: it logs to MLflow for about 8 s. */
+const SLOW_SCRIPT = Buffer.from(
+  'import time, mlflow\nwith mlflow.start_run():\n    for i in range(8):\n        mlflow.log_metric("step", i, step=i)\n        time.sleep(1)\nprint("done")\n',
+).toString("base64");
 
 /** `npm start` as a user runs it (bootstrap.mjs → start.ts), on ports and a data directory of its own. */
 interface Started {
@@ -59,11 +63,11 @@ function withoutExternalServers(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return rest;
 }
 
-async function upload(api: string): Promise<{ status: number; body: { job_id?: string } }> {
+async function upload(api: string, script = SCRIPT): Promise<{ status: number; body: { job_id?: string } }> {
   const res = await fetch(`${api}/mlops/training/upload`, {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({ script_name: "train.py", script_content: SCRIPT, experiment_name: "start-test", model_name: "start-test", requirements: [], timeout: 300 }),
+    body: JSON.stringify({ script_name: "train.py", script_content: script, experiment_name: "start-test", model_name: "start-test", requirements: [], timeout: 300 }),
   });
   return { status: res.status, body: (await res.json()) as { job_id?: string } };
 }
@@ -182,6 +186,33 @@ describe("npm start", { timeout: 900_000 }, () => {
     expect(await allGone(oldTree)).toEqual([]);
     expect((await fetch(`http://127.0.0.1:${mlflowPort}/health`)).status).toBe(200);
     await uploadAndComplete(started.api);
+  });
+
+  it("a batch of jobs lives through SIGKILLs of the runner, the scheduler, nats-server and MLflow while it runs: every job completes", async () => {
+    const jobs: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const sent = await upload(started.api, SLOW_SCRIPT);
+      expect(sent.status).toBe(202);
+      jobs.push(sent.body.job_id!);
+    }
+    const running = async () => {
+      for (let i = 0; i < 1_200; i++) {
+        const res = await fetch(`${started.api}/mlops/training/jobs?status=running&limit=1`).catch(() => null);
+        if (res?.status === 200 && ((await res.json()) as { jobs: unknown[] }).jobs.length > 0) return;
+        await sleep(250);
+      }
+      throw new Error("no job of the batch is running");
+    };
+    for (const name of ["python-runner", "job-scheduler", "nats-server", "mlflow"]) {
+      await running();
+      const before = (await record(dataDir, name))!.pid;
+      // MLflow: the server itself, as a crash would take it, not our wrapper around it.
+      const victim = name === "mlflow" ? descendants(before).find((p) => procEntry(p)?.ppid === before)! : before;
+      process.kill(victim, "SIGKILL");
+      await restarted(dataDir, name, before);
+    }
+    const done = await Promise.all(jobs.map((id) => jobEnds(started.api, id)));
+    expect(done.map((j) => j.status)).toEqual(["completed", "completed", "completed", "completed"]);
   });
 
   it("leaves no process behind when its top process is SIGKILLed", async () => {
