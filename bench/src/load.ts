@@ -20,9 +20,11 @@ export interface LoadOptions {
   durationSeconds: number;
   /**
    * Fixes the offered load (requests/s across all connections): requests are dispatched on
-   * schedule whether or not earlier ones were answered (an open loop, so a slow server cannot
-   * slow the load down and hide its own latency). Without it, each connection sends its next
-   * request when the last one is answered.
+   * schedule whether or not earlier ones were answered, up to one in flight per connection.
+   * A request due while every connection is busy is not sent and is counted in `missed`, so a
+   * server that cannot keep up shows as missed requests and a lower `rps` rather than as an
+   * ever-growing client-side queue. Without it, each connection sends its next request when
+   * the last one is answered.
    */
   rate?: number;
   method?: "GET" | "POST";
@@ -42,6 +44,8 @@ export interface LoadResult {
   mean_ms: number;
   /** Open loop only: how late the generator itself dispatched (p99), so its own jitter is visible. */
   dispatch_lag_p99_ms?: number;
+  /** Open loop only: requests due while every connection was still waiting for an answer. */
+  missed?: number;
 }
 
 /**
@@ -67,6 +71,7 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
   const lagsMs: number[] = [];
   let errors = 0;
   let non2xx = 0;
+  let missed = 0;
   const once = async () => {
     const started = process.hrtime.bigint();
     try {
@@ -94,6 +99,10 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
       let sent = 0;
       for (let now = start; now < end; now = performance.now()) {
         for (; start + sent * interval <= now; sent++) {
+          if (inFlight.size >= options.connections) {
+            missed++;
+            continue;
+          }
           lagsMs.push(now - (start + sent * interval));
           const pending = once();
           inFlight.add(pending);
@@ -119,6 +128,6 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
     p99_ms: ms(percentile(latenciesUs, 99)),
     max_ms: ms(latenciesUs.reduce((a, b) => Math.max(a, b), 0)),
     mean_ms: ms(mean),
-    ...(options.rate !== undefined ? { dispatch_lag_p99_ms: round(percentile(lagsMs, 99), 3) } : {}),
+    ...(options.rate !== undefined ? { dispatch_lag_p99_ms: round(percentile(lagsMs, 99), 3), missed } : {}),
   };
 }

@@ -139,7 +139,7 @@ export async function run(): Promise<void> {
       baseline_spread: baselineP99,
       notes:
         `${RUNS} runs. Shared load: ${CONNECTIONS} connection sending its next request when answered, ${SECONDS} s, for both. ` +
-        `Heavy load (ours only): ${HEAVY.connections} connections offered ${HEAVY.rate} req/s (open loop). ` +
+        `Heavy load (ours only): ${HEAVY.connections} connections offered ${HEAVY.rate} req/s (open loop, at most one request in flight per connection; missed requests counted). ` +
         `Headline: ours under its worse load (${worst.load}) against the baseline under the shared load. ` +
         `baseline = the seed's approach (MLflow's list, then one MLflow call per model, in series). ` +
         `Gateway and registry each in their own process (registry answers from its cache over NATS request/reply); ` +

@@ -112,6 +112,7 @@ export async function run(): Promise<void> {
       max_ms: spreadOf(runs, (r) => r.max_ms),
       rps: spreadOf(runs, (r) => r.rps, 1),
       errors: runs.reduce((n, r) => n + r.errors + r.non2xx, 0),
+      missed: runs.reduce((n, r) => n + (r.missed ?? 0), 0),
       runs,
     });
     const file = await writeResult({
@@ -124,7 +125,7 @@ export async function run(): Promise<void> {
       ours_spread: worst.spread,
       baseline_spread: baselineP99,
       notes:
-        `${RUNS} runs; each offers ${RATE} req/s for ${SECONDS} s over ${CONNECTIONS} keep-alive connections (open loop) to ours with MLflow up, ` +
+        `${RUNS} runs; each offers ${RATE} req/s for ${SECONDS} s over ${CONNECTIONS} keep-alive connections (open loop, at most one request in flight per connection; a request due while all are busy is counted as missed) to ours with MLflow up, ` +
         `to the seed's approach (MLflow queried per request) with MLflow up, then ${UNTHROTTLED_SECONDS} s unthrottled to ours, then MLflow is stopped and ours measured again. ` +
         `Headline: the worse of ours' two loads (${worst.load}). Gateway, status and scheduler each in their own process; probe interval ${INTERVAL_MS} ms. ` +
         `flip_* times: from MLflow told to stop (or its process gone) to mlflow_available false, and from its restart to true; MLflow answers while it shuts down.`,
