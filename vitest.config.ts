@@ -1,6 +1,12 @@
 import { defineConfig } from "vitest/config";
 
+const SOURCE_CONDITIONS = ["@asgard/source", "node", "development|production"];
+
 export default defineConfig({
+  // Workspace packages resolve to their TypeScript sources (see their `exports`), so tests
+  // never need a build; vitest also passes these conditions to its worker processes.
+  ssr: { resolve: { conditions: SOURCE_CONDITIONS } },
+  environments: { __vitest__: { resolve: { conditions: SOURCE_CONDITIONS } } },
   test: {
     include: [
       "packages/*/src/**/*.test.ts",
@@ -11,7 +17,7 @@ export default defineConfig({
       "test/docs/**/*.test.ts",
       "test/deploy/**/*.test.ts",
     ],
-    globalSetup: ["test/harness/global-setup.ts"],
+    globalSetup: ["packages/test-support/src/global-setup.ts"],
     setupFiles: [],
     pool: "forks",
     // Integration tests mostly wait on servers; a few files in parallel use both cores.

@@ -1,7 +1,7 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { run as runCommand, TOOL_VERSIONS } from "@asgard/infra";
+import { run as runCommand, TOOL_VERSIONS } from "@asgard/tools";
 import { startBenchPlatform, submit, waitForTerminal } from "./platform.js";
 import { writeResult } from "./results.js";
 import { round, spread } from "./spread.js";

@@ -2,6 +2,7 @@ import { loadavg } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { ManagedProcess } from "@asgard/infra";
+import { MODEL_SCRIPT } from "@asgard/test-support";
 import { round, spread } from "./spread.js";
 import { startBenchPlatform, submit, waitForTerminal, type BenchPlatform } from "./platform.js";
 import { writeResult } from "./results.js";
@@ -16,18 +17,6 @@ import { writeResult } from "./results.js";
  * cache warm, as on any machine that ran a job before).
  */
 const RUNS = 3;
-const SCRIPT = `
-import mlflow, mlflow.sklearn
-from sklearn.linear_model import LogisticRegression
-from sklearn.datasets import make_classification
-
-X, y = make_classification(n_samples=200, n_features=5, random_state=0)
-with mlflow.start_run():
-    model = LogisticRegression(max_iter=200).fit(X, y)
-    mlflow.log_metric("train_accuracy", model.score(X, y))
-    mlflow.sklearn.log_model(model, "model", input_example=X[:2])
-    print("model logged")
-`;
 const INPUTS = { a: [0.1, -1], b: [0.2, 0.5], c: [0.3, 2], d: [0.4, 0], e: [0.5, 1] };
 
 interface Measured {
@@ -42,7 +31,7 @@ interface Measured {
 async function measure(platform: BenchPlatform, modelName: string): Promise<Measured> {
   const job = await submit(platform.api, {
     script_name: "train.py",
-    script_content: Buffer.from(SCRIPT).toString("base64"),
+    script_content: Buffer.from(MODEL_SCRIPT).toString("base64"),
     experiment_name: "bench-first-prediction",
     model_name: modelName,
     requirements: ["scikit-learn"],

@@ -30,6 +30,8 @@ export interface LoadOptions {
   method?: "GET" | "POST";
   body?: string;
   headers?: Record<string, string>;
+  /** Also return every latency (µs), for a caller that pools several runs into one distribution. */
+  keepLatencies?: boolean;
 }
 
 export interface LoadResult {
@@ -46,6 +48,8 @@ export interface LoadResult {
   dispatch_lag_p99_ms?: number;
   /** Open loop only: requests due while every connection was still waiting for an answer. */
   missed?: number;
+  /** Every latency in µs, when asked for with `keepLatencies`. */
+  latencies_us?: number[];
 }
 
 /**
@@ -129,5 +133,6 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
     max_ms: ms(latenciesUs.reduce((a, b) => Math.max(a, b), 0)),
     mean_ms: ms(mean),
     ...(options.rate !== undefined ? { dispatch_lag_p99_ms: round(percentile(lagsMs, 99), 3), missed } : {}),
+    ...(options.keepLatencies ? { latencies_us: latenciesUs } : {}),
   };
 }

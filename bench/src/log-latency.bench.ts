@@ -1,7 +1,8 @@
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { ensureRayVenv, spawnManaged } from "@asgard/infra";
+import { spawnManaged } from "@asgard/infra";
+import { ensureRayVenv } from "@asgard/tools";
 import { request } from "undici";
 import { call } from "./http.js";
 import { startBenchPlatform, type JobView } from "./platform.js";
@@ -261,8 +262,9 @@ export async function run(): Promise<void> {
         `Ours: GET /mlops/training/jobs/<id>/logs (SSE) through the gateway; one python-runner with npm start's defaults, ` +
         `${process.env.DATABASE_URL ? "PostgreSQL" : "embedded database"}. ` +
         `Ray ${head.version}: \`ray job logs --follow\` (Ray's CLI; it reads the log tail websocket GET /api/jobs/<id>/logs/tail through JobSubmissionClient.tail_job_logs), each line timed as it appears on the CLI's stdout. ` +
-        "Where our time goes: the runner batches output lines and publishes a batch 200 ms after its first line (or at once at 200 lines), " +
-        "so a steady line waits up to 200 ms in the runner; the scheduler stores the batch; the gateway, woken by the publish, reads the stored page and re-checks at 25/50/100/200/400 ms when it looked too early. " +
+        "Where our time goes: the script's pipe → the runner (print_to_runner_*); the runner publishes a line as soon as its read loop is idle and no batch is in flight " +
+        "(in flight until the scheduler signals it stored the batch, at most 200 ms; lines that come meanwhile go together; batches at least 10 ms apart); JetStream stores the batch; " +
+        "the scheduler pulls it and stores it in one transaction, then signals job.log_stored.<id> with the lines and their offsets; the gateway sends them on to the SSE client without reading them back. " +
         "print_to_runner_* is the print → runner-read part, from each line's `at`. " +
         "Ray's tail reads the driver's log file and sleeps 1 s at its end (file_tail_iterator), then another 1 s (JobManager.LOG_TAIL_SLEEP_S), so a line can wait up to ~2 s. " +
         "Both systems are up for the whole run. The machine is shared with other engineers' tests: load average (1, 5, 15 min) " +

@@ -1,13 +1,14 @@
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { freePort, spawnManaged, type ManagedProcess } from "@asgard/infra";
+import { FROM_SOURCES } from "@asgard/test-support";
 
 /** Starts one service's real `main.ts` as its own process, as `npm start` does. */
 export function startService(name: string, env: Record<string, string>, logDir: string): ManagedProcess {
   return spawnManaged({
     name,
     command: process.execPath,
-    args: ["--import", "tsx", join(process.cwd(), "services", name, "src", "main.ts")],
+    args: [...FROM_SOURCES, join(process.cwd(), "services", name, "src", "main.ts")],
     env: { ...process.env, LOG_LEVEL: "warn", ...env },
     logFile: join(logDir, `${name}.log`),
   });

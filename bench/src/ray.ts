@@ -2,7 +2,8 @@ import { createHash } from "node:crypto";
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { ensureRayVenv, freePort, run, spawnManaged, waitUntilReady, type ManagedProcess } from "@asgard/infra";
+import { freePort, spawnManaged, waitUntilReady, type ManagedProcess } from "@asgard/infra";
+import { ensureRayVenv, run } from "@asgard/tools";
 import { call } from "./http.js";
 
 /**

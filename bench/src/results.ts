@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import { mkdir, writeFile } from "node:fs/promises";
 import os from "node:os";
 import { join } from "node:path";
-import { TOOL_VERSIONS, pythonExecutable } from "@asgard/infra";
+import { TOOL_VERSIONS, pythonExecutable } from "@asgard/tools";
 import type { Spread } from "./spread.js";
 
 /**

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startMlflowServer, startNatsServer, spawnManaged } from "@asgard/infra";
 import { createMlflowClient } from "@asgard/mlflow";
+import { FROM_SOURCES } from "@asgard/test-support";
 import { LOAD_GENERATOR, load, type LoadResult } from "./load.js";
 import { freePort, startService, waitFor } from "./platform.js";
 import { writeResult } from "./results.js";
@@ -60,7 +61,7 @@ export async function run(): Promise<void> {
     const seed = spawnManaged({
       name: "seed-status",
       command: process.execPath,
-      args: ["--import", "tsx", join(process.cwd(), "bench", "src", "seed-status-server.ts")],
+      args: [...FROM_SOURCES, join(process.cwd(), "bench", "src", "seed-status-server.ts")],
       env: { ...process.env, MLFLOW_TRACKING_URI: mlflow.url, PORT: String(seedPort) },
       logFile: join(dir, "seed.log"),
     });

@@ -55,18 +55,22 @@ const SECRET_SAMPLES: Record<string, string> = {
   BOOTSTRAP_ADMIN_KEY: newApiKey().key,
 };
 /** deploy/.env values that must have a real form (env.example holds only placeholders for them). */
-const ENV_FILE_SAMPLES: Record<string, string> = { ASGARD_BOOTSTRAP_ADMIN_KEY: SECRET_SAMPLES.BOOTSTRAP_ADMIN_KEY ?? "" };
+const ENV_FILE_SAMPLES: Record<string, string> = {
+  ASGARD_BOOTSTRAP_ADMIN_KEY: SECRET_SAMPLES.BOOTSTRAP_ADMIN_KEY ?? "",
+  // At least 32 characters, as `npm run keys -- mlflow-secret` makes it.
+  MLFLOW_TENANT_SECRET: "sample-tenant-secret-0123456789abcdef",
+};
 
 let out: string;
 const entry = (service: ServiceName) => join(out, service, "main.mjs");
 
 beforeAll(async () => {
   out = await mkdtemp(join(tmpdir(), "asgard-bundles-"));
-  // The same command the images run: `npm run bundle -- --out /bundles`.
-  const built = await runNode(["--import", "tsx", join(ROOT, "packages", "cli", "src", "bundle.ts"), "--out", out], {}, ROOT, 300_000);
+  // The same command the images run: `npm run bundle -- --out /bundles` (a build, then the bundles).
+  const built = await runNode([join(ROOT, "packages", "cli", "bootstrap.mjs"), "bundle", "--out", out], {}, ROOT, 600_000);
   expect(built.stderr).toBe("");
   expect(built.code).toBe(0);
-}, 300_000);
+}, 600_000);
 
 afterAll(async () => {
   if (out) await rm(out, { recursive: true, force: true });

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { Ajv } from "ajv";
 import { describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
-import { TOOL_VERSIONS } from "@asgard/infra";
+import { TOOL_VERSIONS } from "@asgard/tools";
 import { DEPLOY, ROOT, SERVICES, unknownVariables } from "./support.js";
 
 interface ComposeService {
@@ -146,7 +146,7 @@ describe("deploy/compose.yaml", () => {
     expect(compose.services.seaweedfs?.image).toBe(`chrislusf/seaweedfs:${TOOL_VERSIONS.seaweedfs}`);
     const mlflowDockerfile = await readFile(join(DEPLOY, "images", "mlflow.Dockerfile"), "utf8");
     expect(mlflowDockerfile).toContain(`ARG MLFLOW_VERSION=${TOOL_VERSIONS.mlflow}`);
-    expect(mlflowDockerfile).toMatch(/pip install "mlflow==\$\{MLFLOW_VERSION\}" psycopg2-binary boto3/);
+    expect(mlflowDockerfile).toMatch(/pip install "mlflow\[auth\]==\$\{MLFLOW_VERSION\}" "psycopg\[binary\]" psycopg2-binary boto3/);
     expect(compose.services["job-scheduler"]?.environment?.DATABASE_URL).toMatch(/^postgres:\/\//);
   });
 

@@ -8,7 +8,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { ROUTE_LIST } from "@asgard/contracts";
-import { ensureMlflowVenv, startMlflowServer, startNatsServer, TOOL_VERSIONS, type NatsServer } from "@asgard/infra";
+import { freePort, spawnManaged, startMlflowServer, startNatsServer, waitUntilReady, type NatsServer } from "@asgard/infra";
+import { ensureMlflowVenv, TOOL_VERSIONS } from "@asgard/tools";
 import { byKind, DEPLOY, find, podOf, renderKustomization, SERVICES, type Probe } from "./support.js";
 
 interface Stage {
@@ -97,7 +98,7 @@ describe("deploy/images", () => {
     expect(servicesDockerfile).toMatch(/^ARG NODE_IMAGE=node:20[.\d]*-bookworm-slim$/m);
     expect(python).toContain("apt-get install -y --no-install-recommends python3 python3-venv");
     expect(python).toContain('pip" install --no-cache-dir "uv==${UV_VERSION}"');
-    // Where @asgard/infra's ensureUv() looks, marked complete so nothing is built at start-up.
+    // Where @asgard/tools' ensureUv() looks, marked complete so nothing is built at start-up.
     expect(python).toContain("ASGARD_TOOLS_DIR=/opt/asgard/tools");
     expect(python).toContain('/opt/asgard/tools/uv-${UV_VERSION}/.asgard-complete');
     expect(effective(all, "python-runner").join("\n")).toContain("apt-get install -y --no-install-recommends bubblewrap");
@@ -192,7 +193,7 @@ function statusWithHost(url: string, path: string, host: string): Promise<number
   });
 }
 
-// The MLflow image is MLflow at TOOL_VERSIONS.mlflow with psycopg2-binary and boto3: the
+// The MLflow image is MLflow[auth] at TOOL_VERSIONS.mlflow with psycopg, psycopg2-binary and boto3: the
 // harness's MLflow virtualenv is built from exactly that list, so its Python runs the
 // image's helper scripts as the image would.
 describe("the MLflow image's scripts and settings, on the same MLflow and Python packages", () => {
@@ -231,6 +232,45 @@ describe("the MLflow image's scripts and settings, on the same MLflow and Python
     expect((await run(python, [script, port, "/no-such-route"])).code).toBe(1);
     expect((await run(python, [script, port, "health"])).code).toBe(2);
   });
+
+  it("mlflow-auth-server.py starts MLflow with basic auth from its environment, and refuses to start without it", async () => {
+    const venv = join(python, "..", "..");
+    const script = join(DEPLOY, "images", "mlflow-auth-server.py");
+    const missing = await run(python, [script, "--help"], { PATH: join(venv, "bin") });
+    expect(missing.code).not.toBe(0);
+    expect(missing.out).toContain("MLFLOW_AUTH_DATABASE_URI");
+
+    const dir = await mkdtemp(join(tmpdir(), "deploy-mlflow-auth-"));
+    const port = await freePort();
+    const admin = { username: "asgard-admin", password: randomUUID() };
+    const proc = spawnManaged({
+      name: "mlflow-auth",
+      command: python,
+      args: [script, "--host", "127.0.0.1", "--port", String(port), "--workers", "1", "--backend-store-uri", `sqlite:///${join(dir, "mlflow.db")}`,
+        "--serve-artifacts", "--artifacts-destination", join(dir, "artifacts"), "--enable-workspaces"],
+      env: {
+        PATH: `${join(venv, "bin")}:/usr/bin:/bin`,
+        HOME: dir,
+        MLFLOW_SERVER_ENABLE_JOB_EXECUTION: "false",
+        MLFLOW_AUTH_DATABASE_URI: `sqlite:///${join(dir, "auth.db")}`,
+        MLFLOW_AUTH_ADMIN_USERNAME: admin.username,
+        MLFLOW_AUTH_ADMIN_PASSWORD: admin.password,
+        MLFLOW_FLASK_SERVER_SECRET_KEY: randomUUID(),
+      },
+      logFile: join(dir, "mlflow.log"),
+    });
+    const url = `http://127.0.0.1:${port}`;
+    try {
+      await waitUntilReady(proc, "MLflow with auth", async () => (await fetch(`${url}/health`)).ok, 150_000, 250);
+      const search = `${url}/api/2.0/mlflow/experiments/search?max_results=1`;
+      expect((await fetch(search)).status).toBe(401);
+      const basic = `Basic ${Buffer.from(`${admin.username}:${admin.password}`).toString("base64")}`;
+      expect((await fetch(search, { headers: { authorization: basic } })).status).toBe(200);
+    } finally {
+      await proc.stop(10_000);
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 240_000);
 
   it("MLflow started with the manifests' --allowed-hosts accepts its in-cluster names and refuses others", async () => {
     const objects = await renderKustomization(join(DEPLOY, "k8s", "overlays", "example"));

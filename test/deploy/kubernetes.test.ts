@@ -5,7 +5,7 @@ import type { ValidateFunction } from "ajv";
 import { ScaledObject } from "@kubernetes-models/keda/keda.sh/v1alpha1";
 import { beforeAll, describe, expect, it } from "vitest";
 import { CONSUMERS, STREAMS } from "@asgard/contracts";
-import { TOOL_VERSIONS } from "@asgard/infra";
+import { TOOL_VERSIONS } from "@asgard/tools";
 import {
   byKind,
   DEPLOY,
@@ -85,6 +85,9 @@ beforeAll(async () => {
   [validators, overlay, base] = await Promise.all([kubernetesValidators(), renderKustomization(OVERLAY), renderKustomization(BASE)]);
 });
 
+/** The workloads that run untrusted code in bubblewrap: scripts, and model workers. */
+const SANDBOXED = ["python-runner", "inference"];
+
 describe("deploy/k8s (kustomize base + example overlay)", () => {
   it("renders, and every object of the base and the overlay is valid against its schema", () => {
     expect(overlay.length).toBeGreaterThan(30);
@@ -163,7 +166,7 @@ describe("deploy/k8s (kustomize base + example overlay)", () => {
         }
       }
     }
-    expect([...referenced].sort()).toEqual(["asgard-bootstrap-key", "asgard-database", "asgard-scripts-s3", "mlflow-database", "mlflow-s3"]);
+    expect([...referenced].sort()).toEqual(["asgard-bootstrap-key", "asgard-database", "asgard-nats-users", "asgard-scripts-s3", "mlflow-auth", "mlflow-database", "mlflow-s3"]);
     for (const name of referenced) expect(guide, name).toContain(`\`${name}\``);
   });
 
@@ -273,13 +276,18 @@ describe("deploy/k8s (kustomize base + example overlay)", () => {
     expect(rules.every((r) => r.to !== undefined)).toBe(true);
   });
 
-  it("gives the runner what bubblewrap needs and nothing more", () => {
+  it("gives the runner and inference (model workers) what bubblewrap needs and nothing more", () => {
+    for (const name of SANDBOXED) {
+      const pod = podOf(find(overlay, "Deployment", name)).spec;
+      const container = containerOf(overlay, "Deployment", name);
+      expect(pod.hostUsers, name).toBe(false);
+      expect(pod.securityContext?.seccompProfile, name).toEqual({ type: "Unconfined" });
+      expect(container.securityContext, name).toMatchObject({ procMount: "Unmasked", allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } });
+      expect(container.securityContext?.privileged, name).toBeUndefined();
+    }
+    expect(envValue(containerOf(overlay, "Deployment", "inference"), "INFERENCE_SANDBOX")).toBe("bwrap");
     const { spec } = podOf(find(overlay, "Deployment", "python-runner"));
     const c = containerOf(overlay, "Deployment", "python-runner");
-    expect(spec.hostUsers).toBe(false);
-    expect(spec.securityContext?.seccompProfile).toEqual({ type: "Unconfined" });
-    expect(c.securityContext).toMatchObject({ procMount: "Unmasked", allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } });
-    expect(c.securityContext?.privileged).toBeUndefined();
     expect(envValue(c, "RUNNER_SANDBOX")).toBe("bwrap");
     expect(c.env?.find((e) => e.name === "RUNNER_ID")?.valueFrom).toEqual({ fieldRef: { fieldPath: "metadata.name" } });
     // Kubernetes waits for the hand-over: the jobs' grace plus the runner's own shutdown budget (30 s).
@@ -288,7 +296,7 @@ describe("deploy/k8s (kustomize base + example overlay)", () => {
     expect(Number(spec.terminationGracePeriodSeconds) * 1000).toBeGreaterThan(grace + 30_000);
     // Every other pod meets the "restricted" Pod Security level's main rules.
     for (const workload of [...byKind(overlay, "Deployment"), ...byKind(overlay, "StatefulSet")]) {
-      if (workload.metadata.name === "python-runner") continue;
+      if (SANDBOXED.includes(workload.metadata.name)) continue;
       const pod = podOf(workload).spec;
       expect(pod.securityContext?.seccompProfile, workload.metadata.name).toEqual({ type: "RuntimeDefault" });
       expect(pod.securityContext?.runAsNonRoot, workload.metadata.name).toBe(true);

@@ -27,7 +27,7 @@ function container(name: string) {
 describe("metrics address and stream replicas in deploy/", () => {
   it("knows which services these settings concern", () => {
     expect(withMetricsPort).toEqual(["job-scheduler", "status", "registry", "inference", "python-runner"]);
-    expect(declaringStreams).toEqual(["job-scheduler", "registry", "inference", "python-runner"]);
+    expect(declaringStreams).toEqual(["gateway", "job-scheduler", "registry", "inference", "python-runner"]);
   });
 
   it("Kubernetes: every /metrics listener binds the pod's address on a named port that Prometheus may reach", () => {
@@ -38,7 +38,8 @@ describe("metrics address and stream replicas in deploy/", () => {
     for (const name of withMetricsPort) {
       const c = container(name);
       const env = (key: string) => c.env?.find((e) => e.name === key)?.value;
-      expect(env("METRICS_HOST"), name).toBe("0.0.0.0");
+      // The pod's own address (downward API), never 0.0.0.0.
+      expect(c.env?.find((e) => e.name === "METRICS_HOST")?.valueFrom?.fieldRef?.fieldPath, name).toBe("status.podIP");
       const port = Number(env("METRICS_PORT"));
       expect(c.ports?.find((p) => p.name === "metrics")?.containerPort, name).toBe(port);
       expect(scrape.podSelector.matchExpressions[0]?.values, name).toContain(podOf(find(overlay, "Deployment", name)).labels["app.kubernetes.io/name"]);

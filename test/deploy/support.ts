@@ -4,13 +4,13 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { parseAllDocuments, parse as parseYaml } from "yaml";
-import { kubectlBin } from "@asgard/infra";
-import { GatewayEnv } from "../../services/gateway/src/env.js";
-import { InferenceEnv } from "../../services/inference/src/env.js";
-import { SchedulerEnv } from "../../services/job-scheduler/src/env.js";
-import { RunnerEnv } from "../../services/python-runner/src/env.js";
-import { RegistryEnv } from "../../services/registry/src/env.js";
-import { StatusEnv } from "../../services/status/src/env.js";
+import { kubectlBin } from "@asgard/tools";
+import { GatewayEnv } from "@asgard/gateway/env";
+import { InferenceEnv } from "@asgard/inference/env";
+import { SchedulerEnv } from "@asgard/job-scheduler/env";
+import { RunnerEnv } from "@asgard/python-runner/env";
+import { RegistryEnv } from "@asgard/registry/env";
+import { StatusEnv } from "@asgard/status/env";
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const DEPLOY = join(ROOT, "deploy");
@@ -35,7 +35,7 @@ export const ENV_SCHEMAS: Record<ServiceName, { shape: Record<string, unknown> }
  */
 export const SHARED_VARIABLES = new Set([
   "ASGARD_CONFIG_CHECK", // @asgard/config: check the configuration and exit
-  "ASGARD_TOOLS_DIR", // @asgard/infra: where uv is installed
+  "ASGARD_TOOLS_DIR", // @asgard/tools: where uv is installed
   "UV_CACHE_DIR", // uv itself
   "NODE_ENV",
 ]);

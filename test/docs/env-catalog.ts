@@ -1,11 +1,11 @@
 import type { z } from "zod";
-import { GatewayEnv } from "../../services/gateway/src/env.js";
-import { InferenceEnv } from "../../services/inference/src/env.js";
-import { SchedulerEnv } from "../../services/job-scheduler/src/env.js";
-import { RunnerEnv } from "../../services/python-runner/src/env.js";
-import { RegistryEnv } from "../../services/registry/src/env.js";
-import { StatusEnv } from "../../services/status/src/env.js";
-import { StartEnv } from "../../packages/cli/src/env.js";
+import { GatewayEnv } from "@asgard/gateway/env";
+import { InferenceEnv } from "@asgard/inference/env";
+import { SchedulerEnv } from "@asgard/job-scheduler/env";
+import { RunnerEnv } from "@asgard/python-runner/env";
+import { RegistryEnv } from "@asgard/registry/env";
+import { StatusEnv } from "@asgard/status/env";
+import { StartEnv } from "@asgard/cli/env";
 
 /** Every process's environment schema, by the name the README uses for it. */
 export const ENV_SCHEMAS: Record<string, z.ZodObject> = {

@@ -1,8 +1,6 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { loggedMetricsPort, scrape, total, type Sample } from "../harness/metrics.js";
-import { startPlatform, waitForJob, type Platform } from "../harness/platform.js";
-import { MODEL_SCRIPT } from "./training-scripts.js";
+import { loggedMetricsPort, MODEL_SCRIPT, type Platform, type Sample, scrape, startPlatform, total, waitForJob } from "@asgard/test-support";
 
 interface Job {
   job_id: string;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { TOOL_VERSIONS } from "@asgard/infra";
-import { startPlatform, waitForJob, type Platform } from "../harness/platform.js";
+import { TOOL_VERSIONS } from "@asgard/tools";
+import { startPlatform, waitForJob, type Platform } from "@asgard/test-support";
 
 interface Job {
   job_id: string;

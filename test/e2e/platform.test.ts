@@ -3,8 +3,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { freePort, startNatsServer, type ManagedProcess, type NatsServer } from "@asgard/infra";
 import { createMlflowClient } from "@asgard/mlflow";
-import { createScratchDatabase } from "../harness/postgres.js";
-import { pollUntil, startServiceProcess } from "../harness/services.js";
+import { createScratchDatabase, pollUntil, startServiceProcess } from "@asgard/test-support";
 
 interface Status {
   mlflow_available: boolean;

@@ -1,8 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createMlflowClient, type MlflowClient } from "@asgard/mlflow";
-import { pollUntil } from "../harness/services.js";
-import { startPlatform, waitForJob, type Platform } from "../harness/platform.js";
-import { SLEEP_SCRIPT } from "./training-scripts.js";
+import { type Platform, pollUntil, SLEEP_SCRIPT, startPlatform, waitForJob } from "@asgard/test-support";
 
 interface Job {
   job_id: string;

@@ -3,9 +3,7 @@ import { join } from "node:path";
 import { startMlflowServer, type MlflowServer } from "@asgard/infra";
 import { createMlflowClient, type MlflowClient } from "@asgard/mlflow";
 import { createS3BlobStore } from "@asgard/storage";
-import { createScratchDatabase } from "../harness/postgres.js";
-import { startPlatform, waitForJob, type Platform } from "../harness/platform.js";
-import { MODEL_SCRIPT } from "./training-scripts.js";
+import { createScratchDatabase, MODEL_SCRIPT, type Platform, startPlatform, waitForJob } from "@asgard/test-support";
 
 interface Job {
   job_id: string;
@@ -28,12 +26,12 @@ describe("model artifacts through the tracking server to S3", () => {
 
   beforeAll(async () => {
     if (!infra.databaseUrl || !infra.s3) {
-      throw new Error("this test needs the harness's PostgreSQL database and S3 server (test/harness/global-setup.ts)");
+      throw new Error("this test needs the harness's PostgreSQL database and S3 server (@asgard/test-support's global setup)");
     }
     const db = await createScratchDatabase(infra.databaseUrl, "asgard_mlflow_s3");
     prefix = `mlflow-${Date.now()}`;
     dropDatabase = db.drop;
-    const backend = db.url.replace(/^postgres(ql)?:\/\//, "postgresql+psycopg2://");
+    const backend = db.url.replace(/^postgres(ql)?:\/\//, "postgresql://");
     mlflowServer = await startMlflowServer({
       backendStoreUri: backend,
       artifactsDestination: `s3://${infra.s3.bucket}/${prefix}`,

@@ -1,7 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { startPlatform, waitForJob, type Platform } from "../harness/platform.js";
-import { MODEL_SCRIPT } from "./training-scripts.js";
+import { MODEL_SCRIPT, type Platform, startPlatform, waitForJob } from "@asgard/test-support";
 
 interface Job {
   job_id: string;

@@ -1,16 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createMlflowClient, type MlflowClient } from "@asgard/mlflow";
-import { startPlatform, waitForJob, type Platform } from "../harness/platform.js";
-import {
-  FAILING_SCRIPT,
-  MODEL_SCRIPT,
-  PIP_INSTALL_SCRIPT,
-  SEED_SCRIPT,
-  SLEEP_SCRIPT,
-  snoopScript,
-  stubbornScript,
-} from "./training-scripts.js";
+import { FAILING_SCRIPT, MODEL_SCRIPT, PIP_INSTALL_SCRIPT, type Platform, SEED_SCRIPT, SLEEP_SCRIPT, snoopScript, startPlatform, stubbornScript, waitForJob } from "@asgard/test-support";
 
 interface Job {
   job_id: string;

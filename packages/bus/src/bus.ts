@@ -4,7 +4,7 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import { startConsumption, type ConsumeOptions, type ConsumerHandlers } from "./consume.js";
 import { Closers, InFlight, requireConnected, type BusContext } from "./context.js";
 import { asBusError } from "./errors.js";
-import { openKv } from "./kv.js";
+import { openKv, type OpenKvOptions } from "./kv.js";
 import { publishEvent, type PublishAck, type PublishOptions } from "./publish.js";
 import { requestRpc, serveRpc, type RequestOptions, type RpcHandler } from "./rpc.js";
 import { publishSignal, subscribeSignal, type SignalPublishOptions, type SignalSubscribeOptions } from "./signals.js";
@@ -29,6 +29,11 @@ export interface Bus {
    * the bus's `streamReplicas`.
    */
   ensureStream(def: StreamDef): Promise<void>;
+  /**
+   * Waits until the stream exists: for a stream this user consumes but another service owns
+   * (the catalog's roles name one owner per stream, the only user that may create it).
+   */
+  awaitStream(def: StreamDef): Promise<void>;
   /** Creates or updates a durable pull consumer with explicit acks and every limit set (idempotent). */
   ensureConsumer(def: ConsumerDef): Promise<void>;
   /**
@@ -44,8 +49,11 @@ export interface Bus {
    * A `null` handler: acked unread.
    */
   consume<C extends ConsumerDef>(consumer: C, handlers: ConsumerHandlers<C>, opts?: ConsumeOptions): Consumption;
-  /** Creates or opens the bucket and returns a view checked against its schema. */
-  kv<D extends KvDef>(def: D): Promise<TypedKv<Payload<D>>>;
+  /**
+   * Creates or opens the bucket and returns a view checked against its schema; with
+   * `create: false` (a bucket another service owns) only binds to it.
+   */
+  kv<D extends KvDef>(def: D, opts?: OpenKvOptions): Promise<TypedKv<Payload<D>>>;
   /** Serves a request/reply endpoint in its queue group. */
   serve<D extends RpcDef>(def: D, handler: RpcHandler<D>): { stop(): Promise<void> };
   /** Calls an endpoint; UNAVAILABLE when nobody answers in time, RemoteError for an error reply. */
@@ -128,10 +136,11 @@ export async function createBus(
       }
     },
     ensureStream: (def) => streams.ensureStream(ctx, def),
+    awaitStream: (def) => streams.awaitStream(ctx, def),
     ensureConsumer: (def) => streams.ensureConsumer(ctx, def),
     publish: (def, payload, opts) => publishEvent(ctx, def, payload, opts),
     consume: (consumer, handlers, opts) => startConsumption(ctx, consumer, handlers, opts),
-    kv: (def) => openKv(ctx, def),
+    kv: (def, opts) => openKv(ctx, def, opts),
     serve: (def, handler) => serveRpc(ctx, def, handler),
     request: (def, req, opts) => requestRpc(ctx, def, req, opts),
     publishSignal: (def, payload, opts) => publishSignal(ctx, def, payload, opts),

@@ -1,9 +1,10 @@
+import { natsInboxPrefix } from "@asgard/contracts";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { backoffDelayMs, CONNECT_BACKOFF, withJitter } from "./backoff.js";
+import { backoffDelayMs, sleep } from "@asgard/retry";
+import { CONNECT_BACKOFF } from "./backoff.js";
 import { createBus, type Bus } from "./bus.js";
 import { BusError, describeError } from "./errors.js";
 import { consoleLogger } from "./logger.js";
-import { sleep } from "./sleep.js";
 import type { BusLogger, BusOptions } from "./types.js";
 
 /** Pause between reconnect attempts once connected; jitter spreads a fleet restarted together. */
@@ -27,6 +28,7 @@ export async function connectBus(opts: BusOptions): Promise<Bus> {
   if (replicas !== undefined && (!Number.isInteger(replicas) || replicas < 1 || replicas > 5)) {
     throw new BusError("INTERNAL", `streamReplicas must be a whole number from 1 to 5, got ${replicas}`);
   }
+  if ((opts.user === undefined) !== (opts.pass === undefined)) throw new BusError("INTERNAL", "NATS user and password go together");
   const nc = await firstConnect(opts, logger);
   return createBus(nc, opts.name, logger, { streamReplicas: opts.streamReplicas });
 }
@@ -44,6 +46,7 @@ async function firstConnect(opts: BusOptions, logger: BusLogger): Promise<NatsCo
       const nc = await connect({
         servers,
         name: opts.name,
+        ...(opts.user === undefined ? {} : { user: opts.user, pass: opts.pass, inboxPrefix: natsInboxPrefix(opts.user) }),
         maxReconnectAttempts: -1,
         reconnectTimeWait: RECONNECT_TIME_WAIT_MS,
         reconnectJitter: RECONNECT_JITTER_MS,
@@ -60,6 +63,11 @@ async function firstConnect(opts: BusOptions, logger: BusLogger): Promise<NatsCo
       if (err instanceof Error && err.name === "InvalidArgumentError") {
         throw new BusError("INTERNAL", `invalid NATS connection options: ${err.message}`, { cause: err });
       }
+      // Wrong or missing credentials do not get better with retries: stop with the reason.
+      if (err instanceof Error && err.name === "AuthorizationError") {
+        const who = opts.user === undefined ? "a connection without credentials" : `user ${opts.user}`;
+        throw new BusError("INTERNAL", `NATS at ${servers.join(",")} refused ${who}: ${err.message}`, { cause: err });
+      }
       // Once, not per attempt: a service waiting for NATS at start-up should not flood its log.
       if (attempt === 1) logger.warn({ ...fields, err }, "NATS is not reachable yet; retrying");
       const remaining = deadline - Date.now();
@@ -71,7 +79,7 @@ async function firstConnect(opts: BusOptions, logger: BusLogger): Promise<NatsCo
         );
       }
       // The last wait is cut short so one attempt is made right at the deadline.
-      await sleep(Math.min(withJitter(backoffDelayMs(attempt, CONNECT_BACKOFF)), remaining), opts.signal);
+      await sleep(Math.min(backoffDelayMs(attempt, CONNECT_BACKOFF), remaining), opts.signal);
     }
   }
 }

@@ -1,10 +1,10 @@
 import { nameForSubject, type ConsumerDef, type EventDef, type Payload } from "@asgard/contracts";
 import type { Consumer, JsMsg } from "@nats-io/jetstream";
-import { backoffDelayMs, LOOP_BACKOFF, nakDelayMs, withJitter } from "./backoff.js";
+import { backoffDelayMs, sleep } from "@asgard/retry";
+import { LOOP_BACKOFF, nakDelayMs } from "./backoff.js";
 import { decodeJson, headersToRecord, parseWith } from "./codec.js";
 import type { BusContext } from "./context.js";
 import { asBusError, BusError } from "./errors.js";
-import { sleep } from "./sleep.js";
 import type { ConsumedMessage, Consumption } from "./types.js";
 
 /** Options of a pull loop. */
@@ -137,7 +137,7 @@ export function startConsumption<C extends ConsumerDef>(
         consumer = null;
         failures++;
         if (failures === 1) ctx.logger.warn({ ...fields, err }, "pulling from consumer failed; retrying");
-        await sleep(withJitter(backoffDelayMs(failures, LOOP_BACKOFF)), stopSignal);
+        await sleep(backoffDelayMs(failures, LOOP_BACKOFF), stopSignal);
         continue;
       }
       if (failures > 0) {
@@ -147,7 +147,7 @@ export function startConsumption<C extends ConsumerDef>(
       if (!msg) {
         // An empty answer well before the pull's expiry is a server status, not an idle
         // stream; pausing keeps a persistent one from turning this into a busy loop.
-        if (Date.now() - pulledAt < expires / 2) await sleep(withJitter(LOOP_BACKOFF.initialMs), stopSignal);
+        if (Date.now() - pulledAt < expires / 2) await sleep(backoffDelayMs(1, LOOP_BACKOFF), stopSignal);
         continue;
       }
       if (stopSignal.aborted) {

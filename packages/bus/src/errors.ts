@@ -1,25 +1,36 @@
 import type { ErrorCode, FieldIssue } from "@asgard/contracts";
 import type { z } from "zod";
 
+/** What a BusError may carry besides its code and message. */
+export interface BusErrorOptions {
+  issues?: FieldIssue[];
+  /** Seconds after which the same request may succeed (a limit that frees up); the caller's Retry-After. */
+  retryAfterSeconds?: number;
+  cause?: unknown;
+}
+
 /**
  * The one error class the bus throws. `code` is stable and is what callers branch on;
- * `issues` name the offending fields of a payload or request.
+ * `issues` name the offending fields of a payload or request; `retryAfterSeconds` says when
+ * to try again, and travels with an error reply like the rest.
  */
 export class BusError extends Error {
   readonly code: ErrorCode;
   readonly issues?: FieldIssue[];
+  readonly retryAfterSeconds?: number;
 
-  constructor(code: ErrorCode, message: string, opts?: { issues?: FieldIssue[]; cause?: unknown }) {
+  constructor(code: ErrorCode, message: string, opts?: BusErrorOptions) {
     super(message, opts?.cause === undefined ? undefined : { cause: opts.cause });
     this.name = "BusError";
     this.code = code;
     if (opts?.issues !== undefined) this.issues = opts.issues;
+    if (opts?.retryAfterSeconds !== undefined) this.retryAfterSeconds = opts.retryAfterSeconds;
   }
 }
 
-/** An error reply from the remote handler of a request; carries the remote code, message and issues. */
+/** An error reply from the remote handler of a request; carries the remote code, message, issues and retry-after. */
 export class RemoteError extends BusError {
-  constructor(code: ErrorCode, message: string, opts?: { issues?: FieldIssue[]; cause?: unknown }) {
+  constructor(code: ErrorCode, message: string, opts?: BusErrorOptions) {
     super(code, message, opts);
     this.name = "RemoteError";
   }

@@ -1,21 +1,38 @@
 import type { KvDef, Payload } from "@asgard/contracts";
 import { StorageType } from "@nats-io/jetstream";
 import { Kvm, type KV, type KvEntry } from "@nats-io/kv";
-import { backoffDelayMs, LOOP_BACKOFF, withJitter } from "./backoff.js";
+import { backoffDelayMs, sleep } from "@asgard/retry";
+import { LOOP_BACKOFF } from "./backoff.js";
 import { decodeJson, encodeJson, parseWith } from "./codec.js";
 import { requireConnected, type BusContext } from "./context.js";
 import { asBusError, BusError } from "./errors.js";
-import { sleep } from "./sleep.js";
 import type { TypedKv } from "./types.js";
+
+/** How a bucket is opened: by its owner (the default), or by a user that only reads it. */
+export interface OpenKvOptions {
+  /**
+   * False for a user that reads a bucket another service owns (and alone may create): binds
+   * without a call to the server; reads fail and watches retry until the owner has made it.
+   */
+  readonly create?: boolean;
+}
 
 /**
  * Creates the bucket when missing, with the bus's replica count, and wraps it. An existing
  * bucket is opened as it is, except that fewer replicas than configured are raised (a bucket
  * made before the cluster grew); the rest of its settings are left to the operator.
  */
-export async function openKv<D extends KvDef>(ctx: BusContext, def: D): Promise<TypedKv<Payload<D>>> {
+export async function openKv<D extends KvDef>(ctx: BusContext, def: D, opts: OpenKvOptions = {}): Promise<TypedKv<Payload<D>>> {
   requireConnected(ctx, `open bucket ${def.bucket}`);
   let kv: KV;
+  if (opts.create === false) {
+    try {
+      kv = await new Kvm(ctx.js).open(def.bucket);
+    } catch (err) {
+      throw asBusError(err, `open bucket ${def.bucket}`);
+    }
+    return new TypedBucket<D>(ctx, def, kv);
+  }
   try {
     kv = await new Kvm(ctx.js).create(def.bucket, {
       history: def.history,
@@ -145,7 +162,7 @@ class TypedBucket<D extends KvDef> implements TypedKv<Payload<D>> {
           if (failures === 1) this.ctx.logger.warn({ ...fields, err }, "watching a key failed; retrying");
         }
         if (stopper.signal.aborted || this.ctx.state.current === "closed") return;
-        await sleep(withJitter(backoffDelayMs(Math.max(1, failures), LOOP_BACKOFF)), stopper.signal);
+        await sleep(backoffDelayMs(failures, LOOP_BACKOFF), stopper.signal);
       }
     };
     const running = run();

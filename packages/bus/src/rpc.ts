@@ -36,7 +36,7 @@ export interface RequestOptions {
   headers?: Record<string, string>;
 }
 
-type ErrorReply = { ok: false; error: { code: ErrorCode; message: string; issues?: FieldIssue[] } };
+type ErrorReply = { ok: false; error: { code: ErrorCode; message: string; issues?: FieldIssue[]; retry_after_seconds?: number } };
 
 /** The message a caller sees for an unexpected failure; the real one stays in the server's log. */
 const INTERNAL_MESSAGE = "internal error";
@@ -44,6 +44,7 @@ const INTERNAL_MESSAGE = "internal error";
 function errorReply(err: BusError): ErrorReply {
   const error: ErrorReply["error"] = { code: err.code, message: err.message };
   if (err.issues) error.issues = err.issues;
+  if (err.retryAfterSeconds !== undefined) error.retry_after_seconds = err.retryAfterSeconds;
   return { ok: false, error };
 }
 
@@ -176,7 +177,11 @@ export async function requestRpc<D extends RpcDef>(
   }
   const reply = parsed.data;
   if (!reply.ok) {
-    throw new RemoteError(reply.error.code, reply.error.message, reply.error.issues ? { issues: reply.error.issues } : undefined);
+    const { code, message, issues, retry_after_seconds } = reply.error;
+    throw new RemoteError(code, message, {
+      ...(issues ? { issues } : {}),
+      ...(retry_after_seconds !== undefined ? { retryAfterSeconds: retry_after_seconds } : {}),
+    });
   }
   return reply.result as RpcResponse<D>;
 }

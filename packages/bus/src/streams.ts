@@ -14,6 +14,8 @@ import {
   type StreamInfo,
 } from "@nats-io/jetstream";
 import { nanos } from "@nats-io/nats-core";
+import { backoffDelayMs, sleep } from "@asgard/retry";
+import { AWAIT_STREAM_BACKOFF } from "./backoff.js";
 import type { BusContext } from "./context.js";
 import { asBusError, BusError, describeError } from "./errors.js";
 
@@ -132,6 +134,34 @@ export async function ensureStream(ctx: BusContext, def: StreamDef): Promise<voi
   } catch (err) {
     throw asBusError(err, `ensure stream ${def.name}`);
   }
+}
+
+/**
+ * Waits until the stream exists, for a user that consumes from a stream another service owns
+ * (and alone may create). A stream that is missing, or a JetStream that does not answer yet,
+ * is retried with backoff; any other refusal (a permission) is thrown. Ends when the bus closes.
+ */
+export async function awaitStream(ctx: BusContext, def: StreamDef): Promise<void> {
+  const stop = new AbortController();
+  const unregister = ctx.closers.register(async () => stop.abort());
+  try {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        if (await streamInfoOrNull(ctx, def.name)) return;
+        if (attempt === 1) ctx.logger.info({ stream: def.name }, "waiting for the stream's owner to create it");
+      } catch (err) {
+        if (stop.signal.aborted) break;
+        const busError = asBusError(err, `stream info ${def.name}`);
+        if (busError.code !== "UNAVAILABLE") throw busError;
+        if (attempt === 1) ctx.logger.warn({ stream: def.name, err: busError }, "stream info failed; retrying");
+      }
+      await sleep(backoffDelayMs(attempt, AWAIT_STREAM_BACKOFF), stop.signal);
+      if (stop.signal.aborted) break;
+    }
+  } finally {
+    void unregister();
+  }
+  throw new BusError("UNAVAILABLE", `waiting for stream ${def.name}: the bus closed`);
 }
 
 /** Creates the durable pull consumer, or brings an existing one to the definition. */

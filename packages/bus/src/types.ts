@@ -11,6 +11,12 @@ export interface BusOptions {
   servers: string;
   /** Connection name shown by the server's monitoring (`connz`), usually the service name. */
   name: string;
+  /**
+   * NATS user and password (both or neither). With a user, replies come to the user's own inbox
+   * prefix (`natsInboxPrefix`), the only inbox its permissions let it subscribe to.
+   */
+  user?: string;
+  pass?: string;
   /** Where connection changes and dropped messages are reported; default: stderr. */
   logger?: BusLogger;
   /** give up the *first* connect after this (default: never, keep retrying with backoff) */

@@ -85,6 +85,22 @@ describe("request/reply", () => {
     await svc.stop();
   });
 
+  it("carries a thrown BusError's retry-after to the caller, and leaves it out when there is none", async () => {
+    const def = addRpc();
+    const svc = server.serve(def, async (req) => {
+      if (req.a > 0) throw new BusError("LIMIT_EXCEEDED", "too many", { retryAfterSeconds: 7 });
+      throw new BusError("CONFLICT", "no wait");
+    });
+    await server.rtt(); // the subscription has reached the server
+    const limited = await client.request(def, { a: 1, b: 1 }).catch((e: unknown) => e);
+    expect(limited).toBeInstanceOf(RemoteError);
+    expect(limited).toMatchObject({ code: "LIMIT_EXCEEDED", message: "too many", retryAfterSeconds: 7 });
+    const plain = await client.request(def, { a: 0, b: 1 }).catch((e: unknown) => e);
+    expect(plain).toMatchObject({ code: "CONFLICT" });
+    expect((plain as BusError).retryAfterSeconds).toBeUndefined();
+    await svc.stop();
+  });
+
   it("hides the message of an unexpected error behind INTERNAL and logs the real one", async () => {
     const def = addRpc();
     const svc = server.serve(def, async () => {

@@ -108,4 +108,25 @@ describe("streams and consumers", () => {
     await expect(bus.consumerPending(testConsumer(stream))).rejects.toMatchObject({ code: "NOT_FOUND" });
     await expect(bus.deleteStream(stream.name)).resolves.toBeUndefined();
   });
+
+  it("waits for a stream another connection creates, and gives up when the bus closes", async () => {
+    const def = testStream();
+    const waiting = bus.awaitStream(def);
+    let done = false;
+    void waiting.then(() => (done = true));
+    // The stream does not exist yet, so the wait cannot have ended.
+    await bus.rtt();
+    expect(done).toBe(false);
+    const owner = await openBus();
+    await owner.ensureStream(def);
+    await expect(waiting).resolves.toBeUndefined();
+    await expect(bus.awaitStream(def)).resolves.toBeUndefined();
+    await owner.deleteStream(def.name);
+
+    const closing = await openBus();
+    const never = closing.awaitStream(testStream()).catch((err: unknown) => err);
+    await closing.close();
+    expect(await never).toMatchObject({ code: "UNAVAILABLE" });
+    await owner.close();
+  });
 });

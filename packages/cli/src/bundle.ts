@@ -5,6 +5,7 @@ import { SERVICES, type ServiceName } from "./services.js";
 /**
  * `npm run bundle [--out DIR] [service …]`: the production bundle of each service (all of
  * them by default) under DIR (default `dist/bundles`), as the container images use it.
+ * bootstrap.mjs builds the services first; the bundles are made from their builds.
  */
 async function main(): Promise<void> {
   const args = process.argv.slice(2);

@@ -30,6 +30,8 @@ export interface BundleOptions {
  */
 const SIDE_FILES: Partial<Record<ServiceName, Array<{ pkg: string; dir: string; files: string[] }>>> = {
   "job-scheduler": [{ pkg: "@electric-sql/pglite", dir: "dist", files: ["pglite.wasm", "pglite.data", "initdb.wasm"] }],
+  // The sandbox's init (the in-namespace MLflow forwarder) and its seccomp filter compiler.
+  "python-runner": [{ pkg: "@asgard/sandbox", dir: "dist", files: ["sandbox-python/sandbox_init.py", "sandbox-python/seccomp_filter.py"] }],
 };
 
 /**
@@ -41,7 +43,7 @@ const SIDE_FILES: Partial<Record<ServiceName, Array<{ pkg: string; dir: string; 
 const DIRNAME_PACKAGES = ["@fastify/swagger-ui"];
 
 /**
- * Folders of `src/` a service reads at run time through `new URL("./…", import.meta.url)`:
+ * Folders beside its build that a service reads at run time through `new URL("./…", import.meta.url)`:
  * the Python helpers the runner puts on a job's path and inference's model worker. In a
  * bundle `import.meta.url` is main.mjs, so they are copied beside it.
  */
@@ -61,7 +63,10 @@ const BANNER = [
   "const __asgardAssetDir = (p) => __asgardJoin(__dirname, \"assets\", p);",
 ].join("\n");
 
-/** Bundles one service into `<outDir>/<service>`. */
+/**
+ * Bundles one service into `<outDir>/<service>` from its build (`dist/`, with the workspace
+ * packages' builds it imports): the image runs what `build` compiled and type-checked.
+ */
 export async function bundleService(service: ServiceName, options: BundleOptions): Promise<ServiceBundle> {
   const serviceDir = join(options.root, "services", service);
   const dir = join(options.outDir, service);
@@ -70,7 +75,7 @@ export async function bundleService(service: ServiceName, options: BundleOptions
   const entry = join(dir, "main.mjs");
   const copied = new Map<string, string>();
   const result = await build({
-    entryPoints: [join(serviceDir, "src", "main.ts")],
+    entryPoints: [join(serviceDir, "dist", "main.js")],
     absWorkingDir: serviceDir,
     outfile: entry,
     bundle: true,
@@ -93,10 +98,13 @@ export async function bundleService(service: ServiceName, options: BundleOptions
   }
   for (const side of SIDE_FILES[service] ?? []) {
     const from = join(await packageRoot(side.pkg, [serviceDir, ...(await workspacePackages(options.root))]), side.dir);
-    for (const file of side.files) await cp(join(from, file), join(dir, file));
+    for (const file of side.files) {
+      await mkdir(dirname(join(dir, file)), { recursive: true });
+      await cp(join(from, file), join(dir, file));
+    }
   }
   for (const asset of SERVICE_ASSETS[service] ?? []) {
-    await cp(join(serviceDir, "src", asset), join(dir, asset), { recursive: true });
+    await cp(join(serviceDir, "dist", asset), join(dir, asset), { recursive: true });
   }
   await writeFile(join(dir, "package.json"), `${JSON.stringify({ name: `asgard-${service}`, private: true, type: "module" }, null, 2)}\n`);
   const bytes = (await readFile(entry)).byteLength;

@@ -1,18 +1,21 @@
 import { hostname, userInfo } from "node:os";
 import { parseArgs } from "node:util";
 import { newApiKey, SCOPE_NAMES, type CreateKeyResponse, type KeyInfo, type Scope } from "@asgard/contracts";
+import { generateMlflowSecrets } from "./mlflow-secrets.js";
 
 /**
- * `npm run keys -- create|list|revoke|bootstrap-secret`: API keys of a running platform,
+ * `npm run keys -- create|list|revoke|bootstrap-secret|mlflow-secret`: API keys of a running platform,
  * through the gateway's admin routes (ASGARD_URL, default http://127.0.0.1:8000; the admin
  * key in ASGARD_API_KEY). The first key needs no key: create it with `--admin` against a
  * gateway in local mode (bound to loopback, no key yet).
  */
 const USAGE = `usage:
-  npm run keys -- create [--admin] [--scope SCOPE]... [--name NAME] [--expires-days DAYS]
+  npm run keys -- create [--admin] [--scope SCOPE]... [--tenant TENANT] [--name NAME] [--expires-days DAYS]
+                         [--rate-limit REQUESTS_PER_MINUTE] [--limits-exempt]
   npm run keys -- list
   npm run keys -- revoke KEY_ID
   npm run keys -- bootstrap-secret [--namespace NAMESPACE]
+  npm run keys -- mlflow-secret [--namespace NAMESPACE]
 scopes: ${SCOPE_NAMES.join(", ")}
 environment: ASGARD_URL (default http://127.0.0.1:8000), ASGARD_API_KEY (an admin key, once one exists)`;
 
@@ -46,8 +49,9 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
 }
 
 function table(keys: KeyInfo[]): string {
-  const rows = keys.map((k) => [k.id, k.state, k.scopes.join(","), k.name, k.created_at.slice(0, 19), k.expires_at?.slice(0, 19) ?? "never"]);
-  const head = ["ID", "STATE", "SCOPES", "NAME", "CREATED", "EXPIRES"];
+  const limit = (k: KeyInfo) => (k.limits_exempt ? "exempt" : k.rate_limit_per_minute === null ? "default" : `${k.rate_limit_per_minute}/min`);
+  const rows = keys.map((k) => [k.id, k.state, k.tenant, k.scopes.join(","), limit(k), k.name, k.created_at.slice(0, 19), k.expires_at?.slice(0, 19) ?? "never"]);
+  const head = ["ID", "STATE", "TENANT", "SCOPES", "LIMIT", "NAME", "CREATED", "EXPIRES"];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
   return [head, ...rows].map((r) => r.map((c, i) => (c ?? "").padEnd(widths[i] ?? 0)).join("  ").trimEnd()).join("\n");
 }
@@ -61,7 +65,10 @@ async function main(argv: string[]): Promise<void> {
       admin: { type: "boolean" },
       scope: { type: "string", multiple: true },
       name: { type: "string" },
+      tenant: { type: "string" },
       "expires-days": { type: "string" },
+      "rate-limit": { type: "string" },
+      "limits-exempt": { type: "boolean" },
       namespace: { type: "string" },
     },
   });
@@ -72,13 +79,18 @@ async function main(argv: string[]): Promise<void> {
       if (unknown.length > 0) throw new UsageError(`unknown scope ${unknown.join(", ")}`);
       if (scopes.length === 0) throw new UsageError("name at least one scope (--scope …) or --admin");
       const days = values["expires-days"];
+      const rate = values["rate-limit"];
+      if (rate !== undefined && !/^[1-9][0-9]*$/.test(rate)) throw new UsageError(`--rate-limit takes a whole number of requests per minute, e.g. 600 (got ${JSON.stringify(rate)})`);
       const created = await call<CreateKeyResponse>("POST", "/mlops/keys", {
         name: values.name ?? `${userInfo().username}@${hostname()}`,
         scopes: scopes as Scope[],
+        ...(values.tenant === undefined ? {} : { tenant: values.tenant }),
         expires_in_days: days === undefined ? null : Number(days),
+        rate_limit_per_minute: rate === undefined ? null : Number(rate),
+        limits_exempt: values["limits-exempt"] ?? false,
       });
       process.stdout.write(`${created.key}\n`);
-      process.stderr.write(`key ${created.id} (${created.scopes.join(", ")}) created; it is shown this once: store it now (e.g. export ASGARD_API_KEY=…)\n`);
+      process.stderr.write(`key ${created.id} (tenant ${created.tenant}; ${created.scopes.join(", ")}) created; it is shown this once: store it now (e.g. export ASGARD_API_KEY=…)\n`);
       return;
     }
     case "list":
@@ -106,6 +118,32 @@ async function main(argv: string[]): Promise<void> {
           "type: Opaque",
           "stringData:",
           `  BOOTSTRAP_ADMIN_KEY: ${key}`,
+          "",
+        ].join("\n"),
+      );
+      return;
+    }
+    case "mlflow-secret": {
+      const s = generateMlflowSecrets();
+      const namespace = values.namespace ?? "asgard";
+      process.stdout.write(
+        [
+          "# MLflow's basic auth for a deployment. Apply it before MLflow starts (kubectl apply -f -), or for compose",
+          "# put the commented lines in deploy/.env. admin-password is also how people sign in to the MLflow UI.",
+          `# MLFLOW_ADMIN_PASSWORD=${s.admin_password}`,
+          `# MLFLOW_FLASK_SECRET_KEY=${s.flask_secret_key}`,
+          `# MLFLOW_TENANT_SECRET=${s.tenant_secret}`,
+          "apiVersion: v1",
+          "kind: Secret",
+          "metadata:",
+          "  name: mlflow-auth",
+          `  namespace: ${namespace}`,
+          "type: Opaque",
+          "stringData:",
+          `  admin-username: ${s.admin_username}`,
+          `  admin-password: ${s.admin_password}`,
+          `  flask-secret-key: ${s.flask_secret_key}`,
+          `  tenant-secret: ${s.tenant_secret}`,
           "",
         ].join("\n"),
       );

@@ -2,6 +2,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "nod
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { groupMembers, killGroup, procCommandLine, procEntry } from "@asgard/infra";
+import { lockHolder } from "@asgard/tools";
 
 /**
  * What `npm start` records in `<data dir>/run/` so that the next start can tell what an
@@ -100,13 +101,8 @@ export async function takeOverRunDir(records: RunRecords, dataDir: string): Prom
  */
 export async function clearDatabaseLock(dataDir: string): Promise<string | null> {
   const lock = join(dataDir, "jobs-db.lock");
-  let holder: number;
-  try {
-    holder = Number.parseInt(readFileSync(lock, "utf8"), 10);
-  } catch {
-    return null;
-  }
-  if (!Number.isInteger(holder) || holder <= 0 || !procEntry(holder)) return null;
+  const holder = await lockHolder(lock);
+  if (holder === null || !procEntry(holder)) return null;
   const command = procCommandLine(holder);
   // A scheduler whose parent is a running start (one that predates the run records) is no orphan.
   const parent = procEntry(holder)?.ppid ?? 0;

@@ -2,19 +2,26 @@ import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { exitOnConfigError, parseEnv } from "@asgard/config";
 import {
+  adoptGlobalAccountStore,
   DEBIAN_PACKAGES,
   ensureBubblewrap,
   ensureDebianPackages,
-  ensureUv,
   freePort,
+  localNatsAuth,
+  natsClientEnv,
   preferredOrFreePort,
   spawnManaged,
   startMlflowServer,
   startNatsServer,
+  type NatsAuth,
 } from "@asgard/infra";
+import { ensureUv } from "@asgard/tools";
 import { StartEnv } from "./env.js";
+import { activeKeyInBucket, mlflowAuthOn } from "./mlflow-auth.js";
+import { connectAsGateway } from "./platform-bus.js";
+import { loadOrCreateMlflowSecrets, mlflowSecretsPath } from "./mlflow-secrets.js";
 import { clearDatabaseLock, RunRecords, takeOverRunDir } from "./leftovers.js";
-import { waitUntilUsable } from "./readiness.js";
+import { statusSnapshotReader, waitUntilUsable } from "./readiness.js";
 import { SERVICES, serviceEntry } from "./services.js";
 import { supervise, type Supervised } from "./supervisor.js";
 
@@ -52,7 +59,10 @@ async function main(): Promise<void> {
     const debian = await ensureDebianPackages([DEBIAN_PACKAGES.pythonVenv, DEBIAN_PACKAGES.utilLinux]);
     if (debian.message) throw new Error(debian.message);
     const [bwrap] = await Promise.all([ensureBubblewrap(), ensureUv()]);
-    if (!bwrap.available && process.env.RUNNER_SANDBOX !== "process-group") throw new Error(bwrap.message ?? "bubblewrap missing");
+    // Scripts and models run in the sandbox unless both opt-outs are set: either service would
+    // otherwise refuse its work (the runner at start, inference for every model).
+    const sandboxOptedOut = process.env.RUNNER_SANDBOX === "process-group" && process.env.INFERENCE_SANDBOX === "process-group";
+    if (!bwrap.available && !sandboxOptedOut) throw new Error(bwrap.message ?? "bubblewrap missing");
     const restartNotice = (name: string) => ({
       onRestart: (attempt: number, code: number | null) => say(`[${name}] exited with code ${code}; restart #${attempt}`),
       onStartFailed: (attempt: number, err: unknown) =>
@@ -60,8 +70,13 @@ async function main(): Promise<void> {
     });
 
     let natsUrl = env.NATS_URL;
+    // The embedded server admits only the platform's users, with passwords kept in the data dir.
+    let natsAuth: NatsAuth | undefined;
     if (!natsUrl) {
       say("Starting nats-server with JetStream…");
+      const auth = await localNatsAuth(dataDir);
+      natsAuth = auth;
+      if (await adoptGlobalAccountStore(join(dataDir, "nats"))) say("  moved the JetStream store into the platform's NATS account");
       // Fixed for the run: a restarted server comes back where the services reconnect.
       const port = await freePort();
       const monitorPort = await freePort();
@@ -72,6 +87,7 @@ async function main(): Promise<void> {
           (
             await startNatsServer({
               storeDir: join(dataDir, "nats"),
+              auth,
               port,
               monitorPort,
               logFile: join(logDir, "nats-server.log"),
@@ -84,8 +100,23 @@ async function main(): Promise<void> {
       natsUrl = `nats://127.0.0.1:${port}`;
     }
 
+    const bus = await connectAsGateway(natsUrl, natsAuth ? natsClientEnv(natsAuth, "gateway") : process.env);
+    stops.push(() => bus.close());
+
     let mlflowUrl = env.MLFLOW_TRACKING_URI;
+    // An external MLflow with auth takes its credentials from MLFLOW_TRACKING_USERNAME/_PASSWORD
+    // and MLFLOW_TENANT_SECRET in this environment, which the services inherit.
+    let mlflowAuthEnv: Record<string, string> = {};
     if (!mlflowUrl) {
+      const authOn = await mlflowAuthOn(env.MLFLOW_AUTH, process.env, () => activeKeyInBucket(bus));
+      const secrets = authOn ? await loadOrCreateMlflowSecrets(dataDir) : null;
+      if (secrets) {
+        mlflowAuthEnv = {
+          MLFLOW_TRACKING_USERNAME: secrets.admin_username,
+          MLFLOW_TRACKING_PASSWORD: secrets.admin_password,
+          MLFLOW_TENANT_SECRET: secrets.tenant_secret,
+        };
+      }
       say("Starting MLflow (the first run creates its virtualenv; this can take a minute)…");
       const port = await preferredOrFreePort(env.MLFLOW_PORT);
       const mlflow = await supervise({
@@ -98,6 +129,16 @@ async function main(): Promise<void> {
               backendStoreUri: `sqlite:///${join(dataDir, "mlflow", "mlflow.db")}`,
               artifactsDestination: join(dataDir, "mlflow", "artifacts"),
               logFile: join(logDir, "mlflow.log"),
+              ...(secrets
+                ? {
+                    auth: {
+                      admin: { username: secrets.admin_username, password: secrets.admin_password },
+                      secretKey: secrets.flask_secret_key,
+                      databaseUri: `sqlite:///${join(dataDir, "mlflow", "auth.db")}`,
+                      configDir: join(dataDir, "secrets"),
+                    },
+                  }
+                : {}),
               // Its own PID namespace: the server's worker process dies with it.
               dieWithParent: { signal: "SIGKILL", tree: true },
             })
@@ -112,6 +153,7 @@ async function main(): Promise<void> {
       ...process.env,
       NATS_URL: natsUrl,
       MLFLOW_TRACKING_URI: mlflowUrl,
+      ...mlflowAuthEnv,
       ASGARD_DATA_DIR: dataDir,
       PORT: String(env.PORT),
       LOG_LEVEL: env.LOG_LEVEL,
@@ -127,8 +169,8 @@ async function main(): Promise<void> {
           spawnManaged({
             name,
             command: process.execPath,
-            args: ["--import", "tsx", serviceEntry(root, name)],
-            env: serviceEnv,
+            args: ["--enable-source-maps", serviceEntry(root, name)],
+            env: natsAuth ? { ...serviceEnv, ...natsClientEnv(natsAuth, name) } : serviceEnv,
             cwd: root,
             logFile: join(logDir, `${name}.log`),
             // SIGTERM: a service then stops the way it always does, its own children included.
@@ -146,13 +188,16 @@ async function main(): Promise<void> {
     stops.push(async () => void (await Promise.all(services.map((s) => s.stop()))));
 
     const api = `http://127.0.0.1:${env.PORT}`;
-    await waitUntilUsable(api, 300_000);
+    await waitUntilUsable(api, 300_000, statusSnapshotReader(bus));
+    await bus.close();
     say("");
     say("Asgard is up.");
     say(`  API        ${api}/mlops/status`);
     say(`  API docs   ${api}/docs`);
     say(`  MLflow     ${mlflowUrl}`);
+    if (mlflowAuthEnv.MLFLOW_TRACKING_USERNAME) say(`             basic auth; admin credentials in ${mlflowSecretsPath(dataDir)}`);
     say(`  NATS       ${natsUrl}`);
+    if (natsAuth) say(`  NATS users ${natsAuth.file} (the read-only user "reader" is for external consumers)`);
     say(`  Logs       ${logDir}`);
     say("Press Ctrl-C to stop.");
   } catch (err) {

@@ -1,6 +1,9 @@
-import { setTimeout as sleep } from "node:timers/promises";
 import { killGroup, type ManagedProcess } from "@asgard/infra";
+import { backoffDelayMs, sleep, type BackoffPolicy } from "@asgard/retry";
 import type { RunRecords } from "./leftovers.js";
+
+/** Pause before restarting a process that died or failed to start: 500 ms doubling to 30 s. */
+const RESTART_BACKOFF: BackoffPolicy = { initialMs: 500, maxMs: 30_000 };
 
 export interface SupervisedOptions {
   name: string;
@@ -13,6 +16,8 @@ export interface SupervisedOptions {
   records: RunRecords;
   onRestart: (attempt: number, code: number | null) => void;
   onStartFailed: (attempt: number, err: unknown) => void;
+  /** The pause before each restart; RESTART_BACKOFF unless given (tests). */
+  restartBackoff?: BackoffPolicy;
 }
 
 export interface Supervised {
@@ -26,11 +31,12 @@ export interface Supervised {
  * that a crash, or a start that fails, is followed by another start after a backoff that
  * grows to 30 s and resets once an incarnation stayed up for a minute. What a dead
  * incarnation left in its process group (MLflow's server worker) is killed before the next
- * one starts, so it cannot hold the port.
+ * one starts, so it cannot hold the port. `stop()` cuts a backoff short.
  */
 export async function supervise(options: SupervisedOptions): Promise<Supervised> {
   let current: ManagedProcess | null = await startRecorded(options);
   let stopping = false;
+  const stopped = new AbortController();
   let failures = 0;
   const loop = async () => {
     while (!stopping && current) {
@@ -43,7 +49,7 @@ export async function supervise(options: SupervisedOptions): Promise<Supervised>
       failures = Date.now() - startedAt > 60_000 ? 1 : failures + 1;
       options.onRestart(failures, code);
       while (!stopping && !current) {
-        await sleep(Math.min(30_000, 500 * 2 ** (failures - 1)));
+        await sleep(backoffDelayMs(failures, options.restartBackoff ?? RESTART_BACKOFF), stopped.signal);
         if (stopping) return;
         try {
           current = await startRecorded(options);
@@ -61,6 +67,7 @@ export async function supervise(options: SupervisedOptions): Promise<Supervised>
     current: () => current,
     async stop() {
       stopping = true;
+      stopped.abort();
       await current?.stop(10_000);
       await running;
       options.records.forget(options.name);

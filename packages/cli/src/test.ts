@@ -1,20 +1,20 @@
 import { spawn } from "node:child_process";
 import { join } from "node:path";
+import { DEBIAN_PACKAGES, ensureDebianPackages } from "@asgard/infra";
 import {
-  DEBIAN_PACKAGES,
-  ensureDebianPackages,
   ensureFeastVenv,
   ensureKubectlVenv,
   ensureMlflowVenv,
   ensureNatsServerVenv,
   ensureSeaweedVenv,
   ensureUv,
-} from "@asgard/infra";
+} from "@asgard/tools";
+import { lint } from "./lint.js";
 
 /**
  * `npm test`: prepares what the harness runs (the Debian packages in use, uv, nats-server,
  * MLflow, SeaweedFS, Feast, kubectl),
- * type-checks the whole workspace, then runs every test once with vitest.
+ * type-checks and lints the whole workspace, then runs every test once with vitest.
  */
 const root = process.cwd();
 const bin = (name: string) => join(root, "node_modules", ".bin", name);
@@ -46,6 +46,8 @@ async function main(): Promise<void> {
   // One program over the whole workspace: far faster than a tsc per package.
   const typecheck = await run(bin("tsc"), ["-p", "tsconfig.json"]);
   if (typecheck !== 0) process.exit(typecheck);
+  const linted = lint(root);
+  if (linted !== 0) process.exit(linted);
   const code = await run(bin("vitest"), ["run", ...process.argv.slice(2)]);
   process.stdout.write(`npm test finished in ${Math.round((Date.now() - started) / 1000)} s\n`);
   process.exit(code);

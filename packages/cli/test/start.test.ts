@@ -3,7 +3,10 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { newApiKey } from "@asgard/contracts";
 import { descendants, freePort, procEntry, spawnManaged, type ManagedProcess } from "@asgard/infra";
+import { FROM_SOURCES } from "@asgard/test-support";
+import { lockHolder } from "@asgard/tools";
 
 const root = resolve(import.meta.dirname, "..", "..", "..");
 const SCRIPT = Buffer.from('import mlflow\nwith mlflow.start_run():\n    mlflow.log_metric("x", 1.0)\nprint("done")\n').toString("base64");
@@ -21,7 +24,7 @@ interface Started {
   firstUpload: Promise<{ status: number; body: { job_id?: string } }>;
 }
 
-async function npmStart(dataDir: string, port: number, mlflowPort: number, envCache: string): Promise<Started> {
+async function npmStart(dataDir: string, port: number, mlflowPort: number, envCache: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<Started> {
   let output = "";
   const api = `http://127.0.0.1:${port}`;
   let resolveFirst: (v: { status: number; body: { job_id?: string } }) => void = () => undefined;
@@ -40,6 +43,7 @@ async function npmStart(dataDir: string, port: number, mlflowPort: number, envCa
       MLFLOW_PORT: String(mlflowPort),
       ENV_CACHE_DIR: envCache,
       LOG_LEVEL: "info",
+      ...extraEnv,
     },
     onLine: (line) => {
       output += `${line}\n`;
@@ -63,18 +67,18 @@ function withoutExternalServers(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return rest;
 }
 
-async function upload(api: string, script = SCRIPT): Promise<{ status: number; body: { job_id?: string } }> {
+async function upload(api: string, script = SCRIPT, headers: Record<string, string> = {}): Promise<{ status: number; body: { job_id?: string } }> {
   const res = await fetch(`${api}/mlops/training/upload`, {
     method: "POST",
-    headers: { "content-type": "application/json" },
+    headers: { "content-type": "application/json", ...headers },
     body: JSON.stringify({ script_name: "train.py", script_content: script, experiment_name: "start-test", model_name: "start-test", requirements: [], timeout: 300 }),
   });
   return { status: res.status, body: (await res.json()) as { job_id?: string } };
 }
 
-async function jobEnds(api: string, jobId: string): Promise<{ status: string; error: string | null }> {
+async function jobEnds(api: string, jobId: string, headers: Record<string, string> = {}): Promise<{ status: string; error: string | null }> {
   for (let i = 0; i < 2_400; i++) {
-    const res = await fetch(`${api}/mlops/training/jobs/${jobId}`).catch(() => null);
+    const res = await fetch(`${api}/mlops/training/jobs/${jobId}`, { headers }).catch(() => null);
     if (res?.status === 200) {
       const job = (await res.json()) as { status: string; error: string | null };
       if (["completed", "failed", "cancelled"].includes(job.status)) return job;
@@ -224,7 +228,7 @@ describe("npm start", { timeout: 900_000 }, () => {
 
   it("starts again after an earlier run left a job-scheduler holding the embedded database", async () => {
     // An orphan as the issue found it: a scheduler of this data directory whose parent is gone.
-    const orphan = spawn(process.execPath, ["--import", "tsx", join(root, "services", "job-scheduler", "src", "main.ts")], {
+    const orphan = spawn(process.execPath, [...FROM_SOURCES, join(root, "services", "job-scheduler", "src", "main.ts")], {
       cwd: root,
       env: { ...process.env, ASGARD_DATA_DIR: dataDir, NATS_URL: "nats://127.0.0.1:1", LOG_LEVEL: "warn" },
       detached: true,
@@ -232,8 +236,8 @@ describe("npm start", { timeout: 900_000 }, () => {
     });
     orphan.unref();
     const lock = join(dataDir, "jobs-db.lock");
-    for (let i = 0; i < 600 && (await readFile(lock, "utf8").catch(() => "")).trim() !== String(orphan.pid); i++) await sleep(100);
-    expect((await readFile(lock, "utf8")).trim()).toBe(String(orphan.pid));
+    for (let i = 0; i < 600 && (await lockHolder(lock)) !== orphan.pid; i++) await sleep(100);
+    expect(await lockHolder(lock)).toBe(orphan.pid);
 
     started = await npmStart(dataDir, port, mlflowPort, join(infra.workDir, "env-cache"));
     expect(started.output()).toContain(`Stopped job-scheduler (pid ${orphan.pid}) holding the embedded database`);
@@ -241,5 +245,45 @@ describe("npm start", { timeout: 900_000 }, () => {
     const first = await started.firstUpload;
     expect(first).toMatchObject({ status: 202 });
     expect(await jobEnds(started.api, first.body.job_id!)).toMatchObject({ status: "completed", error: null });
+  });
+});
+
+// Two starts on a fresh data directory, each with its first job: the slowest test of the file.
+describe("npm start with API keys", { timeout: 1_800_000 }, () => {
+  const infra = inject("infra");
+  let dataDir: string;
+  let started: Started | undefined;
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(infra.workDir, "npm-start-keys-"));
+  });
+
+  afterAll(async () => {
+    await started?.top.stop(30_000);
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  /** What MLflow answers a client without credentials, and a job's outcome uploaded with the key. */
+  async function mlflowRefusesAnonymousAndJobsRun(key: string, mlflowPort: number): Promise<void> {
+    const mlflow = `http://127.0.0.1:${mlflowPort}`;
+    const anonymous = await fetch(`${mlflow}/api/2.0/mlflow/experiments/search?max_results=1`);
+    expect(anonymous.status).toBe(401);
+    const auth = { authorization: `Bearer ${key}` };
+    const sent = await upload(started!.api, SCRIPT, auth);
+    expect(sent).toMatchObject({ status: 202 });
+    expect(await jobEnds(started!.api, sent.body.job_id!, auth)).toMatchObject({ status: "completed", error: null });
+  }
+
+  it("runs MLflow with basic auth when a bootstrap key is set, and again on the next start without it (the key is stored)", async () => {
+    const { key } = newApiKey();
+    const envCache = join(infra.workDir, "env-cache");
+    let mlflowPort = await freePort();
+    started = await npmStart(dataDir, await freePort(), mlflowPort, envCache, { BOOTSTRAP_ADMIN_KEY: key });
+    await mlflowRefusesAnonymousAndJobsRun(key, mlflowPort);
+    await started.top.stop(30_000);
+
+    mlflowPort = await freePort();
+    started = await npmStart(dataDir, await freePort(), mlflowPort, envCache);
+    await mlflowRefusesAnonymousAndJobsRun(key, mlflowPort);
   });
 });

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { describe, expect, it } from "vitest";
-import { ConfigError, parseEnv } from "./env.js";
+import { ConfigError, mlflowAdminFrom, parseEnv } from "./env.js";
 import { httpUrl, natsUrl, port, positiveMs } from "./fields.js";
 
 const Env = z.object({
@@ -33,5 +33,26 @@ describe("parseEnv", () => {
     expect(error.problems.map((p) => p.variable).sort()).toEqual(["MLFLOW_TRACKING_URI", "NATS_URL", "PORT"]);
     expect(error.message).toContain("NATS_URL: NATS server URL");
     expect(error.message).toContain('got "99999"');
+  });
+});
+
+describe("mlflowAdminFrom", () => {
+  it("is undefined without credentials (a server without auth) and both with both", () => {
+    expect(mlflowAdminFrom("svc", {})).toBeUndefined();
+    expect(mlflowAdminFrom("svc", { MLFLOW_TRACKING_USERNAME: "admin", MLFLOW_TRACKING_PASSWORD: "pw" })).toEqual({ username: "admin", password: "pw" });
+  });
+
+  it("names the missing half and never echoes the half that is set", () => {
+    const err = (() => {
+      try {
+        mlflowAdminFrom("registry", { MLFLOW_TRACKING_PASSWORD: "s3cret-value" });
+      } catch (e) {
+        return e;
+      }
+      return null;
+    })();
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).message).toContain("MLFLOW_TRACKING_USERNAME");
+    expect((err as ConfigError).message).not.toContain("s3cret-value");
   });
 });

@@ -5,7 +5,10 @@ import type { z } from "zod";
  * definition, so a subject and its payload schema are written exactly once.
  */
 
-/** A JetStream stream, declared idempotently at start-up by whoever uses it. */
+/**
+ * A JetStream stream, declared idempotently at start-up by its one owner (the service whose
+ * role in nats-permissions.ts `declares` it); the services that consume from it wait for it.
+ */
 export interface StreamDef {
   readonly name: string;
   readonly subjects: readonly string[];

@@ -1,8 +1,19 @@
 import { z } from "zod";
-import type { ConsumerDef, EventDef, KvDef, RpcDef, SignalDef, StreamDef } from "./catalog-types.js";
+import type { ConsumerDef, EventDef, KvDef, Payload, RpcDef, SignalDef, StreamDef } from "./catalog-types.js";
 import { subjectOf } from "./subjects.js";
-import { JobLogSchema, RunCompletedSchema, TrainingSubmittedSchema } from "./events/training.js";
+import { DEFAULT_TENANT, type Tenant } from "./tenant.js";
+import { JobLogDeadLetterSchema, JobLogSchema, RunCompletedSchema, TrainingSubmittedSchema } from "./events/training.js";
 import { ModelRegisteredSchema, RegistrationFailedSchema } from "./events/registry.js";
+import {
+  AuditAliasDeletedSchema,
+  AuditAliasSetSchema,
+  AuditJobCancelledSchema,
+  AuditJobSubmittedSchema,
+  AuditKeyCreatedSchema,
+  AuditKeyRevokedSchema,
+  AuditVersionRegisteredSchema,
+} from "./events/audit.js";
+import { RateCountsSchema } from "./rate-counts.js";
 import { DatabaseHealthSchema, InferenceHealthSchema, StatusSnapshotSchema } from "./status.js";
 import { JobSchema } from "./http/jobs.js";
 import { ApiKeyRecordSchema } from "./http/keys.js";
@@ -14,6 +25,7 @@ import {
   JobCancelSchema,
   JobLogsRequestSchema,
   JobLogsResponseSchema,
+  JobLogStoredSchema,
   JobRefSchema,
   JobScriptSchema,
   ListJobsRequestSchema,
@@ -36,6 +48,11 @@ import {
   RegistryWatcherStateSchema,
   SetModelAliasRequestSchema,
   SetModelAliasResponseSchema,
+  GetModelSignatureRequestSchema,
+  GetModelSignatureResponseSchema,
+  GetRunRequestSchema,
+  GetRunResponseSchema,
+  ListModelVersionsResponseSchema,
 } from "./registry-internal.js";
 import { ModelInfoSchema } from "./http/registry.js";
 import {
@@ -105,6 +122,24 @@ export const STREAMS = {
     duplicateWindowMs: MINUTE,
     description: "The registry's claims on automatic registrations, one subject per job; the first write wins.",
   },
+  audit: {
+    name: "AUDIT",
+    subjects: ["audit.>"],
+    retention: "limits",
+    storage: "file",
+    maxAgeMs: 365 * DAY,
+    duplicateWindowMs: 2 * MINUTE,
+    description: "Who changed what through the API (jobs, model versions, aliases, API keys), kept a year.",
+  },
+  deadLetters: {
+    name: "DEAD_LETTERS",
+    subjects: ["dead_letter.>"],
+    retention: "limits",
+    storage: "file",
+    maxAgeMs: 30 * DAY,
+    duplicateWindowMs: 2 * MINUTE,
+    description: "Messages a consumer parked after they failed delivery after delivery, for an operator to read; nothing consumes them.",
+  },
 } as const satisfies Record<string, StreamDef>;
 
 // ---- Public events -------------------------------------------------------------------
@@ -125,6 +160,14 @@ export const EVENTS = {
     public: true,
     schemaVersion: 1,
     description: "A batch of a job's output lines, on `job.log.<job_id>`.",
+  },
+  jobLogDeadLetter: {
+    subject: "dead_letter.job_log",
+    schema: JobLogDeadLetterSchema,
+    stream: STREAMS.deadLetters,
+    public: false,
+    schemaVersion: 1,
+    description: "A job-log batch the scheduler could not store after several deliveries, parked with the reason; the batch stays in JOB_LOGS.",
   },
   runCompleted: {
     subject: "run.completed",
@@ -169,7 +212,79 @@ export const EVENTS = {
     schemaVersion: 1,
     description: "A registry replica claims a job's automatic registration, on `registry.claim.<job key>`.",
   },
+  auditJobSubmitted: {
+    subject: "audit.job.submitted",
+    schema: AuditJobSubmittedSchema,
+    stream: STREAMS.audit,
+    public: true,
+    schemaVersion: 1,
+    description: "Audit: a training job was submitted (or an Idempotency-Key returned an earlier one: `replayed`).",
+  },
+  auditJobCancelled: {
+    subject: "audit.job.cancelled",
+    schema: AuditJobCancelledSchema,
+    stream: STREAMS.audit,
+    public: true,
+    schemaVersion: 1,
+    description: "Audit: the cancel of a job was accepted.",
+  },
+  auditVersionRegistered: {
+    subject: "audit.model.version_registered",
+    schema: AuditVersionRegisteredSchema,
+    stream: STREAMS.audit,
+    public: true,
+    schemaVersion: 1,
+    description: "Audit: a model version was registered through `POST /mlops/registry` (automatic registrations of jobs are `model.registered` events).",
+  },
+  auditAliasSet: {
+    subject: "audit.model.alias_set",
+    schema: AuditAliasSetSchema,
+    stream: STREAMS.audit,
+    public: true,
+    schemaVersion: 1,
+    description: "Audit: an alias was set or moved through the API.",
+  },
+  auditAliasDeleted: {
+    subject: "audit.model.alias_deleted",
+    schema: AuditAliasDeletedSchema,
+    stream: STREAMS.audit,
+    public: true,
+    schemaVersion: 1,
+    description: "Audit: an alias was deleted through the API.",
+  },
+  auditKeyCreated: {
+    subject: "audit.api_key.created",
+    schema: AuditKeyCreatedSchema,
+    stream: STREAMS.audit,
+    public: true,
+    schemaVersion: 1,
+    description: "Audit: an API key was created (through the API, or stored from the deployment's bootstrap secret: then `key_id` is null). Carries the new key's id, never the key.",
+  },
+  auditKeyRevoked: {
+    subject: "audit.api_key.revoked",
+    schema: AuditKeyRevokedSchema,
+    stream: STREAMS.audit,
+    public: true,
+    schemaVersion: 1,
+    description: "Audit: an API key was revoked.",
+  },
 } as const satisfies Record<string, EventDef>;
+
+/**
+ * The audit events by action (the `action` field, and the subject after `audit.`), so a
+ * publisher types its target from the action it names.
+ */
+export const AUDIT_EVENTS = {
+  "job.submitted": EVENTS.auditJobSubmitted,
+  "job.cancelled": EVENTS.auditJobCancelled,
+  "model.version_registered": EVENTS.auditVersionRegistered,
+  "model.alias_set": EVENTS.auditAliasSet,
+  "model.alias_deleted": EVENTS.auditAliasDeleted,
+  "api_key.created": EVENTS.auditKeyCreated,
+  "api_key.revoked": EVENTS.auditKeyRevoked,
+} as const;
+export type AuditAction = keyof typeof AUDIT_EVENTS;
+export type AuditTarget<A extends AuditAction> = Payload<(typeof AUDIT_EVENTS)[A]>["target"];
 
 /** Subject of one job's log batches. */
 export const jobLogSubject = (jobId: string) => subjectOf(EVENTS.jobLog, jobId);
@@ -270,6 +385,13 @@ export const SIGNALS = {
     schema: JobCancelSchema,
     description: "Cancel of a running job, on `job.cancel.<job_id>`; the runner holding it kills it.",
   },
+  jobLogStored: {
+    subject: "job.log_stored.*",
+    schema: JobLogStoredSchema,
+    description:
+      "The scheduler stored lines of a job's log (or the job ended), on `job.log_stored.<job_id>`, with the lines and their offsets; " +
+      "log streams send them on at once and read the database only for what they missed.",
+  },
   registryModelChanged: {
     subject: "registry.model_changed",
     schema: RegistryModelChangedSchema,
@@ -284,6 +406,9 @@ export const SIGNALS = {
 
 /** Subject of the cancel of one job. */
 export const jobCancelSubject = (jobId: string) => subjectOf(SIGNALS.jobCancel, jobId);
+
+/** Subject of the "lines stored" signals of one job. */
+export const jobLogStoredSubject = (jobId: string) => subjectOf(SIGNALS.jobLogStored, jobId);
 
 // ---- Key-value buckets ---------------------------------------------------------------
 
@@ -300,7 +425,8 @@ export const KV = {
     schema: RegistryWatcherStateSchema,
     history: 1,
     storage: "file",
-    description: "Where the registry's MLflow poller stands, under the key `watcher`, so it catches up after a restart.",
+    description:
+      "Where the registry's MLflow poller stands in each tenant's workspace (`watcher` for default, `watcher.<tenant>` for the others), so it catches up after a restart.",
   },
   apiKeys: {
     bucket: "asgard_api_keys",
@@ -309,10 +435,24 @@ export const KV = {
     storage: "file",
     description: "API keys (their SHA-256, scopes, expiry, revocation) under their public id; every gateway replica follows the whole bucket.",
   },
+  rateCounts: {
+    bucket: "asgard_rate_counts",
+    schema: RateCountsSchema,
+    history: 1,
+    // Counts of the current window only: nothing to keep across a NATS restart.
+    storage: "memory",
+    ttlMs: 60 * MINUTE,
+    description: "Each gateway replica's per-key request counts of the current rate-limit window, under the replica's id, published every second; every replica adds the others' to its own.",
+  },
 } as const satisfies Record<string, KvDef>;
 
 export const STATUS_SNAPSHOT_KEY = "snapshot";
 export const REGISTRY_WATCHER_KEY = "watcher";
+/**
+ * The watcher's key for one tenant. The default tenant keeps the key of the poller before
+ * tenants, so its state carries over.
+ */
+export const registryWatcherKey = (tenant: Tenant) => (tenant === DEFAULT_TENANT ? REGISTRY_WATCHER_KEY : `${REGISTRY_WATCHER_KEY}.${tenant}`);
 
 // ---- Request/reply endpoints ---------------------------------------------------------
 
@@ -386,21 +526,21 @@ export const RPC = {
     response: RegisteredVersionSchema,
     // The registry waits for READY (30 s by default) after resolving and creating the version.
     timeoutMs: 60_000,
-    description: "Registers the model a run logged as a new version and answers once it is READY.",
+    description: "Registers the model a run of the tenant logged as a new version of the tenant's model and answers once it is READY.",
   },
   listModels: {
     subject: "rpc.registry.list_models",
     request: ListModelsRequestSchema,
     response: ListModelsResponseSchema,
     timeoutMs: 5_000,
-    description: "A page of registered models from the registry's cache, ordered by name.",
+    description: "A page of one tenant's registered models from the registry's cache, ordered by name.",
   },
   getModel: {
     subject: "rpc.registry.get_model",
     request: ModelRefSchema,
     response: ModelInfoSchema,
     timeoutMs: 10_000,
-    description: "One registered model (NOT_FOUND when MLflow has none by that name).",
+    description: "One registered model of the tenant (NOT_FOUND when its workspace has none by that name).",
   },
   setModelAlias: {
     subject: "rpc.registry.set_alias",
@@ -416,13 +556,35 @@ export const RPC = {
     timeoutMs: 15_000,
     description: "Deletes an alias (NOT_FOUND when the model has none by that name) and publishes model.alias.changed.",
   },
+  getRun: {
+    subject: "rpc.registry.get_run",
+    request: GetRunRequestSchema,
+    response: GetRunResponseSchema,
+    // One runs/get plus one metrics/get-history per metric (at most RUN_HISTORY_MAX_KEYS).
+    timeoutMs: 20_000,
+    description: "A run of the tenant's workspace: parameters, latest metrics and metric histories (NOT_FOUND when the workspace has no such run).",
+  },
+  listModelVersions: {
+    subject: "rpc.registry.list_model_versions",
+    request: ModelRefSchema,
+    response: ListModelVersionsResponseSchema,
+    timeoutMs: 20_000,
+    description: "A tenant's model's versions, newest first, each with its run's parameters and latest metrics.",
+  },
+  getModelSignature: {
+    subject: "rpc.registry.get_model_signature",
+    request: GetModelSignatureRequestSchema,
+    response: GetModelSignatureResponseSchema,
+    timeoutMs: 15_000,
+    description: "The input and output schema of a version, read from its MLmodel file as data (the model is never loaded), with its input example's first row.",
+  },
   predict: {
     subject: "rpc.inference.predict",
     request: PredictRequestSchema,
     response: PredictResponseSchema,
     // A cold model may be loading; the service answers UNAVAILABLE itself after its load wait (30 s by default).
     timeoutMs: 60_000,
-    description: "Predicts with a model version (latest, a number or an alias) from a warm, micro-batched worker.",
+    description: "Predicts with a tenant's model version (latest, a number or an alias) from a warm, micro-batched worker.",
   },
   inferenceHealth: {
     subject: "rpc.inference.health",

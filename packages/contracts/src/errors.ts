@@ -13,6 +13,7 @@ export const ERROR_CODES = [
   "CONFLICT",
   "PAYLOAD_TOO_LARGE",
   "UNPROCESSABLE",
+  "LIMIT_EXCEEDED",
   "UNAVAILABLE",
   "TIMEOUT",
   "INTERNAL",
@@ -20,6 +21,18 @@ export const ERROR_CODES = [
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
 export const ErrorCodeSchema = z.enum(ERROR_CODES);
+
+/**
+ * The codes of failures that may pass on a later try: a server or dependency not there right
+ * now (UNAVAILABLE) or not answering in time (TIMEOUT). Every other code is final — the same
+ * call fails the same way — so a retry or a redelivery of it is wasted.
+ */
+export const RETRYABLE_CODES: readonly ErrorCode[] = ["UNAVAILABLE", "TIMEOUT"];
+
+/** True when a failure with this code may pass on a later try (see RETRYABLE_CODES). */
+export function isRetryableCode(code: ErrorCode): boolean {
+  return RETRYABLE_CODES.includes(code);
+}
 
 /** One problem with one field of a request. */
 export const FieldIssueSchema = z.object({
@@ -47,6 +60,8 @@ export const rpcReply = <T extends z.ZodType>(result: T) =>
         code: ErrorCodeSchema,
         message: z.string(),
         issues: z.array(FieldIssueSchema).optional(),
+        /** Added later: when the caller may try again (a limit), the HTTP answer's Retry-After. */
+        retry_after_seconds: z.number().int().positive().optional(),
       }),
     }),
   ]);

@@ -1,40 +1,37 @@
-import { z } from "zod";
-import { EVENTS } from "./catalog.js";
+import { buildAsyncApiDocument, EVENTS_INTRODUCTION } from "./asyncapi.js";
 
 /**
- * Renders `docs/events.md`: every public event with its subject, stream and JSON Schema.
- * A test keeps the committed file equal to this output.
+ * Renders `docs/events.md` from the AsyncAPI document (`/asyncapi.json`): every public event
+ * with its subject, stream and JSON Schema. A test keeps the committed file equal to this output.
  */
 export function renderEventsDoc(): string {
+  const doc = buildAsyncApiDocument();
   const parts: string[] = [
     "# Public events",
     "",
-    "Asgard announces every step of a job on NATS JetStream. External systems consume these",
-    "with durable consumers of their own. Payloads are JSON; every event carries `event_id`",
-    "(also its `Nats-Msg-Id`, so a re-published event is dropped as a duplicate),",
-    "`schema_version` and `occurred_at`. Schemas only ever change additively: new optional",
-    "fields, never a removed or retyped one.",
+    EVENTS_INTRODUCTION,
     "",
-    "Events about a job also carry its W3C trace context as NATS headers: `traceparent` (and",
-    "`tracestate` when the client sent one), continuing the trace of the HTTP request that",
-    "submitted the job — or the one the gateway started for it. Every service logs the job",
-    "with that `trace_id`; a consumer can log it too, or continue the trace.",
+    "The same events are described as an AsyncAPI 3 document, served by the gateway at",
+    "`/asyncapi.json` for code generators and tools.",
     "",
     "This file is generated from `packages/contracts` (`pnpm --filter @asgard/contracts docs`).",
     "",
   ];
-  for (const def of Object.values(EVENTS)) {
-    if (!def.public) continue;
+  for (const channel of Object.values(doc.channels)) {
+    const ref = Object.values(channel.messages)[0]?.$ref ?? "";
+    const message = doc.components.messages[ref.split("/").pop() ?? ""];
+    if (!message) continue;
+    const stream = channel["x-asgard-stream"];
     parts.push(
-      `## \`${def.subject}\``,
+      `## \`${message.title}\``,
       "",
-      def.description,
+      message.summary,
       "",
-      `- stream: \`${def.stream.name}\` (${def.stream.retention} retention, ${def.stream.storage} storage)`,
-      `- schema_version: ${def.schemaVersion}`,
+      `- stream: \`${stream.name}\` (${stream.retention} retention, ${stream.storage} storage)`,
+      `- schema_version: ${message["x-schema-version"]}`,
       "",
       "```json",
-      JSON.stringify(z.toJSONSchema(def.schema, { io: "output" }), null, 2),
+      JSON.stringify(message.payload, null, 2),
       "```",
       "",
     );

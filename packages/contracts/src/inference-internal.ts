@@ -1,11 +1,15 @@
 import { z } from "zod";
-import { INVOCATION_FORMATS, InferenceResponseSchema, InvocationsResponseSchema, ScalarSchema } from "./http/inference.js";
+import { INVOCATION_FORMATS, InferenceResponseSchema, InvocationsResponseSchema, SERVED_BY, ScalarSchema } from "./http/inference.js";
 import { MLFLOW_LIMITS } from "./http/mlflow-rules.js";
+import { TenantFieldSchema } from "./tenant.js";
 
 /**
  * Internal contracts of the inference service: its request/reply endpoints (called by the
  * gateway) and the signal its replicas use to follow the registry together. Not public:
  * they change with the services, additively between two releases so a rolling upgrade works.
+ *
+ * Every request names its tenant: model names are resolved in that tenant's MLflow workspace
+ * only, so another tenant's model is as unknown as a missing one.
  */
 
 /** Which version answers, as the gateway read it (`latest`, a number, or an alias). */
@@ -17,6 +21,7 @@ export const ModelVersionRefSchema = z.discriminatedUnion("kind", [
 
 /** A validated `POST /mlops/inference` as the gateway hands it to the inference service. */
 export const PredictRequestSchema = z.object({
+  tenant: TenantFieldSchema,
   model_name: z.string().min(1).max(1_000),
   model_ref: ModelVersionRefSchema,
   /** Feature name → column of values, in the order the client sent them (positional models use it). */
@@ -31,6 +36,7 @@ export type PredictResponse = z.infer<typeof PredictResponseSchema>;
 
 /** A validated `/invocations` body (one of MLflow's scoring formats) for one model version. */
 export const InvokeRequestSchema = z.object({
+  tenant: TenantFieldSchema,
   model_name: z.string().min(1).max(1_000),
   model_ref: ModelVersionRefSchema,
   format: z.enum(INVOCATION_FORMATS),
@@ -43,6 +49,8 @@ export type InvokeRequest = z.infer<typeof InvokeRequestSchema>;
 /** MLflow's scoring answer, plus the version that answered (the gateway puts it in a header). */
 export const InvokeResponseSchema = InvocationsResponseSchema.extend({
   model_version: z.string(),
+  /** Which path computed the predictions (the gateway puts it in a header); absent from older replicas. */
+  served_by: z.enum(SERVED_BY).optional(),
 });
 export type InvokeResponse = z.infer<typeof InvokeResponseSchema>;
 
@@ -51,6 +59,7 @@ export type InvokeResponse = z.infer<typeof InvokeResponseSchema>;
  * tells the others: forget what the name/alias resolved to, and warm the version it names.
  */
 export const InferenceModelChangedSchema = z.object({
+  tenant: TenantFieldSchema,
   model_name: z.string(),
   /** `registered`: a new READY version. `alias`: an alias was set, moved or deleted. */
   change: z.enum(["registered", "alias"]),

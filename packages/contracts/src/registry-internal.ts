@@ -2,6 +2,8 @@ import { z } from "zod";
 import { envelope } from "./events/envelope.js";
 import { AliasResponseSchema, ModelInfoSchema, RegisterResponseSchema } from "./http/registry.js";
 import { MLFLOW_LIMITS } from "./http/mlflow-rules.js";
+import { ModelSignatureSchema, ModelVersionListSchema, RunDetailsSchema } from "./http/runs.js";
+import { TenantFieldSchema } from "./tenant.js";
 
 /**
  * Internal contracts of the model registry: the registry service's request/reply endpoints
@@ -16,6 +18,7 @@ const modelName = z.string().min(1).max(1_000);
 
 /** A validated `POST /mlops/registry` as the gateway hands it to the registry. */
 export const RegisterModelRequestSchema = z.object({
+  tenant: TenantFieldSchema,
   model_name: modelName,
   run_id: z.string().min(1).max(300),
   description: z.string().nullable(),
@@ -32,6 +35,8 @@ export const LIST_MODELS_MAX_PAGE = MLFLOW_LIMITS.searchModelsMaxResults;
 
 /** One page of the registry's model list, ordered by name. */
 export const ListModelsRequestSchema = z.object({
+  /** Whose models: one tenant's list, never several tenants' together. */
+  tenant: TenantFieldSchema,
   /** Page size; null lets the registry choose (as many as fit one message). */
   max_results: z.number().int().min(1).max(LIST_MODELS_MAX_PAGE).nullable(),
   /** `next_page_token` of the previous page; null for the first page. */
@@ -57,11 +62,12 @@ export const ListModelsResponseSchema = z.object({
 });
 export type ListModelsResponse = z.infer<typeof ListModelsResponseSchema>;
 
-export const ModelRefSchema = z.object({ model_name: z.string().max(1_000) });
+export const ModelRefSchema = z.object({ tenant: TenantFieldSchema, model_name: z.string().max(1_000) });
 export type ModelRef = z.infer<typeof ModelRefSchema>;
 
 /** Point `alias` at `version` (both already checked by the gateway). */
 export const SetModelAliasRequestSchema = z.object({
+  tenant: TenantFieldSchema,
   model_name: z.string().max(1_000),
   alias: z.string().min(1).max(MLFLOW_LIMITS.aliasChars),
   version: z.string().regex(/^\d+$/),
@@ -71,6 +77,7 @@ export type SetModelAliasRequest = z.infer<typeof SetModelAliasRequestSchema>;
 export const SetModelAliasResponseSchema = AliasResponseSchema;
 
 export const DeleteModelAliasRequestSchema = z.object({
+  tenant: TenantFieldSchema,
   model_name: z.string().max(1_000),
   alias: z.string().min(1).max(MLFLOW_LIMITS.aliasChars),
 });
@@ -83,6 +90,24 @@ export const DeleteModelAliasResponseSchema = z.object({
   previous_version: z.string(),
 });
 export type DeleteModelAliasResponse = z.infer<typeof DeleteModelAliasResponseSchema>;
+
+/** A run of the tenant's workspace, read for `GET /mlops/training/jobs/{job_id}/run` (the gateway checked the job is the caller's). */
+export const GetRunRequestSchema = z.object({
+  tenant: TenantFieldSchema,
+  run_id: z.string().min(1).max(300),
+  /** The job whose run it is, echoed in the answer. */
+  job_id: z.string().max(300),
+});
+export type GetRunRequest = z.infer<typeof GetRunRequestSchema>;
+export const GetRunResponseSchema = RunDetailsSchema;
+
+/** A model's versions with their runs' parameters and metrics (asked for with a ModelRef). */
+export const ListModelVersionsResponseSchema = ModelVersionListSchema;
+
+/** One version's signature (the version string is checked by the registry: a non-number is NOT_FOUND). */
+export const GetModelSignatureRequestSchema = z.object({ tenant: TenantFieldSchema, model_name: z.string().max(1_000), version: z.string().max(100) });
+export type GetModelSignatureRequest = z.infer<typeof GetModelSignatureRequestSchema>;
+export const GetModelSignatureResponseSchema = ModelSignatureSchema;
 
 // ---- Events and records ----------------------------------------------------------------
 
@@ -110,6 +135,7 @@ export type ModelAliasChanged = z.infer<typeof ModelAliasChangedSchema>;
  * one `run.completed` never both create a version. The stream's max age is the claim's lease.
  */
 export const RegistrationClaimSchema = z.object({
+  tenant: TenantFieldSchema,
   job_id: z.string(),
   /** Instance id of the registry replica that holds the claim. */
   holder: z.string(),
@@ -122,8 +148,9 @@ export const VersionKeySchema = z.object({ name: z.string(), version: z.string()
 export type VersionKey = z.infer<typeof VersionKeySchema>;
 
 /**
- * Where the registry's MLflow poller stands: every version created up to `watermark_ms`
- * (MLflow's clock) was announced, except those still pending registration.
+ * Where the registry's MLflow poller stands in one tenant's workspace (one key per tenant,
+ * see `registryWatcherKey`): every version created up to `watermark_ms` (MLflow's clock) was
+ * announced, except those still pending registration.
  */
 export const RegistryWatcherStateSchema = z.object({
   /** `creation_timestamp` (ms) of the newest version announced. */
@@ -138,6 +165,7 @@ export type RegistryWatcherState = z.infer<typeof RegistryWatcherStateSchema>;
 
 /** A replica changed a model in MLflow; every replica re-reads it into its cache. */
 export const RegistryModelChangedSchema = z.object({
+  tenant: TenantFieldSchema,
   model_name: z.string(),
   /** Instance id of the replica that made the change. */
   origin: z.string(),

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { RunnerIsolationSchema } from "./jobs-internal.js";
 
 /** Health of one dependency as the status service last saw it. */
 export const ComponentHealthSchema = z.object({
@@ -17,6 +18,10 @@ export const RunnerReplicaSchema = z.object({
   busy: z.number().int().nonnegative().describe("Jobs the replica held at its last heartbeat."),
   draining: z.boolean().describe("The replica is shutting down and pulls no new jobs."),
   last_seen: z.iso.datetime().describe("When the status service last received a heartbeat of this replica."),
+  // Optional: a runner that predates it does not report it.
+  isolation: RunnerIsolationSchema.optional().describe(
+    "How the replica isolates jobs: mode (bwrap or process-group), cgroups (v1, v2 or none), seccomp and internet on or off.",
+  ),
 });
 export type RunnerReplica = z.infer<typeof RunnerReplicaSchema>;
 

@@ -3,7 +3,7 @@ import { createServer, type Server, type Socket } from "node:net";
 import { inspect } from "node:util";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { createScratchDatabase } from "../../../test/harness/postgres.js";
+import { createScratchDatabase } from "@asgard/test-support";
 import { DatabaseError, migrateToLatest, openDatabase, pgErrorCode } from "../src/index.js";
 import { suiteTitle } from "./support/targets.js";
 

@@ -1,7 +1,6 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { run } from "./process.js";
-import { pythonExecutable } from "./tools.js";
+import { pythonExecutable, run } from "@asgard/tools";
 
 /**
  * A Debian package the platform or its tests use, how to tell it is there, and what for.
@@ -17,6 +16,9 @@ const onPath = (name: string) =>
   [...(process.env.PATH ?? "").split(":"), "/usr/sbin", "/usr/bin", "/sbin", "/bin"].some((d) => d && existsSync(join(d, name)));
 
 /** Every Debian package in use; `npm test` installs them all, `npm start` those it runs with. */
+/** Where Debian's chromium package puts the browser. */
+export const CHROMIUM_PATH = "/usr/bin/chromium";
+
 export const DEBIAN_PACKAGES = {
   bubblewrap: {
     package: "bubblewrap",
@@ -38,10 +40,30 @@ export const DEBIAN_PACKAGES = {
         () => false,
       ),
   },
+  pythonSeccomp: {
+    // Debian's binding serves /usr/bin/python3 only, which is what compiles the filter.
+    package: "python3-seccomp",
+    why: "compiling the sandbox's seccomp filter (with the system python3)",
+    present: async () =>
+      run("/usr/bin/python3", ["-I", "-c", "import seccomp"], { timeoutMs: 30_000 }).then(
+        () => true,
+        () => false,
+      ),
+  },
+  slirp4netns: {
+    package: "slirp4netns",
+    why: "outbound internet for sandboxes that are allowed it (the host's loopback stays unreachable)",
+    present: async () => onPath("slirp4netns"),
+  },
   procps: {
     package: "procps",
     why: "`ps`, with which the sandbox tests look for processes a job left",
     present: async () => onPath("ps"),
+  },
+  chromium: {
+    package: "chromium",
+    why: "the browser the web console's end-to-end test drives with playwright-core (no browser download is possible)",
+    present: async () => existsSync(CHROMIUM_PATH),
   },
 } as const satisfies Record<string, DebianNeed>;
 
@@ -73,15 +95,16 @@ export async function ensureDebianPackages(needs: readonly DebianNeed[]): Promis
 }
 
 /**
- * The runner sandboxes scripts with bubblewrap (Debian package `bubblewrap`). On a machine
- * where we are root with apt, the project's own commands install it; elsewhere they say
- * what is missing instead of failing later inside a job.
+ * The runner sandboxes scripts with bubblewrap, a seccomp filter compiled by python3-seccomp
+ * and, for sandboxes allowed the internet, slirp4netns. On a machine where we are root with
+ * apt, the project's own commands install them; elsewhere they say what is missing instead
+ * of failing later inside a job.
  */
 export async function ensureBubblewrap(): Promise<{ available: boolean; message: string | null }> {
-  const { missing, message } = await ensureDebianPackages([DEBIAN_PACKAGES.bubblewrap]);
+  const { missing, message } = await ensureDebianPackages([DEBIAN_PACKAGES.bubblewrap, DEBIAN_PACKAGES.pythonSeccomp, DEBIAN_PACKAGES.slirp4netns]);
   if (missing.length === 0) return { available: true, message: null };
   return {
     available: false,
-    message: `${message}, or set RUNNER_SANDBOX=process-group to run scripts without a PID namespace`,
+    message: `${message}, or set RUNNER_SANDBOX=process-group and INFERENCE_SANDBOX=process-group to run scripts and models without a sandbox (development only)`,
   };
 }

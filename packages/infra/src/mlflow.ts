@@ -1,8 +1,8 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
+import { ensureMlflowVenv, writePrivateFile } from "@asgard/tools";
 import { freePort } from "./ports.js";
 import { spawnManaged, waitUntilReady, type DeathTie, type ManagedProcess } from "./process.js";
-import { ensureMlflowVenv } from "./tools.js";
 
 export interface MlflowServer {
   url: string;
@@ -16,12 +16,65 @@ export interface MlflowServerOptions {
   backendStoreUri: string;
   /** Where proxied artifacts land: a local folder or s3://bucket/prefix. */
   artifactsDestination: string;
+  /**
+   * Serve each tenant as a workspace (`--enable-workspaces`, default true). False starts the
+   * server as releases before tenants did: tests of data made then use it.
+   */
+  workspaces?: boolean;
+  /** MLflow's basic-auth app (keyed mode); omitted, the server has no auth (local mode). */
+  auth?: MlflowAuthOptions;
   port?: number;
   /** Extra environment for the server only (e.g. S3 credentials); never logged. */
   env?: Record<string, string>;
   logFile?: string;
   startTimeoutMs?: number;
   dieWithParent?: DeathTie;
+}
+
+export interface MlflowAuthOptions {
+  /** The admin user, created at the first start; never MLflow's old default password. */
+  admin: { username: string; password: string };
+  /** Flask's key for sessions and CSRF tokens; the same on every replica. */
+  secretKey: string;
+  /** SQLAlchemy URI of the users and permissions store (sqlite:///… or postgresql://…). */
+  databaseUri: string;
+  /** Directory for the auth config file (0600: the database URI may hold a password). */
+  configDir: string;
+}
+
+/**
+ * The auth app's config. Nobody may do anything unless granted; the credential cache spares a
+ * password hash (scrypt) on every request, and its staleness (a changed password keeps working
+ * on other workers up to the TTL) is bounded by the TTL.
+ */
+export function mlflowAuthConfig(databaseUri: string): string {
+  return [
+    "[mlflow]",
+    "default_permission = NO_PERMISSIONS",
+    // configparser interpolates `%`: a percent-encoded URI must double it.
+    `database_uri = ${databaseUri.replaceAll("%", "%%")}`,
+    "authorization_function = mlflow.server.auth:authenticate_request_basic_auth",
+    "grant_default_workspace_access = false",
+    "auth_cache_ttl_seconds = 60",
+    "auth_cache_max_size = 10000",
+    "",
+  ].join("\n");
+}
+
+async function authArgsAndEnv(auth: MlflowAuthOptions | undefined): Promise<{ args: string[]; env: Record<string, string> }> {
+  if (auth === undefined) return { args: [], env: {} };
+  await mkdir(auth.configDir, { recursive: true, mode: 0o700 });
+  const configPath = join(auth.configDir, "mlflow-auth.ini");
+  await writePrivateFile(configPath, mlflowAuthConfig(auth.databaseUri));
+  return {
+    args: ["--app-name", "basic-auth"],
+    env: {
+      MLFLOW_AUTH_CONFIG_PATH: configPath,
+      MLFLOW_AUTH_ADMIN_USERNAME: auth.admin.username,
+      MLFLOW_AUTH_ADMIN_PASSWORD: auth.admin.password,
+      MLFLOW_FLASK_SERVER_SECRET_KEY: auth.secretKey,
+    },
+  };
 }
 
 /**
@@ -34,6 +87,7 @@ export async function startMlflowServer(options: MlflowServerOptions): Promise<M
     await mkdir(options.artifactsDestination, { recursive: true });
   }
   const port = options.port ?? (await freePort());
+  const auth = await authArgsAndEnv(options.auth);
   const proc = spawnManaged({
     name: "mlflow",
     command: join(venv, "bin", "mlflow"),
@@ -45,6 +99,10 @@ export async function startMlflowServer(options: MlflowServerOptions): Promise<M
       "--backend-store-uri", options.backendStoreUri,
       "--serve-artifacts",
       "--artifacts-destination", options.artifactsDestination,
+      // Each tenant is a workspace; requests that name none land in `default`, where
+      // everything made before tenants existed lives.
+      ...(options.workspaces === false ? [] : ["--enable-workspaces"]),
+      ...auth.args,
     ],
     env: {
       PATH: `${join(venv, "bin")}:${process.env.PATH ?? ""}`,
@@ -54,6 +112,7 @@ export async function startMlflowServer(options: MlflowServerOptions): Promise<M
       // platform; it would keep ~40 worker threads polling on a 2-core machine.
       MLFLOW_SERVER_ENABLE_JOB_EXECUTION: "false",
       ...options.env,
+      ...auth.env,
     },
     logFile: options.logFile,
     dieWithParent: options.dieWithParent,

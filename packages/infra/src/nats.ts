@@ -1,15 +1,18 @@
 import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { connect as netConnect } from "node:net";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { ensureNatsServerVenv, writePrivateFile } from "@asgard/tools";
+import { localAuthorization, type NatsAuth } from "./nats-auth.js";
 import { freePort } from "./ports.js";
 import { spawnManaged, waitUntilReady, type DeathTie, type ManagedProcess } from "./process.js";
-import { ensureNatsServerVenv } from "./tools.js";
 
 export interface NatsServer {
   url: string;
   port: number;
   monitorUrl: string;
+  /** The users it admits; undefined for an open server. */
+  auth: NatsAuth | undefined;
   process: ManagedProcess;
   stop(): Promise<void>;
 }
@@ -37,6 +40,12 @@ export interface NatsServerOptions {
   monitorPort?: number;
   logFile?: string;
   dieWithParent?: DeathTie;
+  /**
+   * Users and passwords (`localNatsAuth`): the server then admits only them, each with its
+   * generated permissions, from a config written 0600 beside the passwords file. Without it the
+   * server admits anyone with every right (package tests that exercise the bus itself).
+   */
+  auth?: NatsAuth;
 }
 
 /** Starts a nats-server with JetStream on loopback, storing in `storeDir`. */
@@ -44,10 +53,11 @@ export async function startNatsServer(options: NatsServerOptions): Promise<NatsS
   await mkdir(options.storeDir, { recursive: true });
   const port = options.port ?? (await freePort());
   const monitorPort = options.monitorPort ?? (await freePort());
+  const config = options.auth ? ["-c", await writeAuthConfig(options.auth)] : [];
   const proc = spawnManaged({
     name: "nats-server",
     command: await findNatsServer(),
-    args: ["-a", "127.0.0.1", "-p", String(port), "-m", String(monitorPort), "-js", "-sd", options.storeDir],
+    args: [...config, "-a", "127.0.0.1", "-p", String(port), "-m", String(monitorPort), "-js", "-sd", options.storeDir],
     logFile: options.logFile,
     dieWithParent: options.dieWithParent,
   });
@@ -60,9 +70,17 @@ export async function startNatsServer(options: NatsServerOptions): Promise<NatsS
     url: `nats://127.0.0.1:${port}`,
     port,
     monitorUrl,
+    auth: options.auth,
     process: proc,
     stop: () => proc.stop(),
   };
+}
+
+/** Writes `nats-server.conf` (0600: it holds the passwords) beside the passwords file. */
+async function writeAuthConfig(auth: NatsAuth): Promise<string> {
+  const file = join(dirname(auth.file), "nats-server.conf");
+  await writePrivateFile(file, localAuthorization(auth));
+  return file;
 }
 
 function tcpOpen(port: number): Promise<boolean> {

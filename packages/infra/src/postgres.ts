@@ -1,8 +1,9 @@
 import { existsSync } from "node:fs";
 import { chown, mkdir } from "node:fs/promises";
 import { join } from "node:path";
+import { run } from "@asgard/tools";
 import { freePort } from "./ports.js";
-import { run, spawnManaged, waitUntilReady, type ManagedProcess } from "./process.js";
+import { spawnManaged, waitUntilReady, type ManagedProcess } from "./process.js";
 
 /** A PostgreSQL server of our own: trust authentication on loopback, superuser `postgres`. */
 export interface PostgresServer {

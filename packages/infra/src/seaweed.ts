@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { ensureSeaweedVenv } from "@asgard/tools";
 import { freePort } from "./ports.js";
 import { spawnManaged, waitUntilReady, type ManagedProcess } from "./process.js";
-import { ensureSeaweedVenv } from "./tools.js";
 
 /** A running SeaweedFS that serves the S3 API with one signed identity. */
 export interface SeaweedS3 {

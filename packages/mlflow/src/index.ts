@@ -46,4 +46,6 @@ export {
   type RegistrationState,
 } from "./model-versions.js";
 export type { AliasesApi } from "./aliases.js";
+export { DEFAULT_WORKSPACE, WORKSPACE_HEADER, type Workspace, type WorkspacesApi } from "./workspaces.js";
 export { artifactPathFromUri, type ArtifactsApi, type DownloadOptions } from "./artifacts.js";
+export { TENANT_ROLE, basicAuthorization, tenantUser, type BasicCredentials, type UsersApi } from "./users.js";

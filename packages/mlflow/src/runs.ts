@@ -2,7 +2,7 @@ import { z } from "zod";
 import { MlflowError } from "./errors.js";
 import type { ViewType } from "./experiments.js";
 import type { CallOptions, Transport } from "./transport.js";
-import { PageTokenSchema, RunInfoSchema, RunSchema, metricValueToJson, recordToTags, type Run, type RunInfo } from "./types.js";
+import { MetricSchema, PageTokenSchema, RunInfoSchema, RunSchema, metricValueToJson, recordToTags, type Metric, type Run, type RunInfo } from "./types.js";
 
 const API = "/api/2.0/mlflow/runs";
 
@@ -62,12 +62,19 @@ export interface RunsApi {
   /** Logs metrics, params and tags in one call (MLflow limits: 1000 metrics, 100 params, 100 tags). */
   logBatch(runId: string, input: LogBatchInput, o?: CallOptions): Promise<void>;
   searchRuns(q: SearchRunsQuery, o?: CallOptions): Promise<{ runs: Run[]; nextPageToken: string | null }>;
+  /** Every logged point of one metric (`metrics/get-history`, all pages, at most `maxPoints`); MlflowNotFoundError for an unknown run. */
+  getMetricHistory(runId: string, key: string, o?: CallOptions & { maxPoints?: number }): Promise<Metric[]>;
 }
 
 const RunResponse = z.looseObject({ run: RunSchema });
 const UpdateResponse = z.looseObject({ run_info: RunInfoSchema });
 const SearchResponse = z.looseObject({ runs: z.array(RunSchema).default([]), next_page_token: PageTokenSchema });
 const Empty = z.looseObject({});
+const HistoryResponse = z.looseObject({ metrics: z.array(MetricSchema).default([]), next_page_token: PageTokenSchema });
+/** Largest history page MLflow serves. */
+const HISTORY_PAGE = 25_000;
+/** Points read when the caller sets no bound: a history longer than this is cut. */
+const HISTORY_DEFAULT_MAX = 100_000;
 
 export function runsApi(t: Transport): RunsApi {
   async function getRun(runId: string, o?: CallOptions): Promise<Run> {
@@ -157,6 +164,25 @@ export function runsApi(t: Transport): RunsApi {
         o,
       );
       return { runs: res.runs, nextPageToken: res.next_page_token };
+    },
+    async getMetricHistory(runId, key, o = {}) {
+      const max = o.maxPoints ?? HISTORY_DEFAULT_MAX;
+      const points: Metric[] = [];
+      let pageToken: string | undefined;
+      do {
+        const res = await t.call(
+          {
+            method: "GET",
+            path: "/api/2.0/mlflow/metrics/get-history",
+            query: { run_id: runId, metric_key: key, max_results: Math.min(HISTORY_PAGE, max - points.length), page_token: pageToken },
+          },
+          HistoryResponse,
+          o,
+        );
+        points.push(...res.metrics);
+        pageToken = res.next_page_token ?? undefined;
+      } while (pageToken && points.length < max);
+      return points.slice(0, max);
     },
   };
 }

@@ -55,6 +55,11 @@ export interface Transport {
   send(spec: RequestSpec, call?: CallOptions, limits?: { maxBytes?: number }): Promise<RawResponse>;
   /** Sends one request and parses a 2xx JSON answer with `schema`; a non-2xx answer becomes an MlflowError. */
   call<S extends z.ZodType>(spec: RequestSpec, schema: S, call?: CallOptions): Promise<z.output<S>>;
+  /**
+   * The same transport (same connection pool) sending `extra` headers on every call as well;
+   * closing it leaves the pool to this transport.
+   */
+  withHeaders(extra: Record<string, string>): Transport;
   close(): Promise<void>;
 }
 
@@ -74,7 +79,7 @@ export function createTransport(opts: TransportOptions): Transport {
     throw new MlflowError("INTERNAL", `MLflow base URL must be http(s), got ${url.protocol}`);
   }
   checkTimeout(opts.timeoutMs);
-  const headers = headersWithCredentials(opts.headers, url);
+  const baseHeaders = headersWithCredentials(opts.headers, url);
   const origin = url.origin;
   const prefix = url.pathname.replace(/\/+$/, "");
   const ownsDispatcher = opts.dispatcher === undefined;
@@ -82,91 +87,95 @@ export function createTransport(opts: TransportOptions): Transport {
   const dispatcher = opts.dispatcher ?? new Pool(origin, { connections: 16, keepAliveTimeout: 4_000, keepAliveMaxTimeout: 4_000 });
   let closed = false;
 
-  async function send(spec: RequestSpec, call: CallOptions = {}, limits: { maxBytes?: number } = {}): Promise<RawResponse> {
-    const path = `${prefix}${spec.path}${queryString(spec.query)}`;
-    const operation: MlflowOperation = { method: spec.method, path };
-    if (closed) throw new MlflowError("INTERNAL", `MLflow client is closed (${spec.method} ${path})`, { operation });
-    call.signal?.throwIfAborted();
+  const over = (headers: Record<string, string>, owner: boolean): Transport => {
+    async function send(spec: RequestSpec, call: CallOptions = {}, limits: { maxBytes?: number } = {}): Promise<RawResponse> {
+      const path = `${prefix}${spec.path}${queryString(spec.query)}`;
+      const operation: MlflowOperation = { method: spec.method, path };
+      if (closed) throw new MlflowError("INTERNAL", `MLflow client is closed (${spec.method} ${path})`, { operation });
+      call.signal?.throwIfAborted();
 
-    const timeoutMs = call.timeoutMs ?? opts.timeoutMs;
-    checkTimeout(timeoutMs);
-    const timeout = AbortSignal.timeout(timeoutMs);
-    const signal = call.signal ? AbortSignal.any([timeout, call.signal]) : timeout;
-    const requestHeaders: Record<string, string> = { ...headers, accept: "application/json" };
-    let body: string | Uint8Array | undefined;
-    if (spec.json !== undefined) {
-      requestHeaders["content-type"] = "application/json";
-      body = JSON.stringify(spec.json);
-    } else if (spec.body !== undefined) {
-      requestHeaders["content-type"] = "application/octet-stream";
-      body = spec.body;
+      const timeoutMs = call.timeoutMs ?? opts.timeoutMs;
+      checkTimeout(timeoutMs);
+      const timeout = AbortSignal.timeout(timeoutMs);
+      const signal = call.signal ? AbortSignal.any([timeout, call.signal]) : timeout;
+      const requestHeaders: Record<string, string> = { ...headers, accept: "application/json" };
+      let body: string | Uint8Array | undefined;
+      if (spec.json !== undefined) {
+        requestHeaders["content-type"] = "application/json";
+        body = JSON.stringify(spec.json);
+      } else if (spec.body !== undefined) {
+        requestHeaders["content-type"] = "application/octet-stream";
+        body = spec.body;
+      }
+
+      const started = performance.now();
+      try {
+        const res = await request(`${origin}${path}`, {
+          method: spec.method,
+          headers: requestHeaders,
+          body,
+          dispatcher,
+          signal,
+          headersTimeout: timeoutMs,
+          bodyTimeout: timeoutMs,
+        });
+        const maxBytes = limits.maxBytes ?? MAX_JSON_BYTES;
+        const data = await readAll(res.body, maxBytes, operation);
+        return { status: res.statusCode, headers: res.headers, body: data, elapsedMs: performance.now() - started, operation };
+      } catch (err) {
+        if (err instanceof MlflowError) throw err;
+        if (call.signal?.aborted && !timeout.aborted) throw call.signal.reason;
+        const reason = timeout.aborted ? "timeout" : unavailableReasonOf(err);
+        throw unavailableError(origin, operation, reason, performance.now() - started, timeoutMs, err);
+      }
     }
 
-    const started = performance.now();
-    try {
-      const res = await request(`${origin}${path}`, {
-        method: spec.method,
-        headers: requestHeaders,
-        body,
-        dispatcher,
-        signal,
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs,
-      });
-      const maxBytes = limits.maxBytes ?? MAX_JSON_BYTES;
-      const data = await readAll(res.body, maxBytes, operation);
-      return { status: res.statusCode, headers: res.headers, body: data, elapsedMs: performance.now() - started, operation };
-    } catch (err) {
-      if (err instanceof MlflowError) throw err;
-      if (call.signal?.aborted && !timeout.aborted) throw call.signal.reason;
-      const reason = timeout.aborted ? "timeout" : unavailableReasonOf(err);
-      throw unavailableError(origin, operation, reason, performance.now() - started, timeoutMs, err);
+    async function callJson<S extends z.ZodType>(spec: RequestSpec, schema: S, call?: CallOptions): Promise<z.output<S>> {
+      const res = await send(spec, call);
+      const text = res.body.toString("utf8");
+      if (res.status < 200 || res.status >= 300) {
+        throw errorFromResponse(res.operation, res.status, text, res.elapsedMs);
+      }
+      const where = `${res.operation.method} ${res.operation.path}`;
+      let value: unknown;
+      try {
+        value = text.length === 0 ? {} : JSON.parse(text);
+      } catch (err) {
+        throw new MlflowResponseError(`MLflow answered ${where} with something that is not JSON`, {
+          httpStatus: res.status,
+          operation: res.operation,
+          cause: err,
+        });
+      }
+      const parsed = schema.safeParse(value);
+      if (!parsed.success) {
+        const issues = parsed.error.issues
+          .slice(0, 3)
+          .map((i) => `${i.path.map(String).join(".") || "(root)"}: ${i.message}`)
+          .join("; ");
+        throw new MlflowResponseError(`MLflow answered ${where} with an unexpected shape (${issues})`, {
+          httpStatus: res.status,
+          operation: res.operation,
+          cause: parsed.error,
+        });
+      }
+      return parsed.data;
     }
-  }
 
-  async function callJson<S extends z.ZodType>(spec: RequestSpec, schema: S, call?: CallOptions): Promise<z.output<S>> {
-    const res = await send(spec, call);
-    const text = res.body.toString("utf8");
-    if (res.status < 200 || res.status >= 300) {
-      throw errorFromResponse(res.operation, res.status, text, res.elapsedMs);
-    }
-    const where = `${res.operation.method} ${res.operation.path}`;
-    let value: unknown;
-    try {
-      value = text.length === 0 ? {} : JSON.parse(text);
-    } catch (err) {
-      throw new MlflowResponseError(`MLflow answered ${where} with something that is not JSON`, {
-        httpStatus: res.status,
-        operation: res.operation,
-        cause: err,
-      });
-    }
-    const parsed = schema.safeParse(value);
-    if (!parsed.success) {
-      const issues = parsed.error.issues
-        .slice(0, 3)
-        .map((i) => `${i.path.map(String).join(".") || "(root)"}: ${i.message}`)
-        .join("; ");
-      throw new MlflowResponseError(`MLflow answered ${where} with an unexpected shape (${issues})`, {
-        httpStatus: res.status,
-        operation: res.operation,
-        cause: parsed.error,
-      });
-    }
-    return parsed.data;
-  }
-
-  return {
-    origin,
-    timeoutMs: opts.timeoutMs,
-    send,
-    call: callJson,
-    async close() {
-      if (closed) return;
-      closed = true;
-      if (ownsDispatcher) await dispatcher.close();
-    },
+    return {
+      origin,
+      timeoutMs: opts.timeoutMs,
+      send,
+      call: callJson,
+      withHeaders: (extra) => over({ ...headers, ...extra }, false),
+      async close() {
+        if (!owner || closed) return;
+        closed = true;
+        if (ownsDispatcher) await dispatcher.close();
+      },
+    };
   };
+  return over(baseHeaders, true);
 }
 
 /** A zero, negative or NaN timeout would make every call fail at once or never be bounded. */

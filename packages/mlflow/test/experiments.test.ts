@@ -16,7 +16,7 @@ describe("experiments", () => {
     expect(typeof byId.creation_time).toBe("number");
     const byName = await client.getExperimentByName(name);
     expect(byName?.experiment_id).toBe(id);
-    expect(byName?.artifact_location).toBe(`mlflow-artifacts:/${id}`);
+    expect(byName?.artifact_location).toBe(`mlflow-artifacts:/workspaces/default/${id}`);
   });
 
   it("answers null for an unknown name and NOT_FOUND for an unknown id", async () => {

@@ -22,7 +22,7 @@ describe("logged models", () => {
     const model = await client.createLoggedModel({ experimentId, name: "model", sourceRunId: info.run_id, params: { alpha: "0.5" } });
     expect(model.info.status).toBe("LOGGED_MODEL_PENDING");
     expect(model.info.model_id).toMatch(/^m-/);
-    expect(model.info.artifact_uri).toBe(`mlflow-artifacts:/${experimentId}/models/${model.info.model_id}/artifacts`);
+    expect(model.info.artifact_uri).toBe(`mlflow-artifacts:/workspaces/default/${experimentId}/models/${model.info.model_id}/artifacts`);
 
     const ready = await client.finalizeLoggedModel(model.info.model_id);
     expect(ready.info.status).toBe("LOGGED_MODEL_READY");

@@ -18,7 +18,7 @@ describe("runs", () => {
     expect(created.info.run_name).toBe("train");
     expect(created.info.start_time).toBe(1_700_000_000_000);
     expect(created.info.end_time).toBeNull();
-    expect(created.info.artifact_uri).toBe(`mlflow-artifacts:/${experimentId}/${runId}/artifacts`);
+    expect(created.info.artifact_uri).toBe(`mlflow-artifacts:/workspaces/default/${experimentId}/${runId}/artifacts`);
 
     await client.logBatch(runId, {
       metrics: [

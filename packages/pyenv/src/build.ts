@@ -1,11 +1,22 @@
 import { mkdir, readdir, realpath, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { runChild } from "./child.js";
+import { runChild, type ChildResult } from "./child.js";
 import { PyEnvError, throwIfAborted } from "./errors.js";
-import { pidAlive, randomSuffix, treeBytes, writeAtomic } from "./fsutil.js";
+import { processAlive } from "@asgard/tools";
+import { reclaimTree, randomSuffix, treeBytes, writeAtomic } from "./fsutil.js";
 import { envDir, envMetaFile, type Layout } from "./layout.js";
 import type { EnvMeta } from "./reuse.js";
-import { COMMON_UV_FLAGS, indexFlags, summarize, type UvContext } from "./uv-context.js";
+import {
+  buildFlags,
+  COMMON_UV_FLAGS,
+  indexFlags,
+  SANDBOX_SCRATCH,
+  sandboxEnv,
+  sourceBuildRefused,
+  summarize,
+  wheelMissingFor,
+  type UvContext,
+} from "./uv-context.js";
 
 /** The lock a venv was synced from, kept inside it so an env says what it holds. */
 export const ENV_LOCK_NAME = "asgard-lock.txt";
@@ -42,13 +53,27 @@ export async function buildEnv(
     const lockPath = join(scratch, ENV_LOCK_NAME);
     await writeFile(lockPath, lockText);
     const python = join(scratch, "bin", "python");
+    // With source builds on, installing and the first run of the new interpreter happen in the
+    // sandbox: a build backend may have rewritten anything in the env, bin/python included.
+    const inEnv = (command: string, args: string[], log?: (line: string) => void): Promise<ChildResult> =>
+      ctx.sourceBuilds
+        ? ctx.sourceBuilds.sandbox.run(command, args, {
+            cwd: scratch,
+            env: sandboxEnv(ctx),
+            readOnlyPaths: ctx.sourceBuilds.readOnlyPaths,
+            signal: run.signal,
+            what,
+            ...(log ? { onLine: log } : {}),
+          })
+        : runChild(command, args, { env: ctx.env, signal: run.signal, what, ...(log ? { onLine: log } : {}) });
     // sync, not install: the env holds exactly the lock, nothing more.
-    const sync = await runChild(
+    const sync = await inEnv(
       ctx.uvPath,
       [
         "pip",
         "sync",
         ...COMMON_UV_FLAGS,
+        ...buildFlags(ctx),
         "--allow-empty-requirements",
         ...(ctx.compileBytecode ? ["--compile-bytecode"] : []),
         "--python",
@@ -56,14 +81,29 @@ export async function buildEnv(
         ...indexFlags(ctx),
         lockPath,
       ],
-      { env: ctx.env, onLine: run.log, signal: run.signal, what },
+      run.log,
     );
-    if (sync.code !== 0) fail(`uv pip sync failed (exit ${sync.code})`, sync.stderr);
+    if (sync.code !== 0) {
+      // The lock was resolved with wheels only; a wheel withdrawn since then leaves a pin without one.
+      const sdistOnly = ctx.sourceBuilds ? null : wheelMissingFor(sync.stderr);
+      if (sdistOnly !== null) throw new PyEnvError("BUILD_FAILED", sourceBuildRefused(sdistOnly), { output: sync.stderr });
+      fail(`uv pip sync failed (exit ${sync.code})`, sync.stderr);
+    }
     throwIfAborted(run.signal, what);
 
-    const check = await runChild(python, ["-c", "import sys; print(sys.prefix)"], { env: ctx.env, signal: run.signal, what });
+    const check = await inEnv(python, ["-c", "import sys; print(sys.prefix)"]);
     if (check.code !== 0 || (await realpath(check.stdout.trim()).catch(() => "")) !== (await realpath(scratch))) {
       fail(`the new environment's interpreter does not work (exit ${check.code})`, check.stderr || check.stdout);
+    }
+    if (ctx.sourceBuilds) {
+      // Back to the runner's own user, so no job (which runs as the sandbox's user) can write
+      // into it; and the lock it says it holds is ours again, whatever the build wrote there.
+      await rm(join(scratch, SANDBOX_SCRATCH), { recursive: true, force: true });
+      await reclaimTree(scratch);
+      // Whatever the build left at that name (a symlink to a host file, say) goes first; an
+      // exclusive create never follows a link.
+      await rm(lockPath, { recursive: true, force: true });
+      await writeFile(lockPath, lockText, { flag: "wx" });
     }
     const bytes = await treeBytes(scratch);
     throwIfAborted(run.signal, what);
@@ -92,7 +132,7 @@ export async function cleanTmp(layout: Layout): Promise<string[]> {
   const removed: string[] = [];
   for (const name of names) {
     const pid = TMP_NAME.exec(name)?.[1];
-    if (pid !== undefined && !pidAlive(Number(pid))) {
+    if (pid !== undefined && !processAlive(Number(pid))) {
       await rm(join(layout.tmp, name), { recursive: true, force: true });
       removed.push(name);
     }

@@ -1,23 +1,10 @@
 import { randomBytes } from "node:crypto";
-import { lstat, readdir, rename, rm, writeFile } from "node:fs/promises";
+import { chmod, lchown, lstat, readdir, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
-import { cancelled } from "./errors.js";
 
 /** A short random suffix for scratch names that must not collide across processes. */
 export function randomSuffix(): string {
   return randomBytes(6).toString("hex");
-}
-
-/** Whether a process with this pid exists (EPERM: it exists but belongs to another user). */
-export function pidAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 export async function exists(path: string): Promise<boolean> {
@@ -58,11 +45,23 @@ export async function treeBytes(dir: string): Promise<number> {
   return total;
 }
 
-/** Waits `ms`, rejecting with CANCELLED when `signal` fires. */
-export async function pause(ms: number, signal: AbortSignal | undefined, what: string): Promise<void> {
-  try {
-    await sleep(ms, undefined, signal ? { signal } : undefined);
-  } catch {
-    throw cancelled(what);
-  }
+/**
+ * Takes a tree back from the user a sandboxed build ran as: every entry (symlinks themselves,
+ * never their targets) goes to this process's user and group, and loses group and other write
+ * and the setuid, setgid and sticky bits, so a job (which runs as that user) can write nothing
+ * in it. Ownership is left alone unless we are root (otherwise the sandbox mapped its user
+ * onto ours); the mode bits are cleared either way.
+ */
+export async function reclaimTree(root: string): Promise<void> {
+  const uid = process.getuid?.();
+  const gid = process.getgid?.();
+  const walk = async (path: string): Promise<void> => {
+    if (uid === 0 && gid !== undefined) await lchown(path, uid, gid);
+    const info = await lstat(path);
+    if (info.isSymbolicLink()) return;
+    await chmod(path, info.mode & 0o755);
+    if (!info.isDirectory()) return;
+    for (const name of await readdir(path)) await walk(join(path, name));
+  };
+  await walk(root);
 }

@@ -21,14 +21,20 @@ describe("requestKeyOf", () => {
   });
 
   it("changes with the constraint set's version and the exclusions, and is unchanged without them", () => {
-    // The key computed before constraints existed: caches built then stay valid.
-    const before = "ba08c7cb70e23ea2fe18315d8086a9b416dae82995afda0f2e49a172c39783ca";
+    // Pinned: a change here means every cached lock is resolved again. Key format 2 (wheels
+    // only) changed it on purpose; without constraints it stays what it is with none.
+    const before = "11f453cfae19dc1ec4fe1b6af7b7d51c26c733f39ada29684dc9bea54dc3821d";
     expect(requestKeyOf(base)).toBe(before);
     expect(requestKeyOf({ ...base, constraints: undefined, excludes: [] })).toBe(before);
     const a = requestKeyOf({ ...base, constraints: "19e28ac352ec580b" });
     const b = requestKeyOf({ ...base, constraints: "0000000000000000" });
     const c = requestKeyOf({ ...base, excludes: ["nvidia-nccl-cu12"] });
     expect(new Set([before, a, b, c]).size).toBe(4);
+  });
+
+  it("changes when source builds are allowed (the resolution may then pick versions without wheels), and not otherwise", () => {
+    expect(requestKeyOf({ ...base, sourceBuilds: false })).toBe(requestKeyOf(base));
+    expect(requestKeyOf({ ...base, sourceBuilds: true })).not.toBe(requestKeyOf(base));
   });
 });
 
@@ -43,7 +49,8 @@ describe("envKeyOf", () => {
 
   it("changes with the constraint set's version, even for the same lock, and is unchanged without one", () => {
     const lock = "six==1.16.0\nidna==3.10\n";
-    expect(envKeyOf(lock, py)).toBe("4bfcbc59e6fcbd37db940c34c6a1ed6b68c6ea26c214628424609c2c45ccce9e");
+    // Pinned: a change here means every env is built again (key format 2, wheels only, did so on purpose).
+    expect(envKeyOf(lock, py)).toBe("7e4a26a9597eca5302617c772cf22626b3f288d85abd0fae97d77915473d0ef3");
     expect(envKeyOf(lock, py, undefined)).toBe(envKeyOf(lock, py));
     expect(envKeyOf(lock, py, "19e28ac352ec580b")).not.toBe(envKeyOf(lock, py));
     expect(envKeyOf(lock, py, "19e28ac352ec580b")).not.toBe(envKeyOf(lock, py, "0000000000000000"));

@@ -26,8 +26,13 @@ export function parseInterpreterInfo(stdout: string): InterpreterInfo {
   return { implementation: o.implementation as string, version: o.version as string, system: o.system as string, machine: o.machine as string };
 }
 
-/** Bumped when the meaning of a key changes, so old cache entries are simply not found. */
-const KEY_FORMAT = 1;
+/**
+ * Bumped when the meaning of a key changes, so old cache entries are simply not found; the
+ * layout keeps each format in its own folder, and a manager purges older ones on start.
+ * 2: environments hold binary wheels only (format 1 may have built source distributions,
+ * outside any sandbox), so nothing of format 1 is ever reused.
+ */
+export const KEY_FORMAT = 2;
 
 function sha256(value: unknown): string {
   return createHash("sha256").update(JSON.stringify(value)).digest("hex");
@@ -46,6 +51,8 @@ export function requestKeyOf(input: {
   constraints?: string | undefined;
   /** Packages left out of the resolution (normalized names); empty or absent leaves the key as before. */
   excludes?: readonly string[];
+  /** Source distributions allowed (built in the sandbox): the resolution may pick versions without wheels. False or absent leaves the key as before. */
+  sourceBuilds?: boolean;
 }): string {
   const { interpreter: i } = input;
   return sha256({
@@ -58,6 +65,7 @@ export function requestKeyOf(input: {
     index: input.indexUrl ?? "",
     ...(input.constraints ? { constraints: input.constraints } : {}),
     ...(input.excludes && input.excludes.length > 0 ? { excludes: input.excludes } : {}),
+    ...(input.sourceBuilds ? { sourceBuilds: true } : {}),
   });
 }
 
@@ -77,9 +85,9 @@ export function canonicalLock(lockText: string): string {
 /**
  * Names the env: the exact set it installs, for this interpreter on this platform, under this
  * constraint set (a new set never reuses an env built under the old one, even where the two
- * happen to lock alike).
+ * happen to lock alike), and, for an env built from source, for this scope only.
  */
-export function envKeyOf(lockText: string, interpreter: InterpreterInfo, constraints?: string): string {
+export function envKeyOf(lockText: string, interpreter: InterpreterInfo, constraints?: string, scope?: string): string {
   const i = interpreter;
   return sha256({
     v: KEY_FORMAT,
@@ -88,6 +96,7 @@ export function envKeyOf(lockText: string, interpreter: InterpreterInfo, constra
     python: `${i.implementation}-${i.version}`,
     platform: `${i.system}-${i.machine}`,
     ...(constraints ? { constraints } : {}),
+    ...(scope !== undefined ? { scope } : {}),
   });
 }
 

@@ -1,7 +1,9 @@
 import { join, resolve } from "node:path";
+import { KEY_FORMAT } from "./keys.js";
 
 /**
- * Where everything lives under the cache root:
+ * Where everything lives under `<cache root>/format-<KEY_FORMAT>/` (older formats sit beside it,
+ * or directly under the root for format 1, until `purgeOldFormats` removes them):
  * - `locks/<requestKey>.txt` (+ `.json` with created_at): cached `uv pip compile` output, beside
  *   it `.constraints.txt` / `.excludes.txt`, the platform entries uv was given;
  * - `envs/<envKey>/`: published venvs (only ever created by rename, so always complete),
@@ -18,8 +20,12 @@ export interface Layout {
   mutex: string;
 }
 
-export function layoutOf(root: string): Layout {
-  const abs = resolve(root);
+/** The folder of one key format under the cache root. */
+export const formatDir = (root: string, format: number): string => join(resolve(root), `format-${format}`);
+
+export function layoutOf(root: string, format: number = KEY_FORMAT): Layout {
+  // Format 1 predates the format folders: it lives directly under the root.
+  const abs = format === 1 ? resolve(root) : formatDir(root, format);
   return { root: abs, locks: join(abs, "locks"), envs: join(abs, "envs"), tmp: join(abs, "tmp"), mutex: join(abs, "mutex") };
 }
 

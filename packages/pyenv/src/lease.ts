@@ -1,6 +1,7 @@
 import { mkdir, readdir, rmdir, unlink, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { pidAlive, randomSuffix } from "./fsutil.js";
+import { processAlive } from "@asgard/tools";
+import { randomSuffix } from "./fsutil.js";
 import { leasesDir, usedMarker, type Layout } from "./layout.js";
 
 const LEASE_NAME = /^(\d+)-[0-9a-f]+$/;
@@ -36,7 +37,7 @@ export async function liveLeases(layout: Layout, envKey: string): Promise<number
   let live = 0;
   for (const name of names) {
     const pid = LEASE_NAME.exec(name)?.[1];
-    if (pid !== undefined && pidAlive(Number(pid))) live++;
+    if (pid !== undefined && processAlive(Number(pid))) live++;
     else await unlink(join(dir, name)).catch(() => undefined);
   }
   return live;

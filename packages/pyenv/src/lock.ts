@@ -1,9 +1,20 @@
-import { mkdir, readFile } from "node:fs/promises";
-import { runChild } from "./child.js";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { runChild, type ChildResult } from "./child.js";
 import { PyEnvError } from "./errors.js";
-import { writeAtomic } from "./fsutil.js";
+import { randomSuffix, writeAtomic } from "./fsutil.js";
 import { constraintsFile, lockFile, lockMetaFile, type Layout } from "./layout.js";
-import { COMMON_UV_FLAGS, indexFlags, summarize, type UvContext } from "./uv-context.js";
+import {
+  buildFlags,
+  COMMON_UV_FLAGS,
+  indexFlags,
+  sandboxEnv,
+  sourceBuildRefused,
+  summarize,
+  wheelMissingFor,
+  type SourceBuilds,
+  type UvContext,
+} from "./uv-context.js";
 
 /** Metadata beside a cached lock. */
 interface LockMeta {
@@ -24,6 +35,13 @@ export async function readFreshLock(layout: Layout, requestKey: string, ttlMs: n
   } catch {
     return null;
   }
+}
+
+/** A file of platform entries given to uv with `flag`. */
+interface PlatformFile {
+  flag: "--constraints" | "--excludes";
+  path: string;
+  text: string;
 }
 
 /** What a request is resolved from. */
@@ -50,20 +68,28 @@ export async function compileLock(
   run: { signal: AbortSignal; log: (line: string) => void },
 ): Promise<string> {
   await mkdir(layout.locks, { recursive: true });
-  const extra: string[] = [];
+  // The platform's entries uv reads from files (never user text): kept beside the lock.
+  const files: PlatformFile[] = [];
   if (input.constraints && input.constraints.lines.length > 0) {
-    const file = constraintsFile(layout, requestKey, "constraints");
-    await writeAtomic(file, `${input.constraints.lines.join("\n")}\n`);
-    extra.push("--constraints", file);
+    files.push({ flag: "--constraints", path: constraintsFile(layout, requestKey, "constraints"), text: `${input.constraints.lines.join("\n")}\n` });
   }
   if (input.excludes.length > 0) {
-    const file = constraintsFile(layout, requestKey, "excludes");
-    await writeAtomic(file, `${input.excludes.join("\n")}\n`);
-    extra.push("--excludes", file);
+    files.push({ flag: "--excludes", path: constraintsFile(layout, requestKey, "excludes"), text: `${input.excludes.join("\n")}\n` });
   }
-  const args = ["pip", "compile", ...COMMON_UV_FLAGS, "--no-header", "--no-annotate", "--python", ctx.python, ...indexFlags(ctx), ...extra, "-"];
-  const stdin = [...input.requirements, ...input.pins].map((line) => `${line}\n`).join("");
-  const result = await runChild(ctx.uvPath, args, { env: ctx.env, stdin, onLine: run.log, logStdout: false, signal: run.signal, what: "resolving the requirements" });
+  for (const file of files) await writeAtomic(file.path, file.text);
+  const args = ["pip", "compile", ...COMMON_UV_FLAGS, ...buildFlags(ctx), "--no-header", "--no-annotate", "--python", ctx.python, ...indexFlags(ctx)];
+  const lines = [...input.requirements, ...input.pins].map((line) => `${line}\n`).join("");
+  const what = "resolving the requirements";
+  const result = ctx.sourceBuilds
+    ? await compileInSandbox(ctx, ctx.sourceBuilds, layout, { args, files, requirements: lines }, { ...run, what })
+    : await runChild(ctx.uvPath, [...args, ...files.flatMap((f) => [f.flag, f.path]), "-"], {
+        env: ctx.env,
+        stdin: lines,
+        onLine: run.log,
+        logStdout: false,
+        signal: run.signal,
+        what,
+      });
   if (result.code !== 0) {
     throw new PyEnvError("LOCK_FAILED", resolutionFailure(result.code, result.stderr, input.pins), { output: result.stderr });
   }
@@ -78,6 +104,44 @@ export async function compileLock(
   return result.stdout;
 }
 
+/**
+ * Resolving may build a source distribution to read its metadata, so with source builds on it
+ * runs in the sandbox, in a folder of its own holding copies of what uv reads. The
+ * requirements go there as a file: each line passed the strict PEP 508 check (no options,
+ * URLs, paths or variables), and uv reads it inside the sandbox only.
+ */
+async function compileInSandbox(
+  ctx: UvContext,
+  builds: SourceBuilds,
+  layout: Layout,
+  input: { args: string[]; files: PlatformFile[]; requirements: string },
+  run: { signal: AbortSignal; log: (line: string) => void; what: string },
+): Promise<ChildResult> {
+  const dir = join(layout.tmp, `compile-${process.pid}-${randomSuffix()}`);
+  await mkdir(dir, { recursive: true });
+  try {
+    const flags: string[] = [];
+    for (const file of input.files) {
+      const copy = join(dir, `${file.flag.slice(2)}.txt`);
+      await writeFile(copy, file.text);
+      flags.push(file.flag, copy);
+    }
+    const requirements = join(dir, "requirements.in");
+    await writeFile(requirements, input.requirements);
+    return await builds.sandbox.run(ctx.uvPath, [...input.args, ...flags, requirements], {
+      cwd: dir,
+      env: sandboxEnv(ctx),
+      readOnlyPaths: builds.readOnlyPaths,
+      signal: run.signal,
+      what: run.what,
+      onLine: run.log,
+      logStdout: false,
+    });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 /** Longest explanation quoted from uv in an error message; the whole of stderr stays in `output`. */
 const MAX_EXPLANATION_CHARS = 1_500;
 
@@ -85,9 +149,12 @@ const MAX_EXPLANATION_CHARS = 1_500;
  * The message of a failed resolution. When uv found no solution it explains which
  * requirements collide ("Because mlflow-skinny==3.17.2 depends on click>=7.0,<9 … you
  * require click<7 and mlflow==3.17.2 …", or that a package does not exist): that explanation
- * is quoted, from uv's `error:` line on, so the job's error names the conflict itself.
+ * is quoted, from uv's `error:` line on, so the job's error names the conflict itself. A
+ * package without wheels gets a message of its own: uv's hint names it, and the fix is the user's.
  */
 export function resolutionFailure(code: number | null, stderr: string, pins: readonly string[]): string {
+  const sdistOnly = wheelMissingFor(stderr);
+  if (sdistOnly !== null) return sourceBuildRefused(sdistOnly);
   const lines = stderr.split("\n").map((l) => l.trim()).filter((l) => l !== "");
   const start = lines.findIndex((l) => l.startsWith("error:"));
   if (start === -1 || !/no solution found/i.test(lines[start] ?? "")) return `uv pip compile failed (exit ${code}): ${summarize(stderr)}`;

@@ -1,5 +1,6 @@
-import { mkdir } from "node:fs/promises";
-import { join } from "node:path";
+import { mkdir, realpath } from "node:fs/promises";
+import { dirname, isAbsolute, join } from "node:path";
+import { DEFAULT_TENANT } from "@asgard/contracts";
 import { buildEnv, cleanTmp } from "./build.js";
 import { runChild } from "./child.js";
 import { buildChildEnv } from "./child-env.js";
@@ -11,15 +12,20 @@ import { envDir, layoutOf } from "./layout.js";
 import { dropLease, removeLeasesDirIfEmpty, takeLease, touchUsed } from "./lease.js";
 import { compileLock, readFreshLock } from "./lock.js";
 import { evictEnvs } from "./evict.js";
+import { purgeOldFormats } from "./formats.js";
 import { satisfyingEnvs } from "./reuse.js";
 import { cleanMutexScratch, withMutex } from "./mutex.js";
 import { SharedWork } from "./shared.js";
 import type { Logger } from "./types.js";
+import type { SourceBuildSandbox } from "./sandboxed.js";
 import type { UvContext } from "./uv-context.js";
-import { checkRequirement, normalizePackageName, normalizeRequirements } from "./validate.js";
+import { bareName, normalizeRequirements } from "./validate.js";
 
 export interface PyEnvManagerOptions {
-  /** Cache root; holds locks/, envs/, tmp/ and mutex/. May be shared by several processes. */
+  /**
+   * Cache root; holds `format-<n>/` with locks/, envs/, tmp/ and mutex/ (see layout.ts). May be
+   * shared by several processes. Entries of older formats under it are removed on start.
+   */
   root: string;
   /** The uv binary (from `ensureUv()`). */
   uvPath: string;
@@ -58,6 +64,13 @@ export interface PyEnvManagerOptions {
    * Relocation keeps them valid (Python fixes code paths on load from the source's location).
    */
   compileBytecode?: boolean;
+  /**
+   * Allow source distributions, built in this sandbox (see `sandboxedSourceBuilds`): resolving
+   * and installing then run there, with uv's cache per build. Absent or null (the default):
+   * binary wheels only, and a requirement without one fails naming the package. Part of the
+   * request key when set.
+   */
+  sourceBuilds?: SourceBuildSandbox | null;
   logger?: Logger;
 }
 
@@ -98,6 +111,21 @@ export interface AcquireOptions {
    * model's logged requirements, which the job env that trained it usually satisfies.
    */
   reuseSatisfying?: boolean;
+  /**
+   * Who the env is for (the platform passes the tenant). An env is shared across scopes only
+   * where its content is the lock's alone: one built from source (whose build backend could
+   * have written anything into it) is keyed by its scope too, and `reuseSatisfying` offers
+   * only envs built for the same scope (another's may hold packages this one never asked for).
+   */
+  scope?: string;
+}
+
+/**
+ * The scope of a tenant's envs. The default tenant's envs have none, so a single-team
+ * platform (and envs built by hand for it) share as they did before tenants.
+ */
+export function envScope(tenant: string): string | undefined {
+  return tenant === DEFAULT_TENANT ? undefined : tenant;
 }
 
 export interface PyEnvStats {
@@ -146,6 +174,7 @@ export function createPyEnvManager(opts: PyEnvManagerOptions): PyEnvManager {
     compileBytecode: opts.compileBytecode ?? true,
     env: buildChildEnv(process.env, opts.uvCacheDir ? { uvCacheDir: opts.uvCacheDir } : {}),
     logger,
+    sourceBuilds: opts.sourceBuilds ? { sandbox: opts.sourceBuilds, readOnlyPaths: [] } : null,
   };
   const counters: PyEnvStats = { builds: 0, compiles: 0, lockHits: 0, envHits: 0, reuses: 0 };
   warnOnPinDrift(pins, constraints, logger);
@@ -153,12 +182,13 @@ export function createPyEnvManager(opts: PyEnvManagerOptions): PyEnvManager {
   const envWork = new SharedWork<boolean>();
   let evicting: Promise<{ removed: string[]; bytes: number }> | undefined;
 
-  // Once per manager: the interpreter's identity (part of every key) and the scratch a
-  // crashed process left behind. Retried on the next call if it failed.
+  // Once per manager: the interpreter's identity (part of every key), the scratch a crashed
+  // process left behind and older cache formats. Retried on the next call if it failed.
   let ready: Promise<InterpreterInfo> | undefined;
   const init = (): Promise<InterpreterInfo> => {
     ready ??= (async () => {
       await Promise.all([layout.locks, layout.envs, layout.tmp, layout.mutex].map((d) => mkdir(d, { recursive: true })));
+      await purgeOldFormats(opts.root, logger);
       const junk = await cleanTmp(layout);
       if (junk.length > 0) logger?.info({ removed: junk }, "removed scratch left by crashed builds");
       await cleanMutexScratch(layout.mutex);
@@ -166,6 +196,7 @@ export function createPyEnvManager(opts: PyEnvManagerOptions): PyEnvManager {
       if (probe.code !== 0) {
         throw new PyEnvError("BUILD_FAILED", `the interpreter ${opts.python} does not run (exit ${probe.code})`, { output: probe.stderr });
       }
+      if (ctx.sourceBuilds) ctx.sourceBuilds.readOnlyPaths = await sandboxPaths(ctx);
       return parseInterpreterInfo(probe.stdout);
     })().catch((err: unknown) => {
       ready = undefined;
@@ -184,6 +215,7 @@ export function createPyEnvManager(opts: PyEnvManagerOptions): PyEnvManager {
       interpreter,
       indexUrl: opts.indexUrl,
       constraints: constraints?.version,
+      sourceBuilds: ctx.sourceBuilds !== null,
     });
     return { normalized, interpreter, requestKey };
   };
@@ -238,6 +270,7 @@ export function createPyEnvManager(opts: PyEnvManagerOptions): PyEnvManager {
             const record = {
               ...interpreterTags(interpreter),
               ...(constraints ? { constraints: constraints.version } : {}),
+              ...(o.scope !== undefined ? { scope: o.scope } : {}),
               packages: lockedPackages(lockText),
             };
             const result = await buildEnv(ctx, layout, envKey, lockText, record, { signal, log }).catch((err: unknown) => {
@@ -252,10 +285,11 @@ export function createPyEnvManager(opts: PyEnvManagerOptions): PyEnvManager {
     );
 
   /** Leases an env that satisfies the request, if one is published; null otherwise. */
-  const leaseSatisfying = async (normalized: string[], interpreter: InterpreterInfo) => {
+  const leaseSatisfying = async (normalized: string[], interpreter: InterpreterInfo, scope: string | undefined) => {
     const candidates = await satisfyingEnvs(layout, {
       ...interpreterTags(interpreter),
       constraints: constraints?.version,
+      scope,
       requirements: [...normalized, ...pins],
     });
     for (const envKey of candidates) {
@@ -294,7 +328,7 @@ export function createPyEnvManager(opts: PyEnvManagerOptions): PyEnvManager {
       throwIfAborted(o.signal, "acquiring the environment");
       const { normalized, interpreter, requestKey } = await keyFor(requirements);
       if (o.reuseSatisfying) {
-        const found = await leaseSatisfying(normalized, interpreter);
+        const found = await leaseSatisfying(normalized, interpreter, o.scope);
         if (found) {
           counters.envHits++;
           counters.reuses++;
@@ -304,7 +338,8 @@ export function createPyEnvManager(opts: PyEnvManagerOptions): PyEnvManager {
       }
       const lock = await resolveLock(requestKey, normalized, o);
       if (lock.hit) counters.lockHits++;
-      const envKey = envKeyOf(lock.text, interpreter, constraints?.version);
+      // A source-built env is its builder's scope's alone: its content is not the lock's alone.
+      const envKey = envKeyOf(lock.text, interpreter, constraints?.version, ctx.sourceBuilds !== null ? o.scope : undefined);
       // Lease first, then look: see evict.ts for why this order makes eviction safe.
       const leaseFile = await takeLease(layout, envKey);
       let envHit: boolean;
@@ -339,17 +374,26 @@ export function createPyEnvManager(opts: PyEnvManagerOptions): PyEnvManager {
   };
 }
 
+/**
+ * What uv reads in the sandbox: its own install, the base interpreter's prefix (an env's
+ * bin/python points into it) and the CA certificates named in our environment.
+ */
+async function sandboxPaths(ctx: UvContext): Promise<string[]> {
+  const probe = await runChild(ctx.python, ["-c", "import os, sys; print(os.path.realpath(sys.base_prefix))"], { env: ctx.env, what: "probing the interpreter" });
+  if (probe.code !== 0) throw new PyEnvError("BUILD_FAILED", `the interpreter ${ctx.python} does not run (exit ${probe.code})`, { output: probe.stderr });
+  const certs = [ctx.env.SSL_CERT_FILE, ctx.env.SSL_CERT_DIR].filter((p): p is string => p !== undefined && isAbsolute(p));
+  return [dirname(dirname(await realpath(ctx.uvPath))), probe.stdout.trim(), ...certs];
+}
+
 const interpreterTags = (i: InterpreterInfo) => ({ python: `${i.implementation}-${i.version}`, platform: `${i.system}-${i.machine}` });
 
 /** The PEP 503 name of a normalized requirement (its canonical form starts with it). */
 const nameOf = (canonical: string): string => /^[a-z0-9][a-z0-9-]*/.exec(canonical)?.[0] ?? canonical;
 
 function excludedName(raw: string): string {
-  const check = checkRequirement(raw);
-  if (!check.ok || check.canonical !== check.name) {
-    throw new PyEnvError("INVALID_REQUIREMENT", `an excluded package must be a bare package name, not ${JSON.stringify(raw)}`);
-  }
-  return normalizePackageName(check.name);
+  const name = bareName(raw);
+  if (name === null) throw new PyEnvError("INVALID_REQUIREMENT", `an excluded package must be a bare package name, not ${JSON.stringify(raw)}`);
+  return name;
 }
 
 /**

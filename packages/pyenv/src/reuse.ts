@@ -16,12 +16,16 @@ export interface EnvMeta {
   constraints?: string;
   /** The resolved set: every distribution the env holds, PEP 503 name → exact version. */
   packages?: Record<string, string>;
+  /** Who it was built for (`AcquireOptions.scope`); absent: no one in particular. */
+  scope?: string;
 }
 
 export interface ReuseQuery {
   python: string;
   platform: string;
   constraints: string | undefined;
+  /** Only envs built for this scope are offered: another's may hold packages this one never asked for. */
+  scope: string | undefined;
   /** Normalized requirements and pins; every one must hold in the env. */
   requirements: readonly string[];
 }
@@ -41,6 +45,7 @@ export async function satisfyingEnvs(layout: Layout, query: ReuseQuery): Promise
     const meta = await readMeta(layout, envKey);
     if (!meta?.packages || meta.python !== query.python || meta.platform !== query.platform) continue;
     if ((meta.constraints ?? undefined) !== query.constraints) continue;
+    if ((meta.scope ?? undefined) !== query.scope) continue;
     if (unsatisfied(query.requirements, meta.packages).length > 0) continue;
     const used = await stat(usedMarker(layout, envKey)).catch(() => null);
     found.push({ envKey, usedMs: used?.mtimeMs ?? 0 });

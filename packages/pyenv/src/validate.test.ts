@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { PyEnvError } from "./errors.js";
 import { checkRequirement, normalizePackageName, normalizeRequirements } from "./validate.js";
 
-describe("checkRequirement", () => {
+describe("checkRequirement (the upload API's parser, as the environment builder reads requirements)", () => {
   it.each([
     ["scikit-learn", "scikit-learn"],
     ["pandas>=2", "pandas>=2"],
@@ -29,7 +29,8 @@ describe("checkRequirement", () => {
     ['x; python_version in"3.10 3.11"', 'x; python_version in "3.10 3.11"'],
   ])("accepts %j as %j", (raw, canonical) => {
     const result = checkRequirement(raw);
-    expect(result).toEqual({ ok: true, canonical, name: canonical.split(/[[<>=!~;]/)[0] });
+    expect(result.ok && result.requirement.canonical).toBe(canonical);
+    expect(result.ok && result.requirement.normalizedName).toBe(canonical.split(/[[<>=!~;]/)[0]);
   });
 
   it.each([
@@ -52,38 +53,38 @@ describe("checkRequirement", () => {
     ["pkg\n-r x", /single line/],
     ["pkg\t>=1", /control characters/],
     ["", /empty/],
-    ["x".repeat(201), /longer than 200/],
-    ["a b", /not a version specifier/],
-    ["foo 1.0", /not a version specifier/],
-    ["foo=1", /not a version specifier/],
-    ["foo>= 1. 0", /not a version specifier/],
-    ["foo>=", /not a valid version after >/],
-    ["foo>=1,,<2", /not a version specifier/],
-    ["numpy>=2.*", /not a valid version/],
-    ["numpy~=2.1.*", /not a valid version/],
+    ["x".repeat(201), /at most 200/],
+    ["a b", /not a version constraint/],
+    ["foo 1.0", /not a version constraint/],
+    ["foo=1", /not a version constraint \(use "==" for an exact version\)/],
+    ["foo>= 1. 0", /must not contain spaces/],
+    ["foo>=", />= must be followed by a version/],
+    ["foo>=1,,<2", /empty version constraint/],
+    ["numpy>=2.*", /wildcards/],
+    ["numpy~=2.1.*", /wildcards/],
     ["numpy==*", /not a valid version/],
-    ["foo~=1", /not a valid version/],
-    ["foo>=1.0+local", /not a valid version/],
-    ["foo (>=1", /unbalanced/],
-    ["foo ()", /empty parentheses/],
+    ["foo~=1", /at least two version parts/],
+    ["foo>=1.0+local", /local versions/],
+    ["foo (>=1", /not closed/],
+    ["foo ()", /no version constraint/],
     ["foo[bar", /extras/],
-    ["foo[b!r]", /extras/],
+    ["foo[b!r]", /extra "b!r" is not a valid name/],
     ["_foo", /package name/],
-    ["foo;", /environment marker/],
-    ['foo; (python_version > "3")', /environment marker/],
-    ['foo; os.name == "nt"', /environment marker/],
-    ['foo; evil == "x"', /environment marker/],
-    ['foo; python_version > "3" and', /environment marker/],
-    ["foo; python_version > python_full_version", /environment marker/],
-    ['foo; python_version > "3" sys_platform == "x"', /environment marker/],
-    ['foo; python_versionin "3"', /environment marker/],
-    ['foo; python_version == "3;rm"', /environment marker/],
-    ['foo; python_version == "3" --index-url x', /environment marker/],
-    ["six --hash=sha256:00", /not a version specifier/],
+    ["foo;", /marker/],
+    ['foo; (python_version > "3"', /marker/],
+    ['foo; os.name == "nt"', /marker/],
+    ['foo; evil == "x"', /marker/],
+    ['foo; python_version > "3" and', /marker/],
+    ["foo; python_version > python_full_version", /marker/],
+    ['foo; python_version > "3" sys_platform == "x"', /marker/],
+    ['foo; python_versionin "3"', /marker/],
+    ['foo; python_version == "3;rm"', /marker/],
+    ['foo; python_version == "3" --index-url x', /marker/],
+    ["six --hash=sha256:00", /not a version constraint/],
   ])("refuses %j", (raw, reason) => {
     const result = checkRequirement(raw);
     expect(result.ok).toBe(false);
-    if (!result.ok) expect(result.problem).toMatch(reason);
+    if (!result.ok) expect(result.problems.join(" ")).toMatch(reason);
   });
 });
 

@@ -1,3 +1,4 @@
+import { layoutOf } from "../src/layout.js";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -19,16 +20,16 @@ describe("acquire", () => {
     expect(first.lockHit).toBe(false);
     expect(first.envHit).toBe(false);
     expect(manager.stats()).toMatchObject({ builds: 1, compiles: 1 });
-    expect(first.path).toBe(join(root, "envs", first.envKey));
+    expect(first.path).toBe(join(layoutOf(root).envs, first.envKey));
     expect(first.python).toBe(join(first.path, "bin", "python"));
     expect(first.binDir).toBe(join(first.path, "bin"));
     expect(first.requestKey).toMatch(/^[0-9a-f]{64}$/);
-    const lock = await readFile(join(root, "locks", `${first.requestKey}.txt`), "utf8");
+    const lock = await readFile(join(layoutOf(root).locks, `${first.requestKey}.txt`), "utf8");
     expect(lock).toMatch(/^iniconfig==/m);
     expect(lock).toMatch(/^six==1\.16\.0$/m);
-    expect(JSON.parse(await readFile(join(root, "locks", `${first.requestKey}.json`), "utf8"))).toHaveProperty("created_at");
+    expect(JSON.parse(await readFile(join(layoutOf(root).locks, `${first.requestKey}.json`), "utf8"))).toHaveProperty("created_at");
     // Nothing half-built is left behind.
-    expect(await readdir(join(root, "tmp"))).toEqual([]);
+    expect(await readdir(layoutOf(root).tmp)).toEqual([]);
   });
 
   it("publishes an env whose interpreter imports the requested packages and the pins after the rename", async () => {
@@ -70,7 +71,7 @@ describe("acquire", () => {
   });
 
   it("shares one env between requests that lock to the same set", async () => {
-    const lock = await readFile(join(root, "locks", `${first.requestKey}.txt`), "utf8");
+    const lock = await readFile(join(layoutOf(root).locks, `${first.requestKey}.txt`), "utf8");
     const pinned = /^iniconfig==\S+$/m.exec(lock)?.[0];
     expect(pinned).toBeDefined();
     const before = manager.stats();

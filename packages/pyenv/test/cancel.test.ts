@@ -1,3 +1,4 @@
+import { layoutOf } from "../src/layout.js";
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -8,7 +9,7 @@ import { deadPid, freshRoot, recordingUv, testManager } from "./helpers.js";
 
 /** envs/ entries that are published venvs (named by a sha256). */
 async function publishedEnvs(root: string): Promise<string[]> {
-  return (await readdir(join(root, "envs")).catch(() => [] as string[])).filter((n) => /^[0-9a-f]{64}$/.test(n));
+  return (await readdir(layoutOf(root).envs).catch(() => [] as string[])).filter((n) => /^[0-9a-f]{64}$/.test(n));
 }
 
 /** Members of a process group that are still running (zombies awaiting their reaper are dead). */
@@ -62,8 +63,8 @@ describe("cancellation", () => {
     expect(lines.some((l) => /^Creating virtual environment/.test(l))).toBe(true);
     expect(manager.stats().builds).toBe(1);
     expect(await publishedEnvs(root)).toEqual([]);
-    expect(await readdir(join(root, "tmp"))).toEqual([]);
-    expect(await readdir(join(root, "mutex"))).toEqual([]);
+    expect(await readdir(layoutOf(root).tmp)).toEqual([]);
+    expect(await readdir(layoutOf(root).mutex)).toEqual([]);
 
     const lease = await manager.acquire(["packaging"]);
     expect(lease).toMatchObject({ lockHit: true, envHit: false });
@@ -106,18 +107,18 @@ describe("crash recovery", () => {
     const dead = await deadPid();
     const requestKey = await (await testManager(root)).requestKey(["iniconfig"]);
     // What a builder killed mid-build leaves: a half venv in tmp/ and its locks.
-    await mkdir(join(root, "tmp", `${"0".repeat(64)}-${dead}-abcdef`, "bin"), { recursive: true });
-    await mkdir(join(root, "mutex", `lock-${requestKey}`), { recursive: true });
-    await writeFile(join(root, "mutex", `lock-${requestKey}`, "pid"), String(dead));
+    await mkdir(join(layoutOf(root).tmp, `${"0".repeat(64)}-${dead}-abcdef`, "bin"), { recursive: true });
+    await mkdir(join(layoutOf(root).mutex, `lock-${requestKey}`), { recursive: true });
+    await writeFile(join(layoutOf(root).mutex, `lock-${requestKey}`, "pid"), String(dead));
     // A live process's scratch is left alone.
     const live = `${"1".repeat(64)}-${process.pid}-abcdef`;
-    await mkdir(join(root, "tmp", live));
+    await mkdir(join(layoutOf(root).tmp, live));
 
     const manager = await testManager(root);
     const lease = await manager.acquire(["iniconfig"]);
     expect(lease).toMatchObject({ lockHit: false, envHit: false });
-    expect(await readdir(join(root, "tmp"))).toEqual([live]);
-    expect(await readdir(join(root, "mutex"))).toEqual([]);
+    expect(await readdir(layoutOf(root).tmp)).toEqual([live]);
+    expect(await readdir(layoutOf(root).mutex)).toEqual([]);
     await lease.release();
   });
 
@@ -128,6 +129,6 @@ describe("crash recovery", () => {
     expect(err).toMatchObject({ code: "BUILD_FAILED" });
     expect((err as PyEnvError).output).toMatch(/injected install failure/);
     expect(await publishedEnvs(root)).toEqual([]);
-    expect(await readdir(join(root, "tmp"))).toEqual([]);
+    expect(await readdir(layoutOf(root).tmp)).toEqual([]);
   });
 });

@@ -1,11 +1,12 @@
+import { layoutOf } from "../src/layout.js";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { TOOL_VERSIONS } from "@asgard/infra";
+import { TOOL_VERSIONS } from "@asgard/tools";
 import { parseConstraints, platformConstraints, PyEnvError } from "../src/index.js";
 import { exec, freshRoot, testManager } from "./helpers.js";
 
-const lockOf = (root: string, requestKey: string) => readFile(join(root, "locks", `${requestKey}.txt`), "utf8");
+const lockOf = (root: string, requestKey: string) => readFile(join(layoutOf(root).locks, `${requestKey}.txt`), "utf8");
 
 describe("platform constraints (real uv, real index)", () => {
   // requests pulls idna, urllib3, certifi and charset-normalizer; six is a test pin.
@@ -22,7 +23,7 @@ describe("platform constraints (real uv, real index)", () => {
     expect(lock).toMatch(/^six==1\.16\.0$/m);
     const run = await exec(plain.python, ["-c", "import idna, urllib3; print(idna.__version__, urllib3.__version__)"]);
     expect(run.out.trim()).toBe("3.6 2.0.7");
-    const meta = JSON.parse(await readFile(join(root, "envs", `${plain.envKey}.json`), "utf8")) as Record<string, unknown>;
+    const meta = JSON.parse(await readFile(join(layoutOf(root).envs, `${plain.envKey}.json`), "utf8")) as Record<string, unknown>;
     expect(meta.constraints).toBe(set.version);
 
     const named = await manager.acquire(["requests", "IDNA==3.7"]);

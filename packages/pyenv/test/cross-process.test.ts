@@ -1,8 +1,10 @@
+import { layoutOf } from "../src/layout.js";
 import { spawn } from "node:child_process";
 import { readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { FROM_SOURCES } from "@asgard/test-support";
 import type { PyEnvStats } from "../src/index.js";
 import { freshRoot, testManager, uvCacheDir } from "./helpers.js";
 
@@ -10,7 +12,7 @@ const FIXTURE = fileURLToPath(new URL("./fixtures/acquire-once.ts", import.meta.
 
 /** Starts the fixture in a separate Node process; `ready` resolves once it waits for the go file. */
 function anotherProcess(root: string, mode: "release" | "keep", requirements: string[]) {
-  const child = spawn(process.execPath, ["--import", "tsx", FIXTURE, root, uvCacheDir(), mode, ...requirements], {
+  const child = spawn(process.execPath, [...FROM_SOURCES, FIXTURE, root, uvCacheDir(), mode, ...requirements], {
     cwd: fileURLToPath(new URL("..", import.meta.url)),
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -59,7 +61,7 @@ describe("processes sharing a root", () => {
     const other = anotherProcess(root, "keep", ["iniconfig"]);
     await go(root);
     const child = await other.result;
-    expect(await readdir(join(root, "envs", `${child.envKey}.leases`))).toHaveLength(1);
+    expect(await readdir(join(layoutOf(root).envs, `${child.envKey}.leases`))).toHaveLength(1);
     const manager = await testManager(root, { diskBudgetBytes: 1 });
     expect((await manager.evict()).removed).toEqual([child.envKey]);
   }, 120_000);

@@ -1,10 +1,11 @@
+import { layoutOf } from "../src/layout.js";
 import { readdir, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { deadPid, freshRoot, testManager } from "./helpers.js";
 
 const published = async (root: string) =>
-  (await readdir(join(root, "envs"))).filter((n) => /^[0-9a-f]{64}$/.test(n)).sort();
+  (await readdir(layoutOf(root).envs)).filter((n) => /^[0-9a-f]{64}$/.test(n)).sort();
 
 describe("evict", () => {
   it("removes least-recently-used envs over the budget and never a leased one", async () => {
@@ -16,7 +17,7 @@ describe("evict", () => {
     await old.release();
     await recent.release();
     // Make the order of use explicit: `old` longest ago.
-    const marker = (key: string) => join(root, "envs", `${key}.used`);
+    const marker = (key: string) => join(layoutOf(root).envs, `${key}.used`);
     await utimes(marker(old.envKey), new Date(1_000_000), new Date(1_000_000));
     await utimes(marker(recent.envKey), new Date(2_000_000), new Date(2_000_000));
 
@@ -25,7 +26,7 @@ describe("evict", () => {
     expect(first.removed).toEqual([old.envKey, recent.envKey]);
     expect(first.bytes).toBeGreaterThan(0);
     expect(await published(root)).toEqual([leased.envKey]);
-    expect(await readdir(join(root, "tmp"))).toEqual([]);
+    expect(await readdir(layoutOf(root).tmp)).toEqual([]);
 
     await leased.release();
     expect((await manager.evict()).removed).toEqual([leased.envKey]);
@@ -54,7 +55,7 @@ describe("evict", () => {
     const b = await owner.acquire(["idna"]);
     await a.release();
     await b.release();
-    const leasesOf = (key: string) => join(root, "envs", `${key}.leases`);
+    const leasesOf = (key: string) => join(layoutOf(root).envs, `${key}.leases`);
     // A job that crashed without releasing: its lease names a pid that is gone.
     await writeFile(join(leasesOf(a.envKey), `${await deadPid()}-abcdef`), "{}");
     // A live user of b through another manager on the same root.

@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import { chmod, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { inject } from "vitest";
-import { ensureUv, pythonExecutable } from "@asgard/infra";
+import { ensureUv, pythonExecutable } from "@asgard/tools";
 import { createPyEnvManager, type PyEnvManagerOptions } from "../src/index.js";
 
 /** A fresh cache root for one test file, under the run's scratch directory. */

@@ -93,4 +93,17 @@ describe("invalid requirements", () => {
     expect(lock).not.toMatch(/iniconfig/);
     await lease.release();
   });
+
+  it("hands uv grouped markers in a canonical form it evaluates as written", async () => {
+    const manager = await testManager(root);
+    // Without its parentheses the first marker would hold here (os_name == "posix" or …).
+    const lease = await manager.acquire([
+      "iniconfig; (os_name == 'posix' or os_name == 'nt') and sys_platform == 'win32'",
+      'idna; python_version >= "3" and ((os_name == "posix" or os_name == "nt"))',
+    ]);
+    const lock = await readFile(join(lease.path, "asgard-lock.txt"), "utf8");
+    expect(lock).toMatch(/^idna==/m);
+    expect(lock).not.toMatch(/iniconfig/);
+    await lease.release();
+  });
 });

@@ -1,3 +1,4 @@
+import { layoutOf } from "../src/layout.js";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -14,14 +15,14 @@ beforeAll(async () => {
   root = await freshRoot("reuse");
   manager = await testManager(root);
   job = await manager.acquire(["iniconfig", "idna"]);
-  versions = (JSON.parse(await readFile(join(root, "envs", `${job.envKey}.json`), "utf8")) as { packages: Record<string, string> }).packages;
+  versions = (JSON.parse(await readFile(join(layoutOf(root).envs, `${job.envKey}.json`), "utf8")) as { packages: Record<string, string> }).packages;
 });
 
-const published = async () => (await readdir(join(root, "envs"))).filter((n) => /^[0-9a-f]{64}$/.test(n));
+const published = async () => (await readdir(layoutOf(root).envs)).filter((n) => /^[0-9a-f]{64}$/.test(n));
 
 describe("acquire with reuseSatisfying", () => {
   it("records the env's resolved set, interpreter and constraint set at build", async () => {
-    const meta = JSON.parse(await readFile(join(root, "envs", `${job.envKey}.json`), "utf8")) as Record<string, unknown>;
+    const meta = JSON.parse(await readFile(join(layoutOf(root).envs, `${job.envKey}.json`), "utf8")) as Record<string, unknown>;
     expect(meta.packages).toMatchObject({ iniconfig: expect.any(String), idna: expect.any(String), six: "1.16.0" });
     expect(meta.python).toMatch(/^CPython-3\./);
     expect(meta.platform).toMatch(/^Linux-/);

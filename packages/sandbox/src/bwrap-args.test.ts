@@ -26,9 +26,15 @@ function input(overrides: Partial<BwrapArgsInput> = {}): BwrapArgsInput {
     cwd: "/var/lib/runner/jobs/j1",
     env: { PATH: "/opt/envs/e1/bin:/usr/bin", MLFLOW_RUN_ID: "r1" },
     readOnlyPaths: ["/opt/envs/e1", "/root/.pyenv/versions/3.11.7"],
-    network: true,
+    tmpfsBytes: { tmp: 1 << 30, shm: 1 << 28 },
+    workDir: null,
+    runtimeDir: null,
+    resolvConf: null,
+    wrappers: [],
     argsFd: 3,
     infoFd: 4,
+    blockFd: 5,
+    seccompFd: 6,
     ...overrides,
   };
 }
@@ -80,6 +86,14 @@ describe("buildBwrapArgs", () => {
     ]);
     expect(triples(setupArgs, "--bind")).toEqual([["/var/lib/runner/jobs/j1", "/var/lib/runner/jobs/j1"]]);
     expect(values(setupArgs, "--chdir")).toEqual(["/var/lib/runner/jobs/j1"]);
+  });
+
+  it("without a cwd binds nothing read-write and works in the private /tmp", () => {
+    const { setupArgs } = buildBwrapArgs(input({ cwd: null }));
+    expect(triples(setupArgs, "--bind")).toEqual([]);
+    expect(triples(setupArgs, "--ro-bind")).toContainEqual(["/opt/envs/e1", "/opt/envs/e1"]);
+    expect(values(setupArgs, "--chdir")).toEqual(["/tmp"]);
+    expect(values(setupArgs, "--tmpfs")).toContain("/tmp");
   });
 
   it("creates traversable parents for binds outside host-backed dirs, before the bind", () => {
@@ -147,9 +161,64 @@ describe("buildBwrapArgs", () => {
     expect(argv).toEqual(["--args", "3", "--", "/opt/envs/e1/bin/python", "-u", "train.py"]);
   });
 
-  it("unshares the network only when asked", () => {
-    expect(buildBwrapArgs(input()).setupArgs).not.toContain("--unshare-net");
-    expect(buildBwrapArgs(input({ network: false })).setupArgs).toContain("--unshare-net");
+  it("always unshares the network", () => {
+    expect(buildBwrapArgs(input()).setupArgs).toContain("--unshare-net");
+    expect(buildBwrapArgs(input({ identity: { kind: "userns", uid: 1, gid: 1 } })).setupArgs).toContain("--unshare-net");
+  });
+
+  it("sizes /tmp and /dev/shm", () => {
+    const { setupArgs } = buildBwrapArgs(input({ tmpfsBytes: { tmp: 1000, shm: 2000 } }));
+    const tmp = setupArgs.indexOf("/tmp");
+    const shm = setupArgs.indexOf("/dev/shm");
+    expect(setupArgs.slice(tmp - 5, tmp)).toEqual(["--size", "1000", "--perms", "1777", "--tmpfs"]);
+    expect(setupArgs.slice(shm - 5, shm)).toEqual(["--size", "2000", "--perms", "1777", "--tmpfs"]);
+  });
+
+  it("makes a capped working directory a sized tmpfs holding read-only binds of the host's entries", () => {
+    const { setupArgs } = buildBwrapArgs(input({ workDir: { bytes: 4096, entries: ["train.py", "data"] } }));
+    const cwd = "/var/lib/runner/jobs/j1";
+    const tmpfs = setupArgs.indexOf(cwd) - 1;
+    expect(setupArgs.slice(tmpfs - 4, tmpfs + 2)).toEqual([
+      "--size",
+      "4096",
+      "--perms",
+      "1777",
+      "--tmpfs",
+      cwd,
+    ]);
+    expect(triples(setupArgs, "--ro-bind")).toEqual(expect.arrayContaining([[`${cwd}/data`, `${cwd}/data`], [`${cwd}/train.py`, `${cwd}/train.py`]]));
+    expect(triples(setupArgs, "--bind")).not.toContainEqual([cwd, cwd]);
+    expect(() => buildBwrapArgs(input({ workDir: { bytes: 4096, entries: ["../x"] } }))).toThrow(TypeError);
+  });
+
+  it("waits on the block fd and loads the seccomp filter from its fd", () => {
+    const { setupArgs } = buildBwrapArgs(input());
+    expect(values(setupArgs, "--block-fd")).toEqual(["5"]);
+    expect(values(setupArgs, "--seccomp")).toEqual(["6"]);
+  });
+
+  it("binds the runtime directory read-only at /asgard and a replacement resolv.conf", () => {
+    const { setupArgs } = buildBwrapArgs(
+      input({ runtimeDir: "/tmp/asgard-sandbox-x", resolvConf: "/tmp/asgard-sandbox-x/resolv.conf" }),
+    );
+    const roBinds = triples(setupArgs, "--ro-bind");
+    expect(roBinds).toContainEqual(["/tmp/asgard-sandbox-x", "/asgard"]);
+    expect(roBinds).toContainEqual(["/tmp/asgard-sandbox-x/resolv.conf", "/etc/resolv.conf"]);
+    expect(roBinds).not.toContainEqual(["/etc/resolv.conf", "/etc/resolv.conf"]);
+    expect(triples(setupArgs, "--bind").map(([, d]) => d)).not.toContain("/asgard");
+  });
+
+  it("runs the command under the wrappers, after the identity switch", () => {
+    const { argv } = buildBwrapArgs(input({ wrappers: ["/usr/bin/prlimit", "--core=0", "--"] }));
+    expect(argv.slice(argv.indexOf("--bounding-set=-all") + 1)).toEqual([
+      "--",
+      "/usr/bin/prlimit",
+      "--core=0",
+      "--",
+      "/opt/envs/e1/bin/python",
+      "-u",
+      "train.py",
+    ]);
   });
 
   it("isolates pid, ipc and uts and ties the sandbox to its parent", () => {

@@ -32,17 +32,39 @@ export interface BwrapArgsInput {
   identity: SandboxIdentity;
   command: string;
   args: string[];
-  /** Absolute, bound read-write and used as the working directory. */
-  cwd: string;
+  /**
+   * Absolute, bound read-write and used as the working directory; null: nothing of the host
+   * is writable, and the command works in its private `/tmp`.
+   */
+  cwd: string | null;
   /** The script's complete environment. */
   env: Record<string, string>;
   /** Absolute host paths bound read-only at the same path. */
   readOnlyPaths: string[];
-  network: boolean;
+  /** Sizes of the private `/tmp` and `/dev/shm`, bytes. */
+  tmpfsBytes: { tmp: number; shm: number };
+  /**
+   * A capped working directory: a tmpfs of `bytes` at `cwd`, with each of `entries` (names in the
+   * host's `cwd`) bound read-only into it. Null: the host's `cwd` bound read-write.
+   */
+  workDir: { bytes: number; entries: string[] } | null;
+  /** Host directory bound read-only at {@link RUNTIME_DIR} (MLflow socket, init program), or null. */
+  runtimeDir: string | null;
+  /** Host file bound at `/etc/resolv.conf` instead of the host's own, or null. */
+  resolvConf: string | null;
+  /**
+   * Programs the command runs under, after the identity switch, each ending in the next
+   * (`prlimit … --`, the init): e.g. `["/usr/bin/prlimit", "--core=0", "--"]`.
+   */
+  wrappers: string[];
   /** The fd bwrap reads `setupArgs` from (`--args`). */
   argsFd: number;
   /** The fd bwrap writes its child pid and namespace ids to (`--info-fd`). */
   infoFd: number;
+  /** The fd bwrap waits on, after building the sandbox and before starting the command (`--block-fd`). */
+  blockFd: number;
+  /** The fd bwrap reads the seccomp BPF program from (`--seccomp`). */
+  seccompFd: number;
 }
 
 export interface BwrapInvocation {
@@ -55,6 +77,12 @@ export interface BwrapInvocation {
   /** bwrap's real argv: `--args <fd> -- [setpriv …] command args…`. */
   argv: string[];
 }
+
+/** Where the sandbox sees its runtime directory: the MLflow socket and the init program. */
+export const RUNTIME_DIR = "/asgard";
+
+/** The sandbox's own tmpfs: the working directory of a command given no host directory. */
+export const PRIVATE_TMP = "/tmp";
 
 /** `/usr` first: every other entry is either a symlink into it or a sibling. */
 export const SYSTEM_PATHS = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"] as const;
@@ -119,8 +147,9 @@ function isAtOrUnder(p: string, base: string): boolean {
 
 /** Builds the bubblewrap invocation for one script. Pure: the host is described by `layout`. */
 export function buildBwrapArgs(input: BwrapArgsInput): BwrapInvocation {
-  assertSandboxPath(input.cwd, "cwd");
+  if (input.cwd !== null) assertSandboxPath(input.cwd, "cwd");
   for (const p of input.readOnlyPaths) assertSandboxPath(p, "readOnlyPaths entry");
+  for (const p of [input.runtimeDir, input.resolvConf]) if (p !== null) assertSandboxPath(p, "runtime path");
   for (const name of Object.keys(input.env)) assertEnvName(name);
 
   const setup: string[] = [];
@@ -138,10 +167,10 @@ export function buildBwrapArgs(input: BwrapArgsInput): BwrapInvocation {
       created.add(dir);
     }
   };
-  const bind = (flag: "--ro-bind" | "--bind", path: string): void => {
-    makeParents(path);
-    setup.push(flag, path, path);
-    hostBacked.push(path);
+  const bind = (flag: "--ro-bind" | "--bind", path: string, dest: string = path): void => {
+    makeParents(dest);
+    setup.push(flag, path, dest);
+    hostBacked.push(dest);
   };
 
   for (const entry of input.layout.systemEntries) {
@@ -154,20 +183,40 @@ export function buildBwrapArgs(input: BwrapArgsInput): BwrapInvocation {
   setup.push("--proc", "/proc", "--dev", "/dev");
   // Writable by anyone, sticky, like on the host: Python's tempfile and multiprocessing
   // (semaphores in /dev/shm, which PyTorch data loaders need) run as the unprivileged uid.
-  setup.push("--perms", "1777", "--tmpfs", "/tmp", "--perms", "1777", "--tmpfs", "/dev/shm");
+  // Sized: bwrap's default is half the host's memory (charged to the sandbox's cgroup).
+  setup.push("--size", String(input.tmpfsBytes.tmp), "--perms", "1777", "--tmpfs", "/tmp");
+  setup.push("--size", String(input.tmpfsBytes.shm), "--perms", "1777", "--tmpfs", "/dev/shm");
   created.add("/dev/shm");
-  for (const p of input.layout.etcPaths) bind("--ro-bind", p);
+  for (const p of input.layout.etcPaths) {
+    if (p !== "/etc/resolv.conf" || input.resolvConf === null) bind("--ro-bind", p);
+  }
+  if (input.resolvConf !== null) bind("--ro-bind", input.resolvConf, "/etc/resolv.conf");
+  if (input.runtimeDir !== null) bind("--ro-bind", input.runtimeDir, RUNTIME_DIR);
 
   // Parents before children, or a later bind would hide an earlier one.
   const binds = [
     ...[...new Set(input.readOnlyPaths)].map((path) => ({ flag: "--ro-bind" as const, path })),
-    { flag: "--bind" as const, path: input.cwd },
+    ...(input.cwd === null ? [] : [{ flag: "--bind" as const, path: input.cwd }]),
   ].sort((a, b) => depth(a.path) - depth(b.path));
-  for (const b of binds) bind(b.flag, b.path);
-  setup.push("--chdir", input.cwd);
+  for (const b of binds) {
+    if (b.path !== input.cwd || input.workDir === null) {
+      bind(b.flag, b.path);
+      continue;
+    }
+    // Sized like /tmp, and like it charged to the sandbox's memory: the script's total output is capped.
+    makeParents(input.cwd);
+    setup.push("--size", String(input.workDir.bytes), "--perms", "1777", "--tmpfs", input.cwd);
+    created.add(input.cwd);
+    for (const name of [...input.workDir.entries].sort()) {
+      if (name.includes("/") || name === "." || name === "..") throw new TypeError(`work directory entry must be a name, got ${JSON.stringify(name)}`);
+      bind("--ro-bind", `${input.cwd}/${name}`);
+    }
+  }
+  setup.push("--chdir", input.cwd ?? PRIVATE_TMP);
 
-  setup.push("--unshare-pid", "--unshare-ipc", "--unshare-uts");
-  if (!input.network) setup.push("--unshare-net");
+  // The network namespace holds only a loopback of its own (and slirp4netns's tap0 when
+  // the script may reach the internet): nothing of the host's network.
+  setup.push("--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-net");
   if (input.identity.kind === "userns") {
     setup.push(
       "--unshare-user",
@@ -185,7 +234,8 @@ export function buildBwrapArgs(input: BwrapArgsInput): BwrapInvocation {
   if (input.identity.kind === "setpriv") {
     for (const cap of SETPRIV_CAPS) setup.push("--cap-add", cap);
   }
-  setup.push("--die-with-parent", "--new-session", "--info-fd", String(input.infoFd));
+  setup.push("--die-with-parent", "--new-session", "--info-fd", String(input.infoFd), "--block-fd", String(input.blockFd));
+  setup.push("--seccomp", String(input.seccompFd));
   setup.push("--clearenv");
   for (const name of Object.keys(input.env).sort()) setup.push("--setenv", name, input.env[name] ?? "");
 
@@ -206,7 +256,7 @@ export function buildBwrapArgs(input: BwrapArgsInput): BwrapInvocation {
       "--",
     );
   }
-  argv.push(input.command, ...input.args);
+  argv.push(...input.wrappers, input.command, ...input.args);
   return { setupArgs: setup, argv };
 }
 

@@ -1,4 +1,4 @@
-import { readdirSync, readlinkSync } from "node:fs";
+import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 
 /** The `/proc/<pid>/ns/pid` link text of a PID namespace, from its inode number. */
 export function pidNamespaceLink(inode: number): string {
@@ -31,16 +31,35 @@ function namespaceOf(pid: number): string | null {
  * Why not signal bwrap: SIGTERM to the outer bwrap kills it, and --die-with-parent then
  * SIGKILLs the namespace at once, so the script gets no grace; the namespace's init (bwrap
  * again) ignores SIGTERM. Each pid is re-checked right before the signal so a pid reused by
- * an unrelated process after the scan is left alone.
+ * an unrelated process after the scan is left alone. `exceptInside` names processes by their
+ * pid inside the namespace: the sandbox's init (pid 2 there) passes signals on to the script
+ * itself, which would otherwise get each one twice.
  */
-export function signalNamespace(nsLink: string, signal: NodeJS.Signals, except: number[]): number {
+export function signalNamespace(
+  nsLink: string,
+  signal: NodeJS.Signals,
+  except: number[],
+  exceptInside: number[] = [],
+): number {
   let sent = 0;
   for (const pid of pidsInNamespace(nsLink)) {
     if (except.includes(pid) || pid <= 1 || pid === process.pid) continue;
+    if (exceptInside.length > 0 && exceptInside.includes(pidInsideNamespace(pid) ?? -1)) continue;
     if (namespaceOf(pid) !== nsLink) continue;
     if (signalPid(pid, signal)) sent++;
   }
   return sent;
+}
+
+/** The innermost pid of a process (its pid in its own PID namespace), from /proc/<pid>/status. */
+export function pidInsideNamespace(pid: number): number | null {
+  try {
+    const line = /^NSpid:\s*(.*)$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
+    const innermost = line?.trim().split(/\s+/).at(-1);
+    return innermost === undefined ? null : Number(innermost);
+  } catch {
+    return null;
+  }
 }
 
 /**

@@ -1,3 +1,5 @@
+import type { Readable } from "node:stream";
+
 /** The longest line handed to `onLine`; longer lines arrive as several consecutive pieces. */
 export const MAX_LINE_BYTES = 64 * 1024;
 
@@ -73,4 +75,43 @@ function utf8Boundary(buf: Buffer, at: number): number {
     if (byte === undefined || (byte & 0xc0) !== 0x80) return i;
   }
   return at;
+}
+
+/**
+ * How long output is still read after the spawned process exited. In bwrap mode the pipes
+ * close with the namespace; in process-group mode an escaped daemon can hold them for ever.
+ */
+const DRAIN_MS = 2000;
+
+/** Feeds a stream into `onLine` line by line; resolves when the stream has ended. */
+export function readLines(stream: Readable, onLine: (line: string) => void): { ended: Promise<void>; flush(): void } {
+  const splitter = new LineSplitter(onLine);
+  let flushed = false;
+  const flush = (): void => {
+    if (flushed) return;
+    flushed = true;
+    stream.removeAllListeners("data");
+    splitter.end();
+  };
+  stream.on("data", (chunk: Buffer) => splitter.push(chunk));
+  const ended = new Promise<void>((resolve) => {
+    const finish = (): void => {
+      flush();
+      resolve();
+    };
+    stream.once("end", finish);
+    stream.once("close", finish);
+    stream.once("error", finish);
+  });
+  return { ended, flush };
+}
+
+export async function drain(outputs: Array<{ ended: Promise<void>; flush(): void }>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, DRAIN_MS);
+  });
+  await Promise.race([Promise.all(outputs.map((o) => o.ended)), deadline]);
+  clearTimeout(timer);
+  for (const o of outputs) o.flush();
 }

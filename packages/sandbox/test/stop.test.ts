@@ -1,4 +1,6 @@
+import { existsSync, readdirSync } from "node:fs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { cgroupSupport } from "../src/cgroups.js";
 import { runScript, type RunScriptOptions } from "../src/index.js";
 import { findPython, makeJobDir, processesWith, remainingAfterPolls, startChildRunner, uniqueMarker } from "./support.js";
 
@@ -139,5 +141,15 @@ describe("stopping a sandboxed script", () => {
     runner.process.kill("SIGKILL");
     await runner.exited;
     expect(await remainingAfterPolls(marker)).toEqual([]);
+
+    // Its cgroup outlived it; the next sandbox started on this machine removes it.
+    const support = cgroupSupport();
+    if (support.kind === "v1") {
+      const leftovers = () => readdirSync(support.platformDirs.pids).filter((n) => n.startsWith(`sbx-${runner.process.pid}-`));
+      expect(leftovers()).toHaveLength(1);
+      const next = runScript({ ...treeOptions(marker, "ignore-term"), command: "/bin/true", args: [], onLine: () => {} });
+      await next.done;
+      expect(existsSync(support.platformDirs.pids) ? leftovers() : []).toEqual([]);
+    }
   });
 });

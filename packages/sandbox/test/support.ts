@@ -6,6 +6,7 @@ import { dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
+import { FROM_SOURCES } from "@asgard/test-support";
 import { runScript, type RunResult, type RunScriptOptions } from "../src/index.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -20,8 +21,13 @@ export interface Python {
 
 /** The python3 on PATH, resolved to its real binary and prefixes. */
 export function findPython(): Python {
+  return pythonAt("python3");
+}
+
+/** The interpreter `executable` (a virtualenv's, say), with the prefixes a sandbox must bind. */
+export function pythonAt(interpreter: string): Python {
   const out = execFileSync(
-    "python3",
+    interpreter,
     ["-c", "import sys; print(sys.prefix); print(sys.base_prefix); print(sys.executable)"],
     { encoding: "utf8" },
   );
@@ -106,7 +112,7 @@ export function startChildRunner(
 ): ChildRunner {
   const child = spawn(
     process.execPath,
-    ["--import", "tsx", join(here, "fixtures/child-runner.ts"), JSON.stringify(opts)],
+    [...FROM_SOURCES, join(here, "fixtures/child-runner.ts"), JSON.stringify(opts)],
     {
       cwd: repoRoot,
       env: spawnOpts.env ?? process.env,

@@ -1,5 +1,5 @@
 import { chownSync } from "node:fs";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, inject, it } from "vitest";
 import { makeJobDir, processesWith, remainingAfterPolls, startChildRunner, uniqueMarker } from "./support.js";
 
 // A runner that is not root cannot switch uid: bwrap then runs unprivileged and maps the
@@ -75,6 +75,39 @@ describe("bwrap mode under a runner that is not root", () => {
     const { result } = await runner.waitFor((r) => "result" in r);
     expect(result).toMatchObject({ timedOut: true, signal: "SIGKILL" });
     expect(await remainingAfterPolls(marker)).toEqual([]);
+    await runner.exited;
+  });
+
+  it("serves MLflow to the script through the proxy, and falls back to rlimits without cgroups", async () => {
+    const mlflowUrl = inject("infra").mlflowUrl;
+    const code = [
+      "import json, resource, socket, sys, urllib.request",
+      "with urllib.request.urlopen('http://127.0.0.1:5000/health') as r: health = r.status",
+      "try:",
+      "    socket.create_connection(('127.0.0.1', int(sys.argv[1])), timeout=10); direct = 'connected'",
+      "except OSError as e:",
+      "    direct = type(e).__name__",
+      "print(json.dumps({'health': health, 'direct': direct, 'nproc': resource.getrlimit(resource.RLIMIT_NPROC)[0]}))",
+    ].join("\n");
+    const runner = startChildRunner(
+      {
+        command: "/usr/bin/python3",
+        args: ["-c", code, new URL(mlflowUrl).port],
+        cwd: job.dir,
+        env: { PATH: "/usr/bin:/bin" },
+        readOnlyPaths: [],
+        timeoutMs: 60_000,
+        mlflow: { url: mlflowUrl, workspace: "default" },
+        limits: { pids: 900 },
+      },
+      runnerUid === undefined ? {} : { uid: runnerUid },
+    );
+    const { result } = await runner.waitFor((r) => "result" in r);
+    expect(result).toMatchObject({ exitCode: 0 });
+    const report = JSON.parse(stdoutOf(runner).at(-1) ?? "null") as { health: number; direct: string; nproc: number };
+    expect(report).toMatchObject({ health: 200, direct: "ConnectionRefusedError" });
+    // An unprivileged runner cannot create cgroups: the process limit becomes RLIMIT_NPROC.
+    if (runnerUid !== undefined) expect(report.nproc).toBe(900);
     await runner.exited;
   });
 });

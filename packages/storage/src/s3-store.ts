@@ -1,5 +1,4 @@
 import {
-  CreateBucketCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
@@ -127,23 +126,6 @@ export function createS3BlobStore(opts: S3BlobStoreOptions): BlobStore {
       }
     },
   };
-}
-
-/**
- * Creates `bucket` unless it already exists and is ours. For local stacks and tests;
- * production buckets are made by whoever provisions the account.
- */
-export async function ensureS3Bucket(opts: S3ConnectionOptions & { bucket: string }): Promise<void> {
-  const bucket = checkBucket(opts.bucket);
-  const client = createS3Client(opts);
-  try {
-    await client.send(new CreateBucketCommand({ Bucket: bucket }));
-  } catch (err) {
-    if ((err as { name?: string }).name === "BucketAlreadyOwnedByYou") return;
-    throw toStorageError(err, { op: "create bucket", bucket, secrets: secretsOf(opts) });
-  } finally {
-    client.destroy();
-  }
 }
 
 function createS3Client(opts: S3ConnectionOptions): S3Client {

@@ -4,3 +4,4 @@ export * from "./metrics-server.js";
 export * from "./shutdown.js";
 export * from "./retry.js";
 export * from "./trace-context.js";
+export * from "./periodic.js";

@@ -4,11 +4,16 @@ import type { Logger, Registry } from "@asgard/telemetry";
 import { formatTraceparent, Histogram, TRACEPARENT_HEADER } from "@asgard/telemetry";
 import { HTTP_STATUS, HttpError } from "./http-errors.js";
 import type { BusRef } from "./bus-ref.js";
-import { enforceApiKeys } from "./auth/authenticate.js";
+import { createAuditLog, installAudit, type AuditLog } from "./audit.js";
+import { enforceApiKeys, identifyCallers } from "./auth/authenticate.js";
 import type { KeyStoreRef } from "./auth/key-store.js";
 import { useDepthCheckedJson } from "./json-body.js";
 import { enforceLocalMode } from "./local-mode.js";
+import { installLimits } from "./limits/install.js";
+import type { RateWindows } from "./limits/rate-windows.js";
+import type { LimitSettings } from "./limits/settings.js";
 import { trackRoutes } from "./method-not-allowed.js";
+import { consoleRoutes } from "./routes/console.js";
 import { docsRoutes } from "./routes/docs.js";
 import { healthRoutes } from "./routes/health.js";
 import { inferenceRoutes } from "./routes/inference.js";
@@ -48,6 +53,14 @@ export interface GatewayDeps {
    * without it no route checks keys, which only tests of other concerns rely on.
    */
   keys?: KeyStoreRef;
+  /** Per-key limits; `DEFAULT_LIMITS` for whatever is left out. */
+  limits?: Partial<LimitSettings>;
+  /** Where audit records go; one over `bus` and `logger` when absent. */
+  audit?: AuditLog;
+  /** This replica's name among the gateways sharing rate counts; a random one when absent. */
+  replicaId?: string;
+  /** The request counts (tests look into them); made from `limits.rateWindowSeconds` when absent. */
+  rateWindows?: RateWindows;
 }
 
 /**
@@ -72,7 +85,10 @@ export async function createGateway(deps: GatewayDeps): Promise<FastifyInstance>
   const routes = trackRoutes(app);
   useDepthCheckedJson(app);
   if (deps.localMode) enforceLocalMode(app);
+  identifyCallers(app);
   if (deps.keys) enforceApiKeys(app, { keys: deps.keys, localMode: deps.localMode ?? false });
+  installAudit(app, deps.audit ?? createAuditLog({ bus: deps.bus, logger: deps.logger }));
+  await installLimits(app, deps);
 
   const duration = new Histogram({
     name: "asgard_http_request_duration_seconds",
@@ -116,6 +132,7 @@ export async function createGateway(deps: GatewayDeps): Promise<FastifyInstance>
   healthRoutes(app, { ...deps, ...(deps.keys ? { keys: deps.keys } : {}) });
   statusRoutes(app, { statusCache: deps.statusCache, retryAfterSeconds: deps.statusRetryAfterSeconds });
   await docsRoutes(app, { document: deps.openapi });
+  consoleRoutes(app);
   const trainingMetrics = createTrainingMetrics(deps.metrics);
   await trainingUploadRoutes(app, { bus: deps.bus, limits: deps.training?.uploadLimits ?? {}, metrics: trainingMetrics });
   trainingJobRoutes(app, { bus: deps.bus });
@@ -146,11 +163,17 @@ function render(err: FastifyError | HttpError | BusError): Rendered {
   }
   if (err instanceof BusError) {
     const status = HTTP_STATUS[err.code];
-    const retryAfter = err.code === "UNAVAILABLE" ? 2 : undefined;
+    // The service's own wait (a limit that frees up) wins; a service that is away gets a short one.
+    const retryAfter = err.retryAfterSeconds ?? (err.code === "UNAVAILABLE" ? 2 : undefined);
     const message = status >= 500 && status !== 503 ? "internal error" : err.message;
     return {
       status,
-      body: { error: err.code, message, ...(err.issues ? { issues: err.issues } : {}) },
+      body: {
+        error: err.code,
+        message,
+        ...(err.issues ? { issues: err.issues } : {}),
+        ...(err.retryAfterSeconds !== undefined ? { retry_after_seconds: err.retryAfterSeconds } : {}),
+      },
       retryAfter,
       headers: {},
     };

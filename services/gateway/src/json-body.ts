@@ -57,7 +57,7 @@ export function depthCheckedJsonParser(app: FastifyInstance): JsonBodyParser {
       );
       return;
     }
-    parse(req, body, done);
+    void parse(req, body, done);
   };
 }
 

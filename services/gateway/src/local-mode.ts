@@ -1,5 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
+import { isLoopbackBind, LOOPBACK_NAMES } from "@asgard/config";
 import { HttpError } from "./http-errors.js";
+
+export { isLoopbackBind };
 
 /**
  * Local mode: the gateway bound to loopback with no API keys, so that `npm start` on a
@@ -10,8 +13,6 @@ import { HttpError } from "./http-errors.js";
  * what only a browser on a foreign page sends.
  */
 
-const LOOPBACK_NAMES = /^(localhost|[a-z0-9-]+(\.[a-z0-9-]+)*\.localhost|127(\.\d{1,3}){3}|\[::1\]|::1)$/i;
-
 /** The host part of a Host header or URL authority (`name`, `name:port`, `[v6]:port`). */
 function hostName(authority: string): string {
   const v6 = /^(\[[^\]]*\])(:\d+)?$/.exec(authority);
@@ -21,11 +22,6 @@ function hostName(authority: string): string {
 
 export function isLoopbackHost(authority: string | undefined): boolean {
   return authority !== undefined && LOOPBACK_NAMES.test(hostName(authority.trim()));
-}
-
-/** A bind address that only this machine can reach. */
-export function isLoopbackBind(address: string): boolean {
-  return LOOPBACK_NAMES.test(address) || address === "::1";
 }
 
 function isLoopbackOrigin(origin: string): boolean {

@@ -1,11 +1,12 @@
 import { connectBus } from "@asgard/bus";
-import { exitIfConfigCheck, exitOnConfigError, parseEnv } from "@asgard/config";
+import { exitIfConfigCheck, parseEnv, startService } from "@asgard/config";
 import { buildOpenApiDocument } from "@asgard/contracts";
 import { createLogger, createMetricsRegistry, onShutdown } from "@asgard/telemetry";
 import { createGateway } from "./app.js";
 import type { BusRef } from "./bus-ref.js";
 import { GatewayEnv } from "./env.js";
 import { isLoopbackBind } from "./local-mode.js";
+import { createAuditLog } from "./audit.js";
 import { storeBootstrapKey } from "./auth/bootstrap.js";
 import { createKeyStore, type KeyStoreRef } from "./auth/key-store.js";
 import { createStatusCache, type StatusCache } from "./status-cache.js";
@@ -21,6 +22,7 @@ async function main(): Promise<void> {
   const localMode = isLoopbackBind(env.HOST);
   const keys: KeyStoreRef = { current: null };
   let statusCache: StatusCache | null = null;
+  const audit = createAuditLog({ bus, logger });
   const app = await createGateway({
     bus,
     statusCache: { current: () => statusCache?.current() ?? null, start: async () => {}, stop: async () => {} },
@@ -31,11 +33,25 @@ async function main(): Promise<void> {
     bodyLimitBytes: env.BODY_LIMIT_BYTES,
     localMode,
     keys,
+    audit,
+    limits: {
+      ratePerMinute: env.RATE_LIMIT_PER_MINUTE,
+      localRatePerMinute: env.LOCAL_RATE_LIMIT_PER_MINUTE,
+      rateWindowSeconds: env.RATE_LIMIT_WINDOW_SECONDS,
+      logStreamsPerKey: env.LOG_STREAMS_PER_KEY,
+      localLogStreams: env.LOCAL_LOG_STREAMS,
+    },
     training: {
       uploadLimits: {
         minTimeoutSeconds: env.MIN_TIMEOUT_SECONDS,
         maxTimeoutSeconds: env.MAX_TIMEOUT_SECONDS,
         maxScriptBytes: env.MAX_SCRIPT_BYTES,
+        resourceMaxima: {
+          memoryMb: env.MAX_JOB_MEMORY_MB,
+          cpus: env.MAX_JOB_CPUS ?? null,
+          processes: env.MAX_JOB_PROCESSES,
+          diskMb: env.MAX_JOB_DISK_MB,
+        },
       },
     },
   });
@@ -49,12 +65,12 @@ async function main(): Promise<void> {
     await statusCache?.stop();
     await bus.current?.close();
   });
-  bus.current = await connectBus({ servers: env.NATS_URL, name: SERVICE, logger, signal: abort.signal });
+  bus.current = await connectBus({ servers: env.NATS_URL, user: env.NATS_USER, pass: env.NATS_PASSWORD, name: SERVICE, logger, signal: abort.signal, streamReplicas: env.NATS_STREAM_REPLICAS });
   statusCache = createStatusCache({ bus: bus.current, logger });
   await statusCache.start();
   const store = createKeyStore({ bus: bus.current, logger });
   await store.start();
-  if (env.BOOTSTRAP_ADMIN_KEY) await storeBootstrapKey(store, env.BOOTSTRAP_ADMIN_KEY, logger);
+  if (env.BOOTSTRAP_ADMIN_KEY) await storeBootstrapKey(store, env.BOOTSTRAP_ADMIN_KEY, audit);
   if (!localMode && !store.hasActiveKey()) {
     logger.fatal(
       { host: env.HOST },
@@ -65,7 +81,4 @@ async function main(): Promise<void> {
   keys.current = store;
 }
 
-main().catch(exitOnConfigError).catch((err: unknown) => {
-  process.stderr.write(`gateway: failed to start: ${err instanceof Error ? err.stack : String(err)}\n`);
-  process.exit(1);
-});
+startService("gateway", main);

@@ -25,7 +25,8 @@ export function createStatusCache(deps: { bus: Bus; logger: Logger }): StatusCac
   return {
     current: () => latest,
     async start() {
-      const kv = await deps.bus.kv(KV.status);
+      // The status service owns the bucket: until it has made it, the watch retries.
+      const kv = await deps.bus.kv(KV.status, { create: false });
       watch = kv.watch(STATUS_SNAPSHOT_KEY, (snapshot) => {
         if (!snapshot) return;
         if (!latest) deps.logger.info("first status snapshot received");

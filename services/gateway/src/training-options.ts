@@ -4,7 +4,7 @@ import type { UploadParseOptions } from "@asgard/contracts";
 export interface LogStreamOptions {
   /**
    * Longest wait between two look-ups for new lines when no wake-up arrives (default 1000 ms).
-   * Wake-ups come from the job's log subject; this bounds the delay when one is missed.
+   * Lines come with the scheduler's "lines stored" signals; this bounds the delay when one is missed.
    */
   pollIntervalMs: number;
   /** A `: keep-alive` comment is sent this often so proxies keep an idle stream open (default 15000 ms). */

@@ -1,52 +1,13 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
-import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { connectBus, type Bus } from "@asgard/bus";
-import { buildOpenApiDocument, KV, newApiKey, ROUTE_LIST, type CreateKeyResponse, type KeyInfo } from "@asgard/contracts";
+import { KV, newApiKey, ROUTE_LIST, type CreateKeyResponse, type KeyInfo } from "@asgard/contracts";
 import { startNatsServer, type NatsServer } from "@asgard/infra";
-import { createLogger, createMetricsRegistry } from "@asgard/telemetry";
-import { createGateway } from "../src/app.js";
-import { createKeyStore, type KeyStore } from "../src/auth/key-store.js";
-import type { StatusCache } from "../src/status-cache.js";
+import { createLogger } from "@asgard/telemetry";
+import { bearer, eventually, keyedReplica, LOCAL, type KeyedReplica as Replica } from "./keyed-gateway.js";
 
 const logger = createLogger("gateway-keys-test", "silent");
-const noStatus: StatusCache = { current: () => null, start: async () => {}, stop: async () => {} };
-const LOCAL = { host: "localhost:8000" };
-
-interface Replica {
-  app: FastifyInstance;
-  bus: Bus;
-  store: KeyStore;
-}
-
-async function replica(natsUrl: string, name: string, localMode: boolean): Promise<Replica> {
-  const bus = await connectBus({ servers: natsUrl, name, logger });
-  const store = createKeyStore({ bus, logger });
-  await store.start();
-  const app = await createGateway({
-    bus: { current: bus },
-    statusCache: noStatus,
-    logger,
-    metrics: createMetricsRegistry(name),
-    openapi: buildOpenApiDocument(),
-    statusRetryAfterSeconds: 2,
-    bodyLimitBytes: 64 * 1024,
-    localMode,
-    keys: { current: store },
-  });
-  return { app, bus, store };
-}
-
-async function eventually(check: () => Promise<boolean>, tries = 200): Promise<void> {
-  for (let i = 0; i < tries; i++) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  expect(await check()).toBe(true);
-}
-
-const bearer = (key: string) => ({ ...LOCAL, authorization: `Bearer ${key}` });
+const replica = (natsUrl: string, name: string, localMode: boolean) => keyedReplica(natsUrl, name, { localMode, logger });
 
 describe("API keys (real NATS, two gateway replicas)", () => {
   const infra = inject("infra");
@@ -64,11 +25,7 @@ describe("API keys (real NATS, two gateway replicas)", () => {
   });
 
   afterAll(async () => {
-    for (const r of [a, b]) {
-      await r?.app.close();
-      await r?.store.stop();
-      await r?.bus.close();
-    }
+    for (const r of [a, b]) await r?.close();
     await nats?.stop();
     await rm(dir, { recursive: true, force: true });
   });
@@ -151,13 +108,32 @@ describe("API keys (real NATS, two gateway replicas)", () => {
   it("answers 401 for an expired key, naming when it expired", async () => {
     const made = newApiKey();
     const past = new Date(Date.now() - 60_000).toISOString();
-    await a.store.put({ id: made.id, name: "old", scopes: ["admin"], sha256: made.sha256, created_at: past, expires_at: past, revoked_at: null });
+    await a.store.put({ id: made.id, name: "old", tenant: "default", scopes: ["admin"], sha256: made.sha256, created_at: past, expires_at: past, revoked_at: null });
     const res = await a.app.inject({ url: "/mlops/keys", headers: bearer(made.key) });
     expect(res.statusCode).toBe(401);
     expect(res.json().message).toContain(`${made.id} expired at ${past}`);
     const listed = (await a.app.inject({ url: "/mlops/keys", headers: bearer(admin.key) })).json<KeyInfo[]>();
     expect(listed.find((k) => k.id === made.id)?.state).toBe("expired");
     expect(JSON.stringify(listed)).not.toContain("sha256");
+  });
+
+  it("gives each key a tenant, lets only an admin key act in another tenant, and validates the tenant header", async () => {
+    const made = await create(a, bearer(admin.key), { name: "team-a reader", scopes: ["jobs:read"], tenant: "team-a" });
+    expect(made.statusCode).toBe(201);
+    const reader = made.json<CreateKeyResponse>();
+    expect(reader.tenant).toBe("team-a");
+    expect(admin.tenant).toBe("default");
+    const foreign = await a.app.inject({ url: "/mlops/training/jobs", headers: { ...bearer(reader.key), "x-asgard-tenant": "team-b" } });
+    expect(foreign.statusCode).toBe(403);
+    expect(foreign.json().message).toContain("belongs to the tenant team-a");
+    const own = await a.app.inject({ url: "/mlops/keys", headers: { ...bearer(admin.key), "x-asgard-tenant": "team-b" } });
+    expect(own.statusCode).toBe(200);
+    const bad = await a.app.inject({ url: "/mlops/keys", headers: { ...bearer(admin.key), "x-asgard-tenant": "Team B" } });
+    expect(bad.statusCode).toBe(422);
+    expect(bad.json().message).toContain("x-asgard-tenant");
+    const badBody = await create(a, bearer(admin.key), { name: "x", scopes: ["predict"], tenant: "api" });
+    expect(badBody.statusCode).toBe(422);
+    expect(JSON.stringify(badBody.json())).toContain("reserved");
   });
 
   it("serves no one off loopback while no key is active", async () => {
@@ -170,9 +146,7 @@ describe("API keys (real NATS, two gateway replicas)", () => {
       expect(res.json().message).toContain("no active API key");
       expect((await open.app.inject({ url: "/healthz", headers: { host: "asgard.example.com" } })).statusCode).toBe(200);
     } finally {
-      await open.app.close();
-      await open.store.stop();
-      await open.bus.close();
+      await open.close();
       await server.stop();
       await rm(other, { recursive: true, force: true });
     }

@@ -1,26 +1,7 @@
+import { SEED_SCRIPT } from "@asgard/test-support";
+
 /** Base64 of UTF-8 text, as Python's `base64.b64encode(s.encode()).decode()` makes it. */
 export const b64 = (text: string): string => Buffer.from(text, "utf8").toString("base64");
-
-/** The training script of the seed report's complete example. */
-export const SEED_SCRIPT = `
-import mlflow
-from sklearn.ensemble import RandomForestClassifier
-from sklearn.datasets import make_classification
-from sklearn.metrics import accuracy_score
-
-mlflow.set_experiment("my-experiment")
-
-with mlflow.start_run() as run:
-    X, y = make_classification(n_samples=1000, n_features=20)
-    model = RandomForestClassifier()
-    model.fit(X, y)
-
-    accuracy = accuracy_score(y, model.predict(X))
-    mlflow.log_metric("accuracy", accuracy)
-    mlflow.log_param("n_estimators", 100)
-
-    print(f"Accuracy: {accuracy:.4f}")
-`;
 
 /** The seed report's bodies, exactly as its clients send them. */
 export const SEED_BODIES = {

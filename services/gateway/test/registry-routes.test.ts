@@ -3,7 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { connectBus, type Bus } from "@asgard/bus";
-import { NEXT_PAGE_TOKEN_HEADER, type AliasResponse, type ModelInfo, type RegisterResponse } from "@asgard/contracts";
+import { NEXT_PAGE_TOKEN_HEADER, STREAMS, type AliasResponse, type ModelInfo, type RegisterResponse } from "@asgard/contracts";
 import { freePort, startNatsServer, type NatsServer } from "@asgard/infra";
 import { createMlflowClient, type MlflowClient } from "@asgard/mlflow";
 import { createRegistry, type Registry } from "@asgard/registry";
@@ -47,6 +47,8 @@ describe("gateway registry and model routes (real registry, NATS and MLflow)", (
     mlflow = createMlflowClient({ baseUrl: infra.mlflowUrl });
     experimentId = await mlflow.createExperiment(unique("gateway-registry"));
     registryBus = await connectBus({ servers: nats.url, name: "gateway-registry-service", logger });
+    // The scheduler owns these streams; in a deployment the registry waits for it to make them.
+    for (const stream of [STREAMS.runs, STREAMS.models]) await registryBus.ensureStream(stream);
     await startRegistry();
     gateway = await startGateway(nats.url, "gateway-registry");
   });

@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
 import type { Bus } from "@asgard/bus";
-import { EVENTS, RPC, jobLogSubject, type RunCompleted } from "@asgard/contracts";
+import { DEFAULT_TENANT, EVENTS, RPC, jobLogSubject, type RunCompleted } from "@asgard/contracts";
 
-const envelope = () => ({ event_id: randomUUID(), schema_version: 1, occurred_at: new Date().toISOString() });
+const envelope = () => ({ event_id: randomUUID(), schema_version: 1, occurred_at: new Date().toISOString(), tenant: DEFAULT_TENANT });
 
 /**
  * The test plays a python-runner over the real bus: claim (a new attempt), publish log

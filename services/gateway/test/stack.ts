@@ -6,11 +6,12 @@ import { connectBus, type Bus } from "@asgard/bus";
 import { buildOpenApiDocument } from "@asgard/contracts";
 import { migrateToLatest, openDatabase, type Database } from "@asgard/db";
 import { startNatsServer, type NatsServer } from "@asgard/infra";
-import { createScheduler, migrations, type Scheduler } from "@asgard/job-scheduler";
+import { createScheduler, migrations, type Scheduler, type SchedulerConfig } from "@asgard/job-scheduler";
 import { createFsBlobStore, type BlobStore } from "@asgard/storage";
 import { createLogger, createMetricsRegistry, type Registry } from "@asgard/telemetry";
-import { createScratchDatabase } from "../../../test/harness/postgres.js";
+import { createScratchDatabase } from "@asgard/test-support";
 import { createGateway } from "../src/app.js";
+import { createKeyStore, type KeyStore } from "../src/auth/key-store.js";
 import type { StatusCache } from "../src/status-cache.js";
 import type { TrainingRouteOptions } from "../src/training-options.js";
 
@@ -24,12 +25,22 @@ export interface TestGateway {
   app: FastifyInstance;
   bus: Bus;
   metrics: Registry;
+  /** Its API keys, when it checks them. */
+  keys: KeyStore | null;
   close(): Promise<void>;
 }
 
-export async function startGateway(natsUrl: string, name: string, training?: TrainingRouteOptions): Promise<TestGateway> {
+/** Options of a test gateway besides its training routes. */
+export interface GatewayOptions {
+  /** Check API keys as `main.ts` does (bound to loopback: open until the first key exists). */
+  apiKeys?: boolean;
+}
+
+export async function startGateway(natsUrl: string, name: string, training?: TrainingRouteOptions, options: GatewayOptions = {}): Promise<TestGateway> {
   const bus = await connectBus({ servers: natsUrl, name, logger });
   const metrics = createMetricsRegistry(name);
+  const keys = options.apiKeys ? createKeyStore({ bus, logger }) : null;
+  await keys?.start();
   const app = await createGateway({
     bus: { current: bus },
     statusCache: noStatus,
@@ -39,13 +50,16 @@ export async function startGateway(natsUrl: string, name: string, training?: Tra
     statusRetryAfterSeconds: 2,
     bodyLimitBytes: 2 * 1024 * 1024,
     ...(training ? { training } : {}),
+    ...(keys ? { keys: { current: keys }, localMode: true } : {}),
   });
   return {
     app,
     bus,
     metrics,
+    keys,
     async close() {
       await app.close();
+      await keys?.stop();
       await bus.close();
     },
   };
@@ -60,13 +74,20 @@ export interface TrainingStack {
   gateway: TestGateway;
   /** A connection of its own for the test playing the runner. */
   runnerBus: Bus;
+  /** The scheduler's database (tests may age a row). */
+  database: Database<unknown>;
   dir: string;
   startScheduler(): Promise<void>;
   stopScheduler(): Promise<void>;
   close(): Promise<void>;
 }
 
-export async function startTrainingStack(name: string, training?: TrainingRouteOptions): Promise<TrainingStack> {
+export interface TrainingStackOptions extends GatewayOptions {
+  /** Scheduler settings on top of its defaults. */
+  scheduler?: Partial<SchedulerConfig>;
+}
+
+export async function startTrainingStack(name: string, training?: TrainingRouteOptions, options: TrainingStackOptions = {}): Promise<TrainingStack> {
   const infra = inject("infra");
   const dir = await mkdtemp(join(infra.workDir, `${name}-`));
   const nats = await startNatsServer({ storeDir: join(dir, "nats") });
@@ -85,16 +106,18 @@ export async function startTrainingStack(name: string, training?: TrainingRouteO
       blobs: blobStore,
       logger,
       metrics: createMetricsRegistry(`${name}-scheduler`),
+      ...(options.scheduler ? { config: options.scheduler } : {}),
     });
     await scheduler.start();
   };
   await startScheduler();
-  const gateway = await startGateway(nats.url, `${name}-gateway`, training);
+  const gateway = await startGateway(nats.url, `${name}-gateway`, training, options);
 
   return {
     nats,
     gateway,
     runnerBus,
+    database,
     dir,
     startScheduler,
     async stopScheduler() {

@@ -1,6 +1,17 @@
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ErrorBodySchema, JobSchema, RPC, LogEndEventSchema, LogLinesEventSchema, type Job, type LogLinesEvent } from "@asgard/contracts";
+import {
+  DEFAULT_TENANT,
+  ErrorBodySchema,
+  JobSchema,
+  RPC,
+  SIGNALS,
+  LogEndEventSchema,
+  LogLinesEventSchema,
+  jobLogStoredSubject,
+  type Job,
+  type LogLinesEvent,
+} from "@asgard/contracts";
 import { validBody } from "./bodies.js";
 import { RunnerRole } from "./runner-role.js";
 import { SseReader, type SseMessage } from "./sse-reader.js";
@@ -47,7 +58,7 @@ describe("GET /mlops/training/jobs/{job_id}/logs (Server-Sent Events, real NATS 
 
   /** How many lines the scheduler has stored for the job. */
   async function storedLines(jobId: string): Promise<number> {
-    const page = await stack.runnerBus.request(RPC.getJobLogs, { job_id: jobId, offset: 0, limit: 1000 });
+    const page = await stack.runnerBus.request(RPC.getJobLogs, { job_id: jobId, scope: { tenant: DEFAULT_TENANT, admin: true }, offset: 0, limit: 1000 });
     return page.next_offset;
   }
 
@@ -165,11 +176,47 @@ describe("GET /mlops/training/jobs/{job_id}/logs (Server-Sent Events, real NATS 
     expect(JSON.parse(rest.end?.data ?? "")).toMatchObject({ status: "completed", next_offset: 100 });
   });
 
+  it("sends lines as the scheduler stores them, reads the log for what a signal skips, and never sends a line twice", async () => {
+    // Polling out of the way: on this gateway only the scheduler's signals move a stream on.
+    const other = await startGateway(stack.nats.url, "gw-logs-signals", { logStream: { pageSize: PAGE_SIZE, pollIntervalMs: 600_000 } });
+    try {
+      const at = await other.app.listen({ port: 0, host: "127.0.0.1" });
+      const job = await upload();
+      const attempt = await runner.claim(job.job_id);
+      const stream = await open(job.job_id, "", {}, at);
+      await expect.poll(() => natsSubscriptions(other.bus.name), { timeout: 10_000 }).toContain(jobLogStoredSubject(job.job_id));
+
+      await runner.log(job.job_id, attempt, ["one", "two"]);
+      const first = await stream.reader.until((m) => m.event === "log" && (m.data ?? "").includes('"two"'));
+      const sent = Number(first.at(-1)?.id);
+      const forge = (offset: number, text: string) =>
+        stack.runnerBus.publishSignal(
+          SIGNALS.jobLogStored,
+          { job_id: job.job_id, attempt, offset, next_offset: offset + 1, lines: [{ stream: "stdout", text, at: new Date().toISOString() }], ended: false },
+          { subject: jobLogStoredSubject(job.job_id) },
+        );
+      // Lines the stream has already sent, and lines past a gap: neither is sent as it comes.
+      forge(sent - 1, "forged repeat");
+      forge(sent + 3, "forged after a gap");
+      await runner.log(job.job_id, attempt, ["three"]);
+      await runner.complete(job.job_id, attempt);
+      const rest = await drain(stream);
+
+      const firstLogs = first.filter((m) => m.event === "log").map((m) => LogLinesEventSchema.parse(JSON.parse(m.data ?? "")));
+      const all = [...firstLogs, ...rest.logs];
+      expect(texts(all)).toEqual(["one", "two", "three"]);
+      for (let i = 1; i < all.length; i++) expect(all[i]?.offset).toBe(all[i - 1]?.next_offset);
+      expect(JSON.parse(rest.end?.data ?? "")).toMatchObject({ status: "completed", next_offset: 3 });
+    } finally {
+      await other.close();
+    }
+  });
+
   it("frees the subscription and timers when the client disconnects", async () => {
     const job = await upload();
     const attempt = await runner.claim(job.job_id);
     await runner.log(job.job_id, attempt, ["one"]);
-    const subject = `job.log.${job.job_id}`;
+    const subject = jobLogStoredSubject(job.job_id);
     const gatewayConnection = stack.gateway.bus.name;
     expect(await natsSubscriptions(gatewayConnection)).not.toContain(subject);
 

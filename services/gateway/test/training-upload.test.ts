@@ -2,7 +2,8 @@ import type { FastifyInstance, LightMyRequestResponse } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ErrorBodySchema, JobSchema, UploadResponseSchema } from "@asgard/contracts";
 import { IDEMPOTENT_REPLAYED_HEADER } from "../src/routes/training-upload.js";
-import { SEED_BODIES, SEED_SCRIPT, b64, validBody } from "./bodies.js";
+import { SEED_SCRIPT } from "@asgard/test-support";
+import { SEED_BODIES, b64, validBody } from "./bodies.js";
 import { startGateway, startTrainingStack, type TrainingStack } from "./stack.js";
 
 function post(app: FastifyInstance, body: unknown, headers: Record<string, string> = {}): Promise<LightMyRequestResponse> {

@@ -1,5 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
+import { DEFAULT_SANDBOX_ID } from "@asgard/sandbox";
+import { TOOL_VERSIONS } from "@asgard/tools";
+import type { WorkerSandbox } from "./worker-process.js";
 
 /** Settings of the inference service; main.ts reads them from the environment. */
 export interface InferenceConfig {
@@ -48,9 +51,45 @@ export interface InferenceConfig {
   maxEventAgeMs: number;
   /** Largest model (all its files) that is downloaded. */
   maxModelBytes: number;
-  /** Grace between closing a worker's input and killing its process group. */
+  /** Grace between closing a worker's input and killing it and everything it started. */
   workerStopGraceMs: number;
+  /** How each worker is confined; `limits` apply per worker. */
+  sandbox: WorkerSandbox;
+  /**
+   * `onnx`: after a version's first prediction, convert scikit-learn, LightGBM and XGBoost
+   * models to ONNX in the sandbox, check parity, and serve them from ONNX Runtime (the Python
+   * path stays when any step fails, with the reason in the model's status). `off`: Python only.
+   */
+  compile: CompileMode;
+  /** The converter environment's requirements (pinned), layered over each model's environment. */
+  compileTools: string[];
+  /** Longest a conversion with its parity check may take before the Python path is kept. */
+  compileTimeoutMs: number;
 }
+
+export const COMPILE_MODES = ["off", "onnx"] as const;
+export type CompileMode = (typeof COMPILE_MODES)[number];
+
+/** The converters and ONNX Runtime at the platform's pinned versions. */
+export const COMPILE_TOOLS = [
+  `skl2onnx==${TOOL_VERSIONS.skl2onnx}`,
+  `onnxmltools==${TOOL_VERSIONS.onnxmltools}`,
+  `onnx==${TOOL_VERSIONS.onnx}`,
+  `onnxruntime==${TOOL_VERSIONS.onnxruntime}`,
+];
+
+/**
+ * Limits of one worker, suited to serving: a model's memory (its whole sandbox, /tmp
+ * included), BLAS and framework threads, no large files (a worker writes only scratch).
+ */
+export const DEFAULT_WORKER_LIMITS = {
+  memoryBytes: 4 * 1024 ** 3,
+  pids: 256,
+  fileSizeBytes: 256 * 1024 ** 2,
+  openFiles: 1024,
+  tmpBytes: 256 * 1024 ** 2,
+  shmBytes: 256 * 1024 ** 2,
+} as const;
 
 export const DEFAULT_CONFIG: Omit<InferenceConfig, "instanceId" | "dataDir"> = {
   workerScript: fileURLToPath(new URL("./python/worker.py", import.meta.url)),
@@ -68,6 +107,10 @@ export const DEFAULT_CONFIG: Omit<InferenceConfig, "instanceId" | "dataDir"> = {
   maxEventAgeMs: 10 * 60_000,
   maxModelBytes: 2 * 1024 ** 3,
   workerStopGraceMs: 2_000,
+  sandbox: { mode: "bwrap", uid: DEFAULT_SANDBOX_ID, gid: DEFAULT_SANDBOX_ID, limits: DEFAULT_WORKER_LIMITS },
+  compile: "onnx",
+  compileTools: COMPILE_TOOLS,
+  compileTimeoutMs: 10 * 60_000,
 };
 
 export function resolveConfig(overrides: Partial<InferenceConfig> & { dataDir: string }): InferenceConfig {

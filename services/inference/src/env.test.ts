@@ -37,6 +37,12 @@ describe("InferenceEnv", () => {
     expect(() => parseEnv("inference", InferenceEnv, { ...minimal, METRICS_HOST: "0.0.0.0:9464" })).toThrow(/METRICS_HOST: .*IP address or host name/);
   });
 
+  it("sandboxes model workers unless explicitly opted out, and refuses anything else", () => {
+    expect(parseEnv("inference", InferenceEnv, minimal)).toMatchObject({ INFERENCE_SANDBOX: "bwrap", INFERENCE_SANDBOX_UID: 65534, INFERENCE_SANDBOX_GID: 65534 });
+    expect(parseEnv("inference", InferenceEnv, { ...minimal, INFERENCE_SANDBOX: "process-group" })).toMatchObject({ INFERENCE_SANDBOX: "process-group" });
+    expect(() => parseEnv("inference", InferenceEnv, { ...minimal, INFERENCE_SANDBOX: "none" })).toThrow(/INFERENCE_SANDBOX/);
+  });
+
   it("requires the MLflow URL", () => {
     expect(() => parseEnv("inference", InferenceEnv, { NATS_URL: minimal.NATS_URL })).toThrow(/MLFLOW_TRACKING_URI/);
   });

@@ -14,8 +14,11 @@ export class WorkerExitedError extends Error {
   }
 }
 
-/** What the worker said went wrong: `input` (could not build the frame), `model` (predict raised), `load`. */
-export type WorkerFailureKind = "load" | "input" | "model";
+/**
+ * What the worker said went wrong: `input` (could not build the frame), `model` (predict
+ * raised), `load`, or `compile` (the model cannot be served by ONNX Runtime; the message says why).
+ */
+export type WorkerFailureKind = "load" | "input" | "model" | "compile";
 
 /** The worker answered a call with an error (the process itself is fine). */
 export class WorkerReplyError extends Error {
@@ -26,22 +29,6 @@ export class WorkerReplyError extends Error {
   ) {
     super(message);
     this.name = "WorkerReplyError";
-  }
-}
-
-/**
- * A model version could not be loaded: its files, its environment, or the worker's load
- * failed. `retryAt` is when the next request may try again (the backoff).
- */
-export class ModelLoadError extends Error {
-  readonly code = "MODEL_LOAD_FAILED";
-  constructor(
-    message: string,
-    readonly retryAt: number,
-    opts?: { cause?: unknown },
-  ) {
-    super(message, opts);
-    this.name = "ModelLoadError";
   }
 }
 

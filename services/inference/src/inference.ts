@@ -2,6 +2,7 @@ import { BusError, type Bus, type RpcContext } from "@asgard/bus";
 import { CONSUMERS, RPC, STREAMS, type InvokeRequest, type InvokeResponse, type PredictRequest, type PredictResponse } from "@asgard/contracts";
 import type { MlflowClient } from "@asgard/mlflow";
 import type { PyEnvManager } from "@asgard/pyenv";
+import { checkSandbox, type SandboxCheck } from "@asgard/sandbox";
 import type { Logger, Registry } from "@asgard/telemetry";
 import { answerWithin, type Progress } from "./caller-wait.js";
 import { resolveConfig, type InferenceConfig } from "./config.js";
@@ -25,6 +26,8 @@ export interface InferenceDeps {
   config: Partial<InferenceConfig> & { dataDir: string };
   /** How long one pull of the warm-up consumer waits (tests shorten it). */
   pullTimeoutMs?: number;
+  /** Whether model workers can be sandboxed here (default: `checkSandbox` of @asgard/sandbox). */
+  checkSandbox?: () => Promise<SandboxCheck>;
 }
 
 /** Counters of the service, read from its metrics. */
@@ -47,8 +50,8 @@ export interface Inference {
 }
 
 /**
- * Serves predictions from warm models: resolves the version (latest, number or alias),
- * gets its loaded runtime from the pool (loading it on first use), checks the inputs against
+ * Serves predictions from warm models: resolves the version (latest, number or alias) in the
+ * request's tenant (its MLflow workspace), gets its loaded runtime from the pool (loading it on first use), checks the inputs against
  * the model, and joins the runtime's next micro-batch.
  */
 export function createInference(deps: InferenceDeps): Inference {
@@ -62,7 +65,7 @@ export function createInference(deps: InferenceDeps): Inference {
   /** The version's runtime; while it loads, `progress` names the load's step at the time it is read. */
   async function runtimeOf(mv: ResolvedVersion, progress: Progress): Promise<ModelRuntime> {
     progress.step = () => {
-      const step = pool.loadingStep(mv.name, mv.version);
+      const step = pool.loadingStep(mv);
       return step ? `loading the model: ${step}` : "loading the model";
     };
     const runtime = await pool.get(mv);
@@ -103,7 +106,7 @@ export function createInference(deps: InferenceDeps): Inference {
 
   async function predict(req: PredictRequest, progress: Progress): Promise<PredictResponse> {
     progress.step = "resolving the version";
-    const mv = await resolver.resolve(req.model_name, req.model_ref);
+    const mv = await resolver.resolve(req.tenant, req.model_name, req.model_ref);
     const result: JobResult = await withRuntime(mv, progress, async (runtime) => {
       if (req.return_probabilities && !runtime.info.has_proba) {
         throw new BusError(
@@ -123,12 +126,13 @@ export function createInference(deps: InferenceDeps): Inference {
       probabilities: req.return_probabilities ? result.probabilities : null,
       inference_time_ms: Math.round(result.predictMs * 1000) / 1000,
       timestamp: new Date().toISOString(),
+      served_by: result.servedBy,
     };
   }
 
   async function invoke(req: InvokeRequest, progress: Progress): Promise<InvokeResponse> {
     progress.step = "resolving the version";
-    const mv = await resolver.resolve(req.model_name, req.model_ref);
+    const mv = await resolver.resolve(req.tenant, req.model_name, req.model_ref);
     const result = await withRuntime(mv, progress, async (runtime) => {
       const columns = invocationColumns(req.format, req.data, runtime.info.input);
       if (!columns.ok) throw inputsRejected(columns.issues, runtime.label);
@@ -138,19 +142,37 @@ export function createInference(deps: InferenceDeps): Inference {
       const params = req.params && runtime.info.params.length > 0 ? req.params : null;
       return runtime.predict(prepared.value, false, params);
     });
-    return { predictions: result.predictions, model_version: mv.version };
+    return { predictions: result.predictions, model_version: mv.version, served_by: result.servedBy };
+  }
+
+  /**
+   * Fails closed: a model is untrusted code, so without a working sandbox no model is loaded
+   * (every prediction says why) — unless the operator opted out for development.
+   */
+  async function confineWorkers(): Promise<void> {
+    if (config.sandbox.mode === "process-group") {
+      logger.warn("model workers run WITHOUT a sandbox (process-group mode): model code can reach everything the service can; for development only");
+      return;
+    }
+    const check = await (deps.checkSandbox ?? checkSandbox)();
+    if (check.available) return;
+    const problem = `model workers cannot be sandboxed on this host (${check.reason ?? "unknown reason"}), so no model is loaded; an operator must fix the host`;
+    logger.error({ reason: check.reason }, `${problem}, or set INFERENCE_SANDBOX=process-group for development only`);
+    pool.refuseLoads(problem);
   }
 
   return {
     config,
     async start() {
-      await bus.ensureStream(STREAMS.models);
+      await confineWorkers();
+      // The scheduler owns the stream; inference started first waits for it.
+      await bus.awaitStream(STREAMS.models);
       await bus.ensureConsumer(CONSUMERS.inferenceModels);
       stoppers.push(bus.serve(RPC.predict, counted("predict", predict)));
       stoppers.push(bus.serve(RPC.invokeModel, counted("invocations", invoke)));
       stoppers.push(bus.serve(RPC.inferenceHealth, async () => ({ instance_id: config.instanceId })));
       stoppers.push(startWarmup({ bus, resolver, pool, config, logger }, deps.pullTimeoutMs === undefined ? {} : { pullTimeoutMs: deps.pullTimeoutMs }));
-      logger.info({ instanceId: config.instanceId, maxBatchRows: config.maxBatchRows, maxWaitMs: config.maxWaitMs, memoryBudgetBytes: config.memoryBudgetBytes }, "inference started");
+      logger.info({ instanceId: config.instanceId, maxBatchRows: config.maxBatchRows, maxWaitMs: config.maxWaitMs, memoryBudgetBytes: config.memoryBudgetBytes, compile: config.compile }, "inference started");
     },
     async stop() {
       for (const s of stoppers.splice(0).reverse()) await s.stop();

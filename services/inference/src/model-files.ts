@@ -1,7 +1,9 @@
 import { createHash, randomBytes } from "node:crypto";
 import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
-import { dirname, join, resolve, sep } from "node:path";
+import { dirname, join } from "node:path";
+import { DEFAULT_TENANT } from "@asgard/contracts";
 import type { MlflowClient } from "@asgard/mlflow";
+import { safeJoin } from "@asgard/tools";
 import type { ResolvedVersion } from "./resolver.js";
 
 /** Written last into a model's directory: its presence means every file is there. */
@@ -55,9 +57,13 @@ export async function modelArtifactRoot(mlflow: MlflowClient, mv: ResolvedVersio
  * Downloads a version's model directory through MLflow's artifact proxy into
  * `<root>/<key>/`, once: a complete copy is reused (a version's files never change), and a
  * partial one is never mistaken for it (files land in a scratch directory renamed at the end).
+ * `mlflow` is bound to the version's tenant: the proxy serves a workspace's files only to
+ * calls in that workspace. The key names the tenant too (the default tenant keeps the key of
+ * the release before tenants, so its downloads are reused).
  */
 export async function fetchModelFiles(mlflow: MlflowClient, mv: ResolvedVersion, root: string, maxBytes: number): Promise<string> {
-  const key = createHash("sha256").update(`${mv.name}\u0000${mv.version}\u0000${mv.source}`).digest("hex").slice(0, 32);
+  const parts = [...(mv.tenant === DEFAULT_TENANT ? [] : [`tenant=${mv.tenant}`]), mv.name, mv.version, mv.source];
+  const key = createHash("sha256").update(parts.join("\u0000")).digest("hex").slice(0, 32);
   const target = join(root, key);
   if (await exists(join(target, COMPLETE_MARKER))) return target;
 
@@ -91,8 +97,12 @@ async function downloadDir(mlflow: MlflowClient, artifactRoot: string, relative:
     const name = entry.path.split("/").filter((s) => s !== "").pop() ?? "";
     if (name === "" || name === "." || name === "..") continue;
     const child = relative === "" ? name : `${relative}/${name}`;
-    const local = resolve(into, ...child.split("/"));
-    if (!local.startsWith(resolve(into) + sep)) throw new ModelFilesError(`artifact path ${JSON.stringify(child)} leaves the model directory`);
+    let local: string;
+    try {
+      local = safeJoin(into, child);
+    } catch {
+      throw new ModelFilesError(`artifact path ${JSON.stringify(child)} leaves the model directory`);
+    }
     if (entry.is_dir) {
       await downloadDir(mlflow, artifactRoot, child, into, budget);
       continue;

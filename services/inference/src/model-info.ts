@@ -40,3 +40,23 @@ export const LoadReplySchema = z.object({
   rss_bytes: z.number(),
 });
 export type LoadReply = z.infer<typeof LoadReplySchema>;
+
+/** What the worker's parity check measured (see `python/compiled.py`). */
+export const ParityReportSchema = z.object({
+  /** Rows of the model's logged input example checked (0 when it logged none). */
+  example_rows: z.number().int(),
+  /** Rows generated over the example's ranges (or N(0, 1) without one). */
+  generated_rows: z.number().int(),
+  /** Largest |onnx − python| / max(|python|, abs_floor) over predictions and probabilities. */
+  max_relative_error: z.number(),
+  rtol: z.number(),
+  abs_floor: z.number(),
+});
+
+export const CompileReplySchema = z.object({
+  ok: z.literal(true),
+  /** The ONNX graph, base64: stored by the service as bytes, parsed only by sandboxed workers. */
+  onnx: z.string(),
+  parity: ParityReportSchema,
+});
+export type CompileReply = z.infer<typeof CompileReplySchema>;

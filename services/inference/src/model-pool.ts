@@ -1,15 +1,17 @@
-import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { BusError } from "@asgard/bus";
+import type { ServedBy, Tenant } from "@asgard/contracts";
 import type { MlflowClient } from "@asgard/mlflow";
-import type { PyEnvManager } from "@asgard/pyenv";
+import { envScope, type PyEnvManager } from "@asgard/pyenv";
+import { backoffDelayMs } from "@asgard/retry";
 import type { Logger } from "@asgard/telemetry";
+import { compileToOnnx } from "./compile.js";
 import type { InferenceConfig } from "./config.js";
 import { describe } from "./errors.js";
 import type { InferenceMetrics } from "./metrics.js";
 import { fetchModelFiles, readModelFile } from "./model-files.js";
 import { modelRequirements } from "./model-requirements.js";
-import { ModelRuntime } from "./model-runtime.js";
+import { ModelRuntime, type CompileStatus } from "./model-runtime.js";
 import type { ResolvedVersion } from "./resolver.js";
 
 /** Why a load was started: a request needed it, the registry announced it, or a worker died. */
@@ -36,6 +38,7 @@ type EntryState =
 
 interface Entry {
   key: string;
+  tenant: Tenant;
   name: string;
   version: string;
   state: EntryState;
@@ -45,14 +48,20 @@ interface Entry {
 
 /** A loaded model as reported by `stats()`. */
 export interface LoadedModel {
+  tenant: Tenant;
   name: string;
   version: string;
   pid: number | undefined;
   rssBytes: number;
   lastUsedAt: string;
+  /** The path that serves it now. */
+  servedBy: ServedBy;
+  /** Where its compiled path stands, with the reason when it stays on Python. */
+  compile: CompileStatus;
 }
 
 export interface PoolDeps {
+  /** Unscoped: a version's files are fetched through `mlflow.inWorkspace(its tenant)`. */
   mlflow: MlflowClient;
   pyenv: PyEnvManager;
   config: InferenceConfig;
@@ -61,7 +70,8 @@ export interface PoolDeps {
   now?: () => number;
 }
 
-const keyOf = (name: string, version: string) => `${name}\u0000${version}`;
+/** One loaded model per tenant, name and version: two tenants' `churn` version 1 are two models. */
+const keyOf = (tenant: Tenant, name: string, version: string) => `${tenant}\u0000${name}\u0000${version}`;
 
 /**
  * The loaded models of this replica: at most one load per version at a time, a backoff after
@@ -73,6 +83,10 @@ export class ModelPool {
   readonly #entries = new Map<string, Entry>();
   readonly #now: () => number;
   #closed = false;
+  #refusal: string | null = null;
+  /** Conversions run one at a time: each loads a model and converters beside the serving workers. */
+  #compiles: Promise<void> = Promise.resolve();
+  readonly #stopCompiles = new AbortController();
 
   constructor(deps: PoolDeps) {
     this.#deps = deps;
@@ -81,14 +95,14 @@ export class ModelPool {
 
   /** The loaded runtime of a version: loads it if needed, waiting at most `loadWaitMs`. */
   async get(mv: ResolvedVersion): Promise<ModelRuntime> {
-    const entry = this.#entries.get(keyOf(mv.name, mv.version));
+    const entry = this.#entries.get(keyOf(mv.tenant, mv.name, mv.version));
     if (entry?.state.kind === "ready") return entry.state.runtime;
     const loading = this.#ensureLoading(entry, mv, "request");
     let timer: NodeJS.Timeout | undefined;
     const waitMs = this.#deps.config.loadWaitMs;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        const step = this.loadingStep(mv.name, mv.version) ?? "loading";
+        const step = this.loadingStep(mv) ?? "loading";
         reject(new BusError("UNAVAILABLE", `model ${JSON.stringify(mv.name)} version ${mv.version} is still loading (${step}); retry shortly`));
       }, waitMs);
     });
@@ -101,20 +115,20 @@ export class ModelPool {
 
   /** Starts loading a version unless it is loaded, loading, or in its backoff. */
   warm(mv: ResolvedVersion): void {
-    const entry = this.#entries.get(keyOf(mv.name, mv.version));
+    const entry = this.#entries.get(keyOf(mv.tenant, mv.name, mv.version));
     if (entry && (entry.state.kind !== "failed" || this.#now() < entry.state.retryAt)) return;
     this.#ensureLoading(entry, mv, "warm").catch(() => undefined);
   }
 
   /** What a load of the version is doing now (downloading, building…), or null when none runs. */
-  loadingStep(name: string, version: string): string | null {
-    const state = this.#entries.get(keyOf(name, version))?.state;
+  loadingStep(mv: Pick<ResolvedVersion, "tenant" | "name" | "version">): string | null {
+    const state = this.#entries.get(keyOf(mv.tenant, mv.name, mv.version))?.state;
     return state?.kind === "loading" ? state.step : null;
   }
 
   /** True when the version is loaded (tests, and the warm-up's log line). */
-  isLoaded(name: string, version: string): boolean {
-    return this.#entries.get(keyOf(name, version))?.state.kind === "ready";
+  isLoaded(mv: Pick<ResolvedVersion, "tenant" | "name" | "version">): boolean {
+    return this.#entries.get(keyOf(mv.tenant, mv.name, mv.version))?.state.kind === "ready";
   }
 
   async loaded(): Promise<LoadedModel[]> {
@@ -122,26 +136,35 @@ export class ModelPool {
     for (const e of this.#entries.values()) {
       if (e.state.kind !== "ready") continue;
       const runtime = e.state.runtime;
-      out.push({ name: e.name, version: e.version, pid: runtime.workerPid, rssBytes: await runtime.rssBytes(), lastUsedAt: new Date(runtime.lastUsed).toISOString() });
+      out.push({ tenant: e.tenant, name: e.name, version: e.version, pid: runtime.workerPid, rssBytes: await runtime.rssBytes(), lastUsedAt: new Date(runtime.lastUsed).toISOString(), servedBy: runtime.servedBy, compile: { ...runtime.compileStatus } });
     }
     return out;
+  }
+
+  /** From now on every load fails at once with `reason` (the host cannot confine model workers). */
+  refuseLoads(reason: string): void {
+    this.#refusal = reason;
   }
 
   /** Unloads every model (shutdown). */
   async close(): Promise<void> {
     this.#closed = true;
+    this.#stopCompiles.abort();
     const entries = [...this.#entries.values()];
     this.#entries.clear();
     await Promise.all(entries.map(async (e) => {
       const runtime = e.state.kind === "ready" ? e.state.runtime : e.state.kind === "loading" ? await e.state.done.catch(() => null) : null;
-      await runtime?.close().catch((err: unknown) => this.#deps.logger.warn({ model: e.name, version: e.version, err: describe(err) }, "closing a model failed"));
+      await runtime?.close().catch((err: unknown) => this.#deps.logger.warn({ tenant: e.tenant, model: e.name, version: e.version, err: describe(err) }, "closing a model failed"));
     }));
+    // Closing a runtime kills its conversion worker: this ends quickly.
+    await this.#compiles;
     this.#deps.metrics.loadedModels.set(0);
   }
 
   /** The load of a version: the running one, a refusal during the backoff, or a new one. */
   #ensureLoading(existing: Entry | undefined, mv: ResolvedVersion, reason: LoadReason): Promise<ModelRuntime> {
     if (this.#closed) return Promise.reject(shuttingDown());
+    if (this.#refusal !== null) return Promise.reject(new BusError("UNAVAILABLE", `model ${JSON.stringify(mv.name)} version ${mv.version} cannot be loaded: ${this.#refusal}`));
     if (existing?.state.kind === "loading") return existing.state.done;
     if (existing?.state.kind === "ready") return Promise.resolve(existing.state.runtime);
     if (existing?.state.kind === "failed" && this.#now() < existing.state.retryAt) {
@@ -149,7 +172,14 @@ export class ModelPool {
       return Promise.reject(cannotLoad(mv, existing.state.message, seconds));
     }
     // A new version starts as a failure that is due: the load below replaces it at once.
-    const entry: Entry = existing ?? { key: keyOf(mv.name, mv.version), name: mv.name, version: mv.version, state: { kind: "failed", message: "not loaded", retryAt: 0 }, failures: 0 };
+    const entry: Entry = existing ?? {
+      key: keyOf(mv.tenant, mv.name, mv.version),
+      tenant: mv.tenant,
+      name: mv.name,
+      version: mv.version,
+      state: { kind: "failed", message: "not loaded", retryAt: 0 },
+      failures: 0,
+    };
     this.#entries.set(entry.key, entry);
     const done = this.#runLoad(entry, mv, reason);
     entry.state = { kind: "loading", step: "downloading the model", done };
@@ -176,7 +206,7 @@ export class ModelPool {
     }
     this.#toReady(entry, runtime);
     this.#deps.metrics.loads.inc({ result: "ok", reason });
-    this.#deps.logger.info({ model: mv.name, version: mv.version, reason, ms: this.#now() - started }, "model ready");
+    this.#deps.logger.info({ tenant: mv.tenant, model: mv.name, version: mv.version, reason, ms: this.#now() - started }, "model ready");
     void this.#enforceBudget(entry.key);
     return runtime;
   }
@@ -199,7 +229,7 @@ export class ModelPool {
     const backoff = this.#nextBackoff(entry);
     entry.state = { kind: "failed", message, retryAt: this.#now() + backoff };
     this.#deps.metrics.loads.inc({ result: "failed", reason });
-    this.#deps.logger.warn({ model: entry.name, version: entry.version, reason, step, err: message, retryInMs: backoff }, "model could not be loaded");
+    this.#deps.logger.warn({ tenant: entry.tenant, model: entry.name, version: entry.version, reason, step, err: message, retryInMs: backoff }, "model could not be loaded");
     return cannotLoad(entry, message, Math.ceil(backoff / 1000));
   }
 
@@ -207,41 +237,46 @@ export class ModelPool {
   #nextBackoff(entry: Entry): number {
     entry.failures++;
     const { loadBackoffMs, maxLoadBackoffMs } = this.#deps.config;
-    return Math.min(loadBackoffMs * 2 ** (entry.failures - 1), maxLoadBackoffMs);
+    return backoffDelayMs(entry.failures, { initialMs: loadBackoffMs, maxMs: maxLoadBackoffMs });
   }
 
   async #load(entry: Entry, mv: ResolvedVersion, stepTo: (step: Step) => void): Promise<ModelRuntime> {
     const { config, mlflow, pyenv, logger, metrics } = this.#deps;
     stepTo("downloading the model");
-    const modelDir = await fetchModelFiles(mlflow, mv, join(config.dataDir, "models"), config.maxModelBytes);
+    const modelDir = await fetchModelFiles(mlflow.inWorkspace(mv.tenant), mv, join(config.dataDir, "models"), config.maxModelBytes);
     stepTo("building its Python environment");
     const requirements = modelRequirements({
       requirementsTxt: await readModelFile(modelDir, "requirements.txt"),
       condaYaml: await readModelFile(modelDir, "conda.yaml"),
     });
     if (!requirements.ok) throw new Error(requirements.problem);
-    const lease = await pyenv.acquire(requirements.requirements, { reuseSatisfying: config.reuseEnvs }).catch((err: unknown) => {
+    const lease = await pyenv.acquire(requirements.requirements, { reuseSatisfying: config.reuseEnvs, scope: envScope(mv.tenant) }).catch((err: unknown) => {
       throw new Error(`its environment (from ${requirements.from}) could not be built: ${describe(err)}`, { cause: err });
     });
     stepTo("starting its worker and loading the model");
-    const home = join(config.dataDir, "home");
-    await mkdir(home, { recursive: true });
     try {
       return await ModelRuntime.start({
+        tenant: mv.tenant,
         name: mv.name,
         version: mv.version,
         modelDir,
         lease,
-        home,
         config,
         logger,
         metrics,
         onBroken: (err) => this.#brokenToFailed(entry, err),
+        ...(config.compile === "onnx" ? { onFirstPrediction: (runtime: ModelRuntime) => this.#compile(runtime) } : {}),
       });
     } catch (err) {
       await lease.release();
       throw err;
     }
+  }
+
+  /** Queues the version's conversion to ONNX behind any other (see compile.ts). */
+  #compile(runtime: ModelRuntime): void {
+    const { pyenv, config, logger } = this.#deps;
+    this.#compiles = this.#compiles.then(() => (this.#closed ? undefined : compileToOnnx(runtime, { pyenv, config, logger, signal: this.#stopCompiles.signal })));
   }
 
   /** ready → failed: the worker died and could not be loaded again; the next load waits out a backoff. */
@@ -276,7 +311,7 @@ export class ModelPool {
       this.#entries.delete(e.key);
       total -= sizes.get(e.key) ?? 0;
       this.#deps.metrics.evictions.inc();
-      this.#deps.logger.info({ model: e.name, version: e.version, bytes: sizes.get(e.key), budget }, "unloading the least recently used model to stay within the memory budget");
+      this.#deps.logger.info({ tenant: e.tenant, model: e.name, version: e.version, bytes: sizes.get(e.key), budget }, "unloading the least recently used model to stay within the memory budget");
       await runtime.close().catch(() => undefined);
     }
     this.#deps.metrics.loadedModels.set(this.#readyCount());

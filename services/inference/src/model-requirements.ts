@@ -1,4 +1,4 @@
-import { checkRequirement } from "@asgard/pyenv";
+import { checkRequirement } from "@asgard/contracts";
 
 /**
  * Packages never taken from a model's requirements: every model environment gets MLflow at
@@ -34,10 +34,10 @@ function check(entries: { line: number; text: string }[], from: string): ModelRe
   for (const { line, text } of entries) {
     const result = checkRequirement(text);
     if (!result.ok) {
-      problems.push(`${from} line ${line} (${JSON.stringify(text.slice(0, 80))}) ${result.problem}`);
+      problems.push(`${from} line ${line} (${JSON.stringify(text.slice(0, 80))}) ${result.problems.join("; ")}`);
       continue;
     }
-    if (!PLATFORM_PACKAGES.has(result.name)) requirements.push(text.trim());
+    if (!PLATFORM_PACKAGES.has(result.requirement.normalizedName)) requirements.push(text.trim());
   }
   if (problems.length > 0) {
     return { ok: false, problem: `the model's requirements cannot be installed safely: ${problems.slice(0, 5).join("; ")}` };

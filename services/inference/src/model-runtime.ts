@@ -1,4 +1,7 @@
+import { realpathSync } from "node:fs";
+import { dirname } from "node:path";
 import { BusError } from "@asgard/bus";
+import type { ServedBy, Tenant } from "@asgard/contracts";
 import type { EnvLease } from "@asgard/pyenv";
 import type { Logger } from "@asgard/telemetry";
 import { MicroBatcher, type ItemOutcome } from "./batcher.js";
@@ -22,6 +25,24 @@ export interface JobResult {
   probabilities: number[][] | null;
   /** Time inside predict for the call this job was part of. */
   predictMs: number;
+  /** The path that computed it. */
+  servedBy: ServedBy;
+}
+
+/**
+ * Where the compiled path of a version stands: `off` (INFERENCE_COMPILE=off), `pending` (until
+ * its first prediction is served), `compiling`, `onnx` (served by ONNX Runtime), or `python`
+ * (conversion or parity failed; `reason` says why and the Python path stays).
+ */
+export interface CompileStatus {
+  state: "off" | "pending" | "compiling" | "onnx" | "python";
+  reason: string | null;
+}
+
+/** A version's ONNX graph and the converter environment that serves it (released on close). */
+export interface CompiledGraph {
+  file: string;
+  tools: EnvLease;
 }
 
 /** The runtime was unloaded (evicted or shut down) before the request got into a batch; ask the pool again. */
@@ -34,19 +55,21 @@ export class RuntimeClosedError extends Error {
 }
 
 export interface RuntimeOptions {
+  /** Whose model it is (named in its log lines). */
+  tenant: Tenant;
   name: string;
   version: string;
   /** The downloaded model directory (its MLmodel and files). */
   modelDir: string;
   /** The model's environment; released when the runtime closes. */
   lease: EnvLease;
-  /** HOME of the worker: a directory of the service's own, never the service's home. */
-  home: string;
   config: InferenceConfig;
   logger: Logger;
   metrics: InferenceMetrics;
   /** The runtime can no longer serve: a replacement worker failed to load. */
   onBroken(err: Error): void;
+  /** Called once, after the first prediction was answered (the compiled path starts from it). */
+  onFirstPrediction?(runtime: ModelRuntime): void;
 }
 
 /**
@@ -64,10 +87,15 @@ export class ModelRuntime {
   #replacing: Promise<WorkerProcess> | null = null;
   #closed = false;
   #rss = 0;
+  #compiled: CompiledGraph | null = null;
+  #compiler: WorkerProcess | null = null;
+  #firstPredictionSeen = false;
+  compileStatus: CompileStatus;
 
   private constructor(opts: RuntimeOptions) {
     this.#opts = opts;
     this.label = `model ${JSON.stringify(opts.name)} version ${opts.version}`;
+    this.compileStatus = { state: opts.onFirstPrediction ? "pending" : "off", reason: null };
     this.#batcher = new MicroBatcher({
       maxBatchRows: opts.config.maxBatchRows,
       maxWaitMs: opts.config.maxWaitMs,
@@ -103,7 +131,54 @@ export class ModelRuntime {
   predict(prepared: PreparedInputs, proba: boolean, params: Record<string, unknown> | null): Promise<JobResult> {
     if (this.#closed) return Promise.reject(new RuntimeClosedError(`${this.label} was unloaded`));
     this.lastUsed = Date.now();
-    return this.#batcher.submit({ prepared, proba, params }, prepared.rows);
+    const result = this.#batcher.submit({ prepared, proba, params }, prepared.rows);
+    if (!this.#firstPredictionSeen && this.#opts.onFirstPrediction) {
+      this.#firstPredictionSeen = true;
+      // After the answer is on its way (setImmediate runs after the reply's microtasks): never delays it.
+      result.then(
+        () => setImmediate(() => !this.#closed && this.#opts.onFirstPrediction?.(this)),
+        () => {
+          this.#firstPredictionSeen = false;
+        },
+      );
+    }
+    return result;
+  }
+
+  /** The model directory and environment, for the conversion (see compile.ts). */
+  get modelDir(): string {
+    return this.#opts.modelDir;
+  }
+
+  get lease(): EnvLease {
+    return this.#opts.lease;
+  }
+
+  /** The path the current worker serves. */
+  get servedBy(): ServedBy {
+    return this.#compiled ? "onnx" : "python";
+  }
+
+  /**
+   * Moves serving to an ONNX Runtime worker: it is started and loaded first, then takes over,
+   * and the Python worker ends once its batch is done. Rejects (the Python path stays) when
+   * the new worker cannot load the graph; `graph.tools` then stays the caller's to release.
+   */
+  async switchToOnnx(graph: CompiledGraph): Promise<void> {
+    if (this.#closed) throw new RuntimeClosedError(`${this.label} was unloaded`);
+    const worker = await this.#spawnOnnx(graph);
+    if (this.#closed) {
+      await worker.stop(this.#opts.config.workerStopGraceMs);
+      throw new RuntimeClosedError(`${this.label} was unloaded`);
+    }
+    // A Python worker being replaced after a crash would be adopted after this one and
+    // displace it: let the replacement land first, then stop it below as the previous worker.
+    await this.#replacing?.catch(() => undefined);
+    const previous = this.#worker;
+    this.#compiled = graph;
+    this.#adopt(worker);
+    this.compileStatus = { state: "onnx", reason: null };
+    await previous?.stop(this.#opts.config.workerStopGraceMs);
   }
 
   async rssBytes(): Promise<number> {
@@ -117,37 +192,77 @@ export class ModelRuntime {
     if (!this.#closed) {
       this.#closed = true;
       this.#batcher.close(new RuntimeClosedError(`${this.label} was unloaded`));
+      this.#compiler?.kill("the model was unloaded", true);
     }
     await this.#batcher.whenIdle();
     await this.#replacing?.catch(() => undefined);
     await this.#worker?.stop(this.#opts.config.workerStopGraceMs);
+    await this.#compiled?.tools.release();
     await this.#opts.lease.release();
   }
 
-  async #startWorker(): Promise<WorkerProcess> {
-    const { lease, modelDir, config, logger } = this.#opts;
-    const worker = new WorkerProcess({
+  /** A sandboxed worker in the model's environment (plus `extra` read-only paths). */
+  #spawn(servedBy: ServedBy, extra: string[]): WorkerProcess {
+    const { lease, config, logger } = this.#opts;
+    return new WorkerProcess({
       python: lease.python,
       script: config.workerScript,
-      cwd: modelDir,
-      env: workerEnv({ binDir: lease.binDir, venv: lease.path, home: this.#opts.home }),
+      env: workerEnv({ binDir: lease.binDir, venv: lease.path }),
+      readOnlyPaths: [lease.path, basePrefixOf(lease.python), dirname(config.workerScript), ...extra],
+      sandbox: config.sandbox,
       label: this.label,
       logger,
+      servedBy,
     });
+  }
+
+  /** A worker that converts this model and checks parity (compile.ts); the caller stops it. */
+  spawnCompiler(tools: EnvLease): WorkerProcess {
+    if (this.#closed) throw new RuntimeClosedError(`${this.label} was unloaded`);
+    const worker = this.#spawn("python", [this.#opts.modelDir, tools.path]);
+    this.#compiler = worker;
+    return worker;
+  }
+
+  /** An ONNX Runtime worker with the graph loaded (the model's files are not even visible to it). */
+  async #spawnOnnx(graph: CompiledGraph): Promise<WorkerProcess> {
+    const { config, logger } = this.#opts;
+    const worker = this.#spawn("onnx", [graph.tools.path, graph.file]);
     try {
-      const reply = await worker.load(modelDir, config.workerLoadTimeoutMs);
-      this.info = reply.info;
+      const reply = await worker.loadOnnx(graph.file, graph.tools.path, this.info, config.workerLoadTimeoutMs);
       this.#rss = reply.rss_bytes;
-      logger.info({ model: this.#opts.name, version: this.#opts.version, pid: worker.pid, loadMs: Math.round(reply.load_ms), flavor: reply.info.flavor }, "model loaded");
+      logger.info({ tenant: this.#opts.tenant, model: this.#opts.name, version: this.#opts.version, pid: worker.pid, loadMs: Math.round(reply.load_ms) }, "model loaded into ONNX Runtime");
+      return worker;
     } catch (err) {
       worker.kill("load failed", true);
       throw err;
     }
+  }
+
+  async #startWorker(): Promise<WorkerProcess> {
+    if (this.#compiled) return this.#adopt(await this.#spawnOnnx(this.#compiled));
+    const { modelDir, config, logger } = this.#opts;
+    const worker = this.#spawn("python", [modelDir]);
+    try {
+      const reply = await worker.load(modelDir, config.workerLoadTimeoutMs);
+      this.info = reply.info;
+      this.#rss = reply.rss_bytes;
+      logger.info({ tenant: this.#opts.tenant, model: this.#opts.name, version: this.#opts.version, pid: worker.pid, loadMs: Math.round(reply.load_ms), flavor: reply.info.flavor }, "model loaded");
+    } catch (err) {
+      worker.kill("load failed", true);
+      throw err;
+    }
+    return this.#adopt(worker);
+  }
+
+  /** Makes `worker` the one that serves, replaced at once if it ends unexpectedly. */
+  #adopt(worker: WorkerProcess): WorkerProcess {
+    const { logger } = this.#opts;
     this.#worker = worker;
     void worker.exited.then((exit) => {
       if (this.#closed || exit.expected || worker !== this.#worker) return;
       this.#opts.metrics.crashes.inc();
-      logger.warn({ model: this.#opts.name, version: this.#opts.version, code: exit.code, signal: exit.signal }, "model worker ended unexpectedly; replacing it");
+      logger.warn({ tenant: this.#opts.tenant, model: this.#opts.name, version: this.#opts.version, code: exit.code, signal: exit.signal }, "model worker ended unexpectedly; replacing it");
       this.#ensureWorker().catch(() => undefined);
     });
     return worker;
@@ -214,7 +329,7 @@ export class ModelRuntime {
     metrics.workerSeconds.observe(reply.handledMs / 1000);
     if (members.length === 1) {
       const job = group[0] as PredictJob;
-      outcomes[members[0] as number] = { ok: true, value: { predictions: reply.predictions, probabilities: job.proba ? reply.probabilities : null, predictMs: reply.predictMs } };
+      outcomes[members[0] as number] = { ok: true, value: { predictions: reply.predictions, probabilities: job.proba ? reply.probabilities : null, predictMs: reply.predictMs, servedBy: reply.servedBy } };
       return;
     }
     if (reply.predictions.length !== rows || (call.proba && reply.probabilities?.length !== rows)) {
@@ -232,6 +347,7 @@ export class ModelRuntime {
           predictions: reply.predictions.slice(offset, end),
           probabilities: job.proba && reply.probabilities ? reply.probabilities.slice(offset, end) : null,
           predictMs: reply.predictMs,
+          servedBy: reply.servedBy,
         },
       };
       offset = end;
@@ -246,7 +362,7 @@ export class ModelRuntime {
         return await worker.predict(call, this.#opts.config.predictTimeoutMs);
       } catch (err) {
         if (err instanceof WorkerExitedError && attempt === 1 && !this.#closed) {
-          this.#opts.logger.warn({ model: this.#opts.name, version: this.#opts.version, err: describe(err) }, "model worker ended during a batch; retrying it once on a new worker");
+          this.#opts.logger.warn({ tenant: this.#opts.tenant, model: this.#opts.name, version: this.#opts.version, err: describe(err) }, "model worker ended during a batch; retrying it once on a new worker");
           continue;
         }
         throw err;
@@ -264,6 +380,14 @@ export class ModelRuntime {
     if (err instanceof RuntimeClosedError || err instanceof BusError) return err;
     return unavailable(describe(err));
   }
+}
+
+/**
+ * The prefix of the interpreter a venv's `bin/python` links to (`<prefix>/bin/pythonX.Y`):
+ * the worker needs its standard library, and the sandbox shows only what is bound.
+ */
+function basePrefixOf(venvPython: string): string {
+  return dirname(dirname(realpathSync(venvPython)));
 }
 
 function unavailable(message: string): BusError {

@@ -10,11 +10,11 @@ type Change = Omit<InferenceModelChanged, "origin">;
 
 /** Registry events as the changes inference acts on. */
 function registeredChange(event: ModelRegistered): Change {
-  return { model_name: event.model_name, change: "registered", version: event.version, alias: null };
+  return { tenant: event.tenant, model_name: event.model_name, change: "registered", version: event.version, alias: null };
 }
 
 function aliasChange(event: ModelAliasChanged): Change {
-  return { model_name: event.model_name, change: "alias", version: event.version, alias: event.alias };
+  return { tenant: event.tenant, model_name: event.model_name, change: "alias", version: event.version, alias: event.alias };
 }
 
 export interface WarmupDeps {
@@ -26,7 +26,8 @@ export interface WarmupDeps {
 }
 
 /**
- * Follows the registry. The replicas share one durable consumer (so an event that arrived
+ * Follows the registry, each event in its tenant (the model is warmed from the tenant's
+ * workspace). The replicas share one durable consumer (so an event that arrived
  * while every replica was down is still seen); the replica that gets an event acts on it and
  * tells the others with a signal, so each forgets what `latest` or the alias resolved to and
  * warms the version — the first request after a registration then finds the model loaded.
@@ -36,15 +37,15 @@ export function startWarmup(deps: WarmupDeps, opts: { pullTimeoutMs?: number } =
 
   /** `traced`: the trace fields of the event that announced the change (none for a replica's signal). */
   const apply = async (change: Change, warm: boolean, traced: object = {}): Promise<void> => {
-    if (change.change === "registered") resolver.noteRegistered(change.model_name);
-    else if (change.alias !== null) resolver.noteAlias(change.model_name, change.alias, change.version);
+    if (change.change === "registered") resolver.noteRegistered(change.tenant, change.model_name);
+    else if (change.alias !== null) resolver.noteAlias(change.tenant, change.model_name, change.alias, change.version);
     if (!warm || !config.warmOnRegister || change.version === null) return;
     try {
-      const mv = await resolver.resolve(change.model_name, { kind: "version", version: change.version });
+      const mv = await resolver.resolve(change.tenant, change.model_name, { kind: "version", version: change.version });
       pool.warm(mv);
-      logger.info({ model: change.model_name, version: change.version, change: change.change, ...traced }, "warming model");
+      logger.info({ tenant: change.tenant, model: change.model_name, version: change.version, change: change.change, ...traced }, "warming model");
     } catch (err) {
-      logger.warn({ model: change.model_name, version: change.version, err: describe(err), ...traced }, "could not warm the model; it loads on its first request");
+      logger.warn({ tenant: change.tenant, model: change.model_name, version: change.version, err: describe(err), ...traced }, "could not warm the model; it loads on its first request");
     }
   };
 
@@ -57,7 +58,7 @@ export function startWarmup(deps: WarmupDeps, opts: { pullTimeoutMs?: number } =
       try {
         bus.publishSignal(SIGNALS.inferenceModelChanged, { ...change, origin: config.instanceId });
       } catch (err) {
-        logger.warn({ model: change.model_name, err: describe(err) }, "could not tell the other inference replicas; their caches expire on their own");
+        logger.warn({ tenant: change.tenant, model: change.model_name, err: describe(err) }, "could not tell the other inference replicas; their caches expire on their own");
       }
       await apply(change, fresh, traceFields(continueTrace(msg.headers)));
     };

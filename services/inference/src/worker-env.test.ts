@@ -12,11 +12,10 @@ describe("workerEnv", () => {
       PYTHONPATH: "/evil",
       OMP_NUM_THREADS: "1",
     };
-    const env = workerEnv({ binDir: "/envs/abc/bin", venv: "/envs/abc", home: "/data/home", source });
+    const env = workerEnv({ binDir: "/envs/abc/bin", venv: "/envs/abc", source });
     expect(env).toEqual({
       PATH: "/envs/abc/bin:/usr/local/bin:/usr/bin:/bin",
       VIRTUAL_ENV: "/envs/abc",
-      HOME: "/data/home",
       LANG: "C.UTF-8",
       MLFLOW_DISABLE_TELEMETRY: "true",
       DO_NOT_TRACK: "true",

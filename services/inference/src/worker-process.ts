@@ -1,11 +1,20 @@
-import { spawn, type ChildProcess } from "node:child_process";
 import { readFile } from "node:fs/promises";
-import type { Readable, Writable } from "node:stream";
-import type { Scalar } from "@asgard/contracts";
+import type { Scalar, ServedBy } from "@asgard/contracts";
+import { spawnSandboxed, type ResourceLimits, type SandboxedProcess, type SandboxMode } from "@asgard/sandbox";
 import type { Logger } from "@asgard/telemetry";
 import { describe, WorkerExitedError, WorkerReplyError, type WorkerFailureKind } from "./errors.js";
 import { encodeFrame, FrameDecoder } from "./framing.js";
-import { LoadReplySchema, type LoadReply } from "./model-info.js";
+import { CompileReplySchema, LoadReplySchema, type CompileReply, type LoadReply, type WorkerModelInfo } from "./model-info.js";
+
+/** How model workers are confined: the same sandbox as training jobs, without any network. */
+export interface WorkerSandbox {
+  /** `bwrap` (default), or `process-group`: no sandbox, for development where bubblewrap cannot run. */
+  mode: SandboxMode;
+  /** Identity of the worker when the service runs as root (otherwise the service's own, mapped). */
+  uid: number;
+  gid: number;
+  limits: Partial<ResourceLimits>;
+}
 
 /** How to start one worker. */
 export interface WorkerSpawnOptions {
@@ -13,12 +22,16 @@ export interface WorkerSpawnOptions {
   python: string;
   /** The worker script (`python/worker.py`). */
   script: string;
-  cwd: string;
   /** The complete environment of the process (an allow-list; see `workerEnv`). */
   env: Record<string, string>;
+  /** Host paths the worker reads: its environment, interpreter, script and model; nothing else of the host is visible. */
+  readOnlyPaths: string[];
+  sandbox: WorkerSandbox;
   /** Names the model in logs and errors, e.g. `"churn" version 3`. */
   label: string;
   logger: Logger;
+  /** Which path this worker serves (default python): it loads a model with `load`, an ONNX graph with `loadOnnx`. */
+  servedBy?: ServedBy;
 }
 
 /** One batch as the worker takes it: columns in the model's order, values column-major. */
@@ -37,6 +50,8 @@ export interface PredictReply {
   predictMs: number;
   /** The worker's whole handling of the call: building the frame, predict, converting the output. */
   handledMs: number;
+  /** The path of the worker that answered. */
+  servedBy: ServedBy;
 }
 
 export interface WorkerExit {
@@ -57,15 +72,15 @@ const TAIL_LINES = 30;
 const MAX_LINE_CHARS = 500;
 
 /**
- * A persistent Python process holding one loaded model. Calls are framed JSON on fd 3/4
- * (see `python/worker.py`), answered in order. The process leads its own process group, so
- * `kill()` also ends anything the model's code started.
+ * A persistent Python process holding one loaded model, in a sandbox of its own (see
+ * {@link WorkerSandbox}). Calls are framed JSON on its stdin/stdout (see `python/worker.py`),
+ * answered in order; stderr carries its logs. `kill()` also ends anything the model's code started.
  */
 export class WorkerProcess {
   readonly label: string;
+  readonly servedBy: ServedBy;
   readonly exited: Promise<WorkerExit>;
-  readonly #child: ChildProcess;
-  readonly #requests: Writable;
+  readonly #process: SandboxedProcess;
   readonly #pending = new Map<number, Pending>();
   readonly #decoder = new FrameDecoder();
   readonly #tail: string[] = [];
@@ -75,50 +90,51 @@ export class WorkerProcess {
   #expected = false;
   #killReason: string | null = null;
 
+  /** Throws a SandboxError when the sandbox cannot be started. */
   constructor(opts: WorkerSpawnOptions) {
     this.label = opts.label;
+    this.servedBy = opts.servedBy ?? "python";
     this.#logger = opts.logger;
-    // -I: no PYTHON* variables, user site or script directory on sys.path; -u: output as it happens.
-    this.#child = spawn(opts.python, ["-I", "-u", opts.script], {
-      cwd: opts.cwd,
+    this.#process = spawnSandboxed({
+      command: opts.python,
+      // -I: no PYTHON* variables, user site or script directory on sys.path; -u: output as it happens.
+      args: ["-I", "-u", opts.script],
       env: opts.env,
-      stdio: ["ignore", "pipe", "pipe", "pipe", "pipe"],
-      detached: true,
+      readOnlyPaths: opts.readOnlyPaths,
+      uid: opts.sandbox.uid,
+      gid: opts.sandbox.gid,
+      limits: opts.sandbox.limits,
+      mode: opts.sandbox.mode,
+      onStderrLine: (line) => this.#onLine(line),
     });
-    this.#requests = this.#child.stdio[3] as Writable;
-    const replies = this.#child.stdio[4] as Readable;
-    // A write to a worker that just died fails with EPIPE; its exit is what reports it.
-    this.#requests.on("error", () => undefined);
+    const replies = this.#process.stdout;
     replies.on("error", () => undefined);
     replies.on("data", (chunk: Buffer) => this.#onData(chunk));
-    for (const stream of [this.#child.stdout, this.#child.stderr]) {
-      stream?.setEncoding("utf8");
-      let partial = "";
-      stream?.on("data", (text: string) => {
-        const lines = (partial + text).split("\n");
-        partial = lines.pop() ?? "";
-        for (const line of lines) this.#onLine(line);
-      });
-    }
-    this.exited = new Promise((resolve) => {
-      const finish = (code: number | null, signal: NodeJS.Signals | null, reason?: string) => {
-        if (this.#exit) return;
+    this.exited = this.#process.done
+      .then(
+        (exit) => {
+          const killed = this.#killReason === null ? `was killed by ${exit.signal}` : `was killed (${this.#killReason})`;
+          const limit = exit.limitExceeded === null ? null : `hit its ${exit.limitExceeded.replace("_", " ")} limit`;
+          const how = limit ?? (exit.signal ? killed : `exited with code ${exit.exitCode}`);
+          return { code: exit.exitCode, signal: exit.signal as NodeJS.Signals | null, how };
+        },
+        (err: unknown) => ({ code: null, signal: null, how: `could not be started (${describe(err)})` }),
+      )
+      .then(({ code, signal, how }) => {
         this.#exit = { code, signal, expected: this.#expected };
         // Replies already in the pipe are read before the calls still open are failed.
-        setImmediate(() => {
-          const killed = this.#killReason === null ? `was killed by ${signal}` : `was killed (${this.#killReason})`;
-          const how = reason ?? (signal ? killed : `exited with code ${code}`);
-          this.#failAll(new WorkerExitedError(`the worker of ${this.label} ${how}${this.#tailText()}`));
-          resolve(this.#exit as WorkerExit);
-        });
-      };
-      this.#child.once("exit", (code, signal) => finish(code, signal));
-      this.#child.once("error", (err) => finish(null, null, `could not be started (${describe(err)})`));
-    });
+        return new Promise<WorkerExit>((resolve) =>
+          setImmediate(() => {
+            this.#failAll(new WorkerExitedError(`the worker of ${this.label} ${how}${this.#tailText()}`));
+            resolve(this.#exit as WorkerExit);
+          }),
+        );
+      });
   }
 
+  /** The pid of the worker's sandbox (bwrap) as the service sees it: killing it ends the worker. */
   get pid(): number | undefined {
-    return this.#child.pid;
+    return this.#process.pid;
   }
 
   get alive(): boolean {
@@ -133,6 +149,25 @@ export class WorkerProcess {
     return parsed.data;
   }
 
+  /**
+   * Loads an ONNX graph into ONNX Runtime (`tools`: the converter environment); `info` is the
+   * Python load's, which the graph serves unchanged (same inputs, classes and probabilities).
+   */
+  async loadOnnx(path: string, tools: string, info: WorkerModelInfo, timeoutMs: number): Promise<LoadReply> {
+    const reply = await this.#call({ op: "load_onnx", path, tools, info }, timeoutMs);
+    const parsed = LoadReplySchema.safeParse(reply);
+    if (!parsed.success) throw new WorkerReplyError("load", `the worker answered the ONNX load with an unexpected reply: ${parsed.error.message}`);
+    return parsed.data;
+  }
+
+  /** Converts the model in `path` to ONNX and checks parity; WorkerReplyError("compile") says why it cannot. */
+  async compile(path: string, tools: string, timeoutMs: number): Promise<CompileReply> {
+    const reply = await this.#call({ op: "compile", path, tools }, timeoutMs);
+    const parsed = CompileReplySchema.safeParse(reply);
+    if (!parsed.success) throw new WorkerReplyError("compile", `the worker answered the conversion with an unexpected reply: ${parsed.error.message}`);
+    return parsed.data;
+  }
+
   async predict(call: PredictCall, timeoutMs: number): Promise<PredictReply> {
     const reply = await this.#call({ op: "predict", ...call }, timeoutMs);
     const predictions = reply.predictions;
@@ -141,45 +176,42 @@ export class WorkerProcess {
       throw new WorkerReplyError("model", "the worker answered with an unexpected reply");
     }
     const handledMs = typeof reply.handled_ms === "number" ? reply.handled_ms : reply.predict_ms;
-    return { predictions, probabilities: probabilities as number[][] | null, predictMs: reply.predict_ms, handledMs };
+    return { predictions, probabilities: probabilities as number[][] | null, predictMs: reply.predict_ms, handledMs, servedBy: this.servedBy };
   }
 
-  /** Resident memory of the worker, from /proc (null where there is none). */
+  /** Resident memory of the worker and whatever it started, from /proc (null where there is none). */
   async rssBytes(): Promise<number | null> {
-    if (this.#child.pid === undefined || !this.alive) return null;
-    try {
-      const status = await readFile(`/proc/${this.#child.pid}/status`, "utf8");
-      const kb = /^VmRSS:\s+(\d+)\s+kB/m.exec(status)?.[1];
-      return kb === undefined ? null : Number(kb) * 1024;
-    } catch {
-      return null;
+    if (!this.alive) return null;
+    let total: number | null = null;
+    for (const pid of await this.#process.processIds()) {
+      try {
+        const status = await readFile(`/proc/${pid}/status`, "utf8");
+        const kb = /^VmRSS:\s+(\d+)\s+kB/m.exec(status)?.[1];
+        if (kb !== undefined) total = (total ?? 0) + Number(kb) * 1024;
+      } catch {
+        // Ended meanwhile.
+      }
     }
+    return total;
   }
 
-  /** Kills the whole process group at once. */
+  /** Kills the worker and everything it started at once. */
   kill(reason: string, expected = false): void {
     if (expected) this.#expected = true;
-    const pid = this.#child.pid;
-    if (pid === undefined) return;
     if (this.alive) {
       this.#killReason ??= reason;
-      this.#logger.debug({ model: this.label, pid, reason }, "killing model worker");
+      this.#logger.debug({ model: this.label, pid: this.pid, reason }, "killing model worker");
     }
-    try {
-      process.kill(-pid, "SIGKILL");
-    } catch {
-      // Already gone.
-    }
+    this.#process.kill("now");
   }
 
-  /** Ends the worker: EOF on its request pipe, then the group is killed after `graceMs`. */
+  /** Ends the worker: EOF on its requests, then it is killed after `graceMs`. */
   async stop(graceMs: number): Promise<void> {
     this.#expected = true;
-    this.#requests.end();
+    this.#process.stdin.end();
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([this.exited, new Promise((r) => (timer = setTimeout(r, graceMs)))]);
     clearTimeout(timer);
-    // Also after a clean exit: anything the model started in the group goes with it.
     this.kill("stopping", true);
     await this.exited;
   }
@@ -193,7 +225,7 @@ export class WorkerProcess {
         this.kill(`no answer within ${timeoutMs} ms`);
       }, timeoutMs);
       this.#pending.set(id, { resolve, reject, timer });
-      this.#requests.write(encodeFrame({ ...message, id }));
+      this.#process.stdin.write(encodeFrame({ ...message, id }));
     });
   }
 
@@ -241,7 +273,7 @@ export class WorkerProcess {
 }
 
 function kindOf(value: unknown): WorkerFailureKind {
-  return value === "load" || value === "input" || value === "model" ? value : "model";
+  return value === "load" || value === "input" || value === "model" || value === "compile" ? value : "model";
 }
 
 /** Thread-count settings an operator may tune; passed through because they are not secrets. */
@@ -251,20 +283,20 @@ const PASSED_THROUGH = ["OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THRE
  * The complete environment of a worker: an allow-list, never the service's own variables
  * (its NATS and MLflow credentials stay out of model code). The worker loads from local
  * files, so it needs no tracking URI; MLflow's usage telemetry is switched off, and model
- * deserialization is allowed (the worker exists to load the model).
+ * deserialization is allowed (the worker exists to load the model). HOME is the sandbox's
+ * private /tmp, which the sandbox sets.
  */
-export function workerEnv(opts: { binDir: string; venv: string; home: string; source?: Readonly<Record<string, string | undefined>> }): Record<string, string> {
+export function workerEnv(opts: { binDir: string; venv: string; source?: Readonly<Record<string, string | undefined>> }): Record<string, string> {
   const env: Record<string, string> = {
     PATH: `${opts.binDir}:/usr/local/bin:/usr/bin:/bin`,
     VIRTUAL_ENV: opts.venv,
-    HOME: opts.home,
     LANG: "C.UTF-8",
     MLFLOW_DISABLE_TELEMETRY: "true",
     DO_NOT_TRACK: "true",
     // MLflow gates loading every scikit-learn/LightGBM model (pickle, cloudpickle and skops,
     // whose trusted types come from the model's own files) behind this switch. Loading a model
-    // runs its code, so the model worker is the trust boundary: set here and nowhere else (not
-    // in jobs, not in the service). Sandboxing the workers themselves is still open (issue 12).
+    // runs its code, so the model worker, in its sandbox, is the trust boundary: set here and
+    // nowhere else (not in jobs, not in the service).
     MLFLOW_ALLOW_PICKLE_DESERIALIZATION: "true",
   };
   const source = opts.source ?? process.env;

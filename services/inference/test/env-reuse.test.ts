@@ -39,7 +39,7 @@ describe("model environments reuse a training environment that satisfies them", 
     expect(after.compiles).toBe(before.compiles);
     expect(after.reuses).toBe(before.reuses + 1);
     // The worker holds a lease on the training env (other test files may hold theirs too).
-    const leases = await readdir(join(inject("infra").workDir, "inference-envs", "envs", `${training.envKey}.leases`));
+    const leases = await readdir(join(inject("infra").workDir, "inference-envs", "format-2", "envs", `${training.envKey}.leases`));
     expect(leases.some((l) => l.startsWith(`${process.pid}-`))).toBe(true);
   }, COLD_START_MS);
 });

@@ -86,3 +86,40 @@ m["probe"] = example.to_dict(orient="list")
 m["predictions"] = list(mlflow.pyfunc.load_model(m["uri"]).predict(example))
 print("RESULT " + json.dumps({"pyfunc": m}))
 `;
+
+/**
+ * For the compiled path: a RandomForest logged with the plain `mlflow.sklearn.log_model` (as
+ * the README shows; the runtime shim picks its serialization) and the pyfunc model, which no
+ * converter takes. Each records what MLflow predicts in Python for its probe rows.
+ */
+export const TRAIN_COMPILE = `
+import json, os
+import mlflow, mlflow.pyfunc, mlflow.sklearn
+import pandas as pd
+from sklearn.datasets import make_classification
+from sklearn.ensemble import RandomForestClassifier
+
+mlflow.set_experiment(os.environ["EXPERIMENT"])
+X, y = make_classification(n_samples=400, n_features=6, n_informative=4, n_redundant=0, random_state=1)
+frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(6)])
+probe = frame.iloc[:20]
+out = {}
+
+with mlflow.start_run() as run:
+    forest = RandomForestClassifier(n_estimators=50, random_state=0).fit(frame, y)
+    info = mlflow.sklearn.log_model(forest, name="model", input_example=frame.iloc[:5])
+m = {"run_id": run.info.run_id, "model_id": info.model_id, "uri": info.model_uri}
+m["probe"] = probe.to_dict(orient="list")
+m["predictions"] = mlflow.pyfunc.load_model(m["uri"]).predict(probe).tolist()
+m["probabilities"] = mlflow.sklearn.load_model(m["uri"]).predict_proba(probe).tolist()
+out["forest"] = m
+
+${DOUBLER}with mlflow.start_run() as run:
+    info = mlflow.pyfunc.log_model(name="model", python_model=Doubler(), input_example=example)
+m = {"run_id": run.info.run_id, "model_id": info.model_id, "uri": info.model_uri}
+m["probe"] = example.to_dict(orient="list")
+m["predictions"] = list(mlflow.pyfunc.load_model(m["uri"]).predict(example))
+out["pyfunc"] = m
+
+print("RESULT " + json.dumps(out))
+`;

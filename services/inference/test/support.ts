@@ -4,13 +4,14 @@ import { join } from "node:path";
 import type { FastifyInstance, LightMyRequestResponse } from "fastify";
 import { inject } from "vitest";
 import { connectBus, type Bus } from "@asgard/bus";
-import { buildOpenApiDocument, EVENTS, STREAMS, type ModelAliasChanged, type ModelRegistered } from "@asgard/contracts";
+import { DEFAULT_TENANT, buildOpenApiDocument, EVENTS, STREAMS, type ModelAliasChanged, type ModelRegistered, type Tenant } from "@asgard/contracts";
 import { createGateway } from "@asgard/gateway";
-import { ensureUv, pythonExecutable, run, startNatsServer, type NatsServer } from "@asgard/infra";
+import { startNatsServer, type NatsServer } from "@asgard/infra";
+import { ensureUv, pythonExecutable, run } from "@asgard/tools";
 import { createMlflowClient, type MlflowClient } from "@asgard/mlflow";
 import { createPyEnvManager, type EnvLease, type PyEnvManager } from "@asgard/pyenv";
 import { createLogger, createMetricsRegistry, type Registry } from "@asgard/telemetry";
-import { createInference, type Inference, type InferenceConfig } from "../src/index.js";
+import { createInference, type Inference, type InferenceConfig, type InferenceDeps } from "../src/index.js";
 
 export const logger = createLogger("inference-test", "silent");
 
@@ -125,10 +126,10 @@ export interface Stack {
    * on a busy machine) the service answers 503 "retry shortly" within the gateway's wait.
    */
   postWhenLoaded(url: string, payload: unknown): Promise<LightMyRequestResponse>;
-  /** Publishes model.registered as the registry would. */
-  announceRegistered(name: string, version: string): Promise<void>;
-  /** Publishes model.alias.changed as the registry would. */
-  announceAlias(name: string, alias: string, version: string | null, previous: string | null): Promise<void>;
+  /** Publishes model.registered as the registry would (for the default tenant's model unless told). */
+  announceRegistered(name: string, version: string, tenant?: Tenant): Promise<void>;
+  /** Publishes model.alias.changed as the registry would (for the default tenant's model unless told). */
+  announceAlias(name: string, alias: string, version: string | null, previous: string | null, tenant?: Tenant): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -138,7 +139,7 @@ export const COLD_START_MS = 15 * 60_000;
 /** Each try of `postWhenLoaded` waits about a minute: ten cover the coldest environment build seen. */
 const LOAD_TRIES = 10;
 
-export async function startStack(name: string, config: Partial<InferenceConfig> = {}): Promise<Stack> {
+export async function startStack(name: string, config: Partial<InferenceConfig> = {}, deps: Pick<InferenceDeps, "checkSandbox"> = {}): Promise<Stack> {
   const infra = inject("infra");
   const dir = await mkdtemp(join(infra.workDir, `${name}-`));
   const nats = await startNatsServer({ storeDir: join(dir, "nats") });
@@ -147,6 +148,8 @@ export async function startStack(name: string, config: Partial<InferenceConfig> 
   const experimentId = await mlflow.createExperiment(unique(name));
   const pyenv = await testPyEnv(await mlflow.version());
   const metrics = createMetricsRegistry("inference-test");
+  // The scheduler owns the stream; in a deployment inference waits for it to make it.
+  await bus.ensureStream(STREAMS.models);
   const serviceBus = await connectBus({ servers: nats.url, name: `${name}-inference`, logger });
   const inference = createInference({
     bus: serviceBus,
@@ -155,8 +158,11 @@ export async function startStack(name: string, config: Partial<InferenceConfig> 
     logger,
     metrics,
     // A request waits for a load as long as its caller does (the bus's 60 s): then "retry shortly".
-    config: { dataDir: join(dir, "inference"), loadWaitMs: 170_000, ...config },
+    // Python only unless a test asks for the compiled path (compile.test.ts): the other files
+    // compare answers with MLflow's bit for bit, which ONNX's float32 answers are not.
+    config: { dataDir: join(dir, "inference"), loadWaitMs: 170_000, compile: "off", ...config },
     pullTimeoutMs: 1_000,
+    ...deps,
   });
   await inference.start();
   const gatewayBus = await connectBus({ servers: nats.url, name: `${name}-gateway`, logger });
@@ -187,11 +193,12 @@ export async function startStack(name: string, config: Partial<InferenceConfig> 
         if (!retry || tries === LOAD_TRIES) return res;
       }
     },
-    async announceRegistered(model, version) {
+    async announceRegistered(model, version, tenant = DEFAULT_TENANT) {
       const event: ModelRegistered = {
         event_id: randomUUID(),
         schema_version: 1,
         occurred_at: now(),
+        tenant,
         model_name: model,
         version,
         run_id: null,
@@ -204,11 +211,12 @@ export async function startStack(name: string, config: Partial<InferenceConfig> 
       await bus.ensureStream(STREAMS.models);
       await bus.publish(EVENTS.modelRegistered, event, { msgId: event.event_id });
     },
-    async announceAlias(model, alias, version, previous) {
+    async announceAlias(model, alias, version, previous, tenant = DEFAULT_TENANT) {
       const event: ModelAliasChanged = {
         event_id: randomUUID(),
         schema_version: 1,
         occurred_at: now(),
+        tenant,
         model_name: model,
         alias,
         version,

@@ -17,6 +17,12 @@ export interface SchedulerConfig extends Deadlines {
   reconcileIntervalMs: number;
   /** How long a publish waits for the stream's ack before the relay takes over. */
   publishTimeoutMs: number;
+  /** Queued + running jobs one tenant may have; a create past it is refused (429). 0: no limit. */
+  maxActiveJobsPerTenant: number;
+  /** Retry-After of that refusal: jobs end on their own time, so this is a polite guess. */
+  activeJobsRetryAfterSeconds: number;
+  /** How long an Idempotency-Key names its job; an older key makes a new job. */
+  idempotencyKeyTtlMs: number;
 }
 
 const SECOND = 1_000;
@@ -30,12 +36,17 @@ export const DEFAULT_CONFIG: SchedulerConfig = {
   heartbeatMs: 90 * SECOND,
   registrationMs: 5 * MINUTE,
   pendingOutcomeMs: 30 * SECOND,
-  maxLogBytes: 1024 * 1024,
+  // 10 MiB: far more than a training log a person reads, little next to the job's own data.
+  maxLogBytes: 10 * 1024 * 1024,
   logReplyBytes: 640 * 1024,
   startupGraceMs: 30 * SECOND,
   relayIntervalMs: SECOND,
   reconcileIntervalMs: 5 * SECOND,
   publishTimeoutMs: 5 * SECOND,
+  // Generous: a laptop never meets it; deployments shared by teams set their own.
+  maxActiveJobsPerTenant: 1_000,
+  activeJobsRetryAfterSeconds: 30,
+  idempotencyKeyTtlMs: 24 * 60 * MINUTE,
 };
 
 /** The defaults with `overrides` on top. */

@@ -18,8 +18,11 @@ describe("scheduler environment", () => {
       HEARTBEAT_DEADLINE_MS: "45000",
       STARTUP_GRACE_MS: "0",
       MAX_LOG_BYTES: "4096",
+      MAX_ACTIVE_JOBS_PER_TENANT: "25",
     });
-    expect(configFromEnv(env)).toMatchObject({ heartbeatMs: 45_000, startupGraceMs: 0, maxLogBytes: 4096 });
+    expect(configFromEnv(env)).toMatchObject({ heartbeatMs: 45_000, startupGraceMs: 0, maxLogBytes: 4096, maxActiveJobsPerTenant: 25 });
+    expect(configFromEnv(parseEnv("job-scheduler", SchedulerEnv, { ...base, MAX_ACTIVE_JOBS_PER_TENANT: "0" })).maxActiveJobsPerTenant).toBe(0);
+    expect(() => parseEnv("job-scheduler", SchedulerEnv, { ...base, MAX_ACTIVE_JOBS_PER_TENANT: "-1" })).toThrow(/MAX_ACTIVE_JOBS_PER_TENANT/);
   });
 
   it("binds /metrics to loopback and declares one stream replica unless told otherwise", () => {

@@ -1,7 +1,7 @@
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { z } from "zod";
-import { ConfigError, logLevel, metricsHost, natsUrl, optionalString, port, positiveMs, streamReplicas } from "@asgard/config";
+import { ConfigError, logLevel, metricsHost, natsUrl, optionalString, port, positiveMs, streamReplicas, natsAuthComplete, NATS_AUTH_INCOMPLETE, natsAuthFields } from "@asgard/config";
 import type { BlobStoreConfig } from "@asgard/storage";
 import { DEFAULT_CONFIG, type SchedulerConfig } from "./config.js";
 
@@ -9,6 +9,7 @@ const D = DEFAULT_CONFIG;
 
 export const SchedulerEnv = z.object({
   NATS_URL: natsUrl(),
+  ...natsAuthFields(),
   NATS_STREAM_REPLICAS: streamReplicas(),
   DATABASE_URL: optionalString(
     "PostgreSQL URL, e.g. postgres://user:pass@host:5432/asgard; unset = the embedded database in ASGARD_DATA_DIR",
@@ -63,7 +64,15 @@ export const SchedulerEnv = z.object({
     .min(1024)
     .default(D.maxLogBytes)
     .describe(`bytes of output kept per job, at least 1024 (default ${D.maxLogBytes}); the rest is replaced by one marker line`),
-});
+  MAX_ACTIVE_JOBS_PER_TENANT: z.coerce
+    .number()
+    .int()
+    .nonnegative()
+    .default(D.maxActiveJobsPerTenant)
+    .describe(
+      `queued + running jobs one tenant may have at once: a whole number (default ${D.maxActiveJobsPerTenant}; 0 = no limit); an upload past it is answered 429 with Retry-After`,
+    ),
+}).refine(natsAuthComplete, NATS_AUTH_INCOMPLETE);
 export type SchedulerEnv = z.infer<typeof SchedulerEnv>;
 
 /** The scheduler's tunables from its environment. */
@@ -79,6 +88,7 @@ export function configFromEnv(env: SchedulerEnv): Partial<SchedulerConfig> {
     relayIntervalMs: env.RELAY_INTERVAL_MS,
     reconcileIntervalMs: env.RECONCILE_INTERVAL_MS,
     maxLogBytes: env.MAX_LOG_BYTES,
+    maxActiveJobsPerTenant: env.MAX_ACTIVE_JOBS_PER_TENANT,
   };
 }
 

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { connectBus } from "@asgard/bus";
-import { exitIfConfigCheck, exitOnConfigError, parseEnv } from "@asgard/config";
+import { exitIfConfigCheck, parseEnv, startService } from "@asgard/config";
 import { migrateToLatest, openDatabase, redactUrl } from "@asgard/db";
 import { createBlobStore } from "@asgard/storage";
 import { createLogger, createMetricsRegistry, onShutdown, retryUntilReady, serveMetrics } from "@asgard/telemetry";
@@ -28,7 +28,7 @@ async function main(): Promise<void> {
   const { applied } = await retryUntilReady("job database", () => migrateToLatest(database.db, migrations), { logger });
   if (applied.length > 0) logger.info({ applied }, "migrations applied");
   logger.info({ blobStore: blobs.kind }, "script store ready");
-  const bus = await connectBus({ servers: env.NATS_URL, name: SERVICE, logger, streamReplicas: env.NATS_STREAM_REPLICAS });
+  const bus = await connectBus({ servers: env.NATS_URL, user: env.NATS_USER, pass: env.NATS_PASSWORD, name: SERVICE, logger, streamReplicas: env.NATS_STREAM_REPLICAS });
   const scheduler = createScheduler({ bus, database, blobs, logger, metrics, config: configFromEnv(env) });
   await scheduler.start();
   const metricsServer = await serveMetrics(metrics, { port: env.METRICS_PORT, host: env.METRICS_HOST });
@@ -41,7 +41,4 @@ async function main(): Promise<void> {
   });
 }
 
-main().catch(exitOnConfigError).catch((err: unknown) => {
-  process.stderr.write(`job-scheduler: failed to start: ${err instanceof Error ? err.stack : String(err)}\n`);
-  process.exit(1);
-});
+startService("job-scheduler", main);

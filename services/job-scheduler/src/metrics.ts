@@ -8,6 +8,8 @@ export interface SchedulerMetrics {
   /** Sets the per-status gauge from a fresh count. */
   setJobCounts(counts: ReadonlyArray<{ status: JobStatus; count: number }>): void;
   jobCreated(): void;
+  /** A create was refused by a limit (`tenant_limit`: the tenant's live jobs). */
+  jobRefused(reason: "tenant_limit"): void;
   /** A job turned terminal (called once per job, after its transaction committed). */
   jobFinished(row: JobRow): void;
   logLinesStored(n: number): void;
@@ -23,6 +25,12 @@ export function createSchedulerMetrics(registry: Registry): SchedulerMetrics {
   const created = new Counter({
     name: "asgard_scheduler_jobs_created_total",
     help: "Jobs accepted (idempotent repeats not counted).",
+    registers: [registry],
+  });
+  const refused = new Counter({
+    name: "asgard_scheduler_jobs_refused_total",
+    help: "Creates refused by a limit, by limit (tenant_limit: the tenant's queued + running jobs).",
+    labelNames: ["reason"] as const,
     registers: [registry],
   });
   const finished = new Counter({
@@ -48,6 +56,7 @@ export function createSchedulerMetrics(registry: Registry): SchedulerMetrics {
       for (const status of JOB_STATUSES) byStatus.set({ status }, counts.find((c) => c.status === status)?.count ?? 0);
     },
     jobCreated: () => created.inc(),
+    jobRefused: (reason) => refused.inc({ reason }),
     jobFinished(row) {
       finished.inc({ status: row.status });
       const seconds = durationSeconds(row);

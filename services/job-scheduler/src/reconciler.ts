@@ -1,7 +1,7 @@
 import { countByStatus, findOverdueCandidates } from "./db/jobs.js";
 import { missingLogsMarker } from "./domain/log-plan.js";
 import { overdueAction, type Watch } from "./domain/state-machine.js";
-import { startPeriodic, type Periodic } from "./periodic.js";
+import { startPeriodic, type Periodic } from "@asgard/telemetry";
 import { appendSystemLine, finishJob, inJobTx, recordFault, recordOutcome } from "./transitions.js";
 import { jobTracedContext, type SchedulerContext } from "./context.js";
 

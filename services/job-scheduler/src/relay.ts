@@ -1,7 +1,7 @@
 import { BusError } from "@asgard/bus";
 import { findUnpublished } from "./db/jobs.js";
 import { publishSubmitted } from "./outbox.js";
-import { startPeriodic, type Periodic } from "./periodic.js";
+import { startPeriodic, type Periodic } from "@asgard/telemetry";
 import { jobTracedContext, type SchedulerContext } from "./context.js";
 
 /** Rows per pass; a longer backlog continues on the next pass. */

@@ -2,7 +2,7 @@ import { CONSUMERS, RPC, STREAMS, type DatabaseHealth } from "@asgard/contracts"
 import type { Bus, Consumption } from "@asgard/bus";
 import type { Database } from "@asgard/db";
 import type { BlobStore } from "@asgard/storage";
-import { Registry, type Logger } from "@asgard/telemetry";
+import { Registry, type Logger, type Periodic } from "@asgard/telemetry";
 import { resolveConfig, type SchedulerConfig } from "./config.js";
 import { consumeJobLogs } from "./consumers/job-logs.js";
 import { consumeRegistrations } from "./consumers/registrations.js";
@@ -12,7 +12,6 @@ import type { SchedulerDb } from "./db/schema.js";
 import { serveJobEndpoints } from "./endpoints/index.js";
 import { watchHeartbeats } from "./heartbeats.js";
 import { createSchedulerMetrics } from "./metrics.js";
-import type { Periodic } from "./periodic.js";
 import { startReconciler } from "./reconciler.js";
 import { startRelay } from "./relay.js";
 
@@ -61,7 +60,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
 
   return {
     async start() {
-      for (const stream of [STREAMS.training, STREAMS.jobLogs, STREAMS.runs, STREAMS.models]) {
+      for (const stream of [STREAMS.training, STREAMS.jobLogs, STREAMS.runs, STREAMS.models, STREAMS.deadLetters]) {
         await deps.bus.ensureStream(stream);
       }
       for (const consumer of [CONSUMERS.schedulerLogs, CONSUMERS.schedulerRuns, CONSUMERS.schedulerRegistrations]) {

@@ -1,6 +1,6 @@
 import type { JobRow, SchedulerTrx } from "./db/schema.js";
 import { updateJob, withLockedJob, type JobPatch } from "./db/jobs.js";
-import { appendLines } from "./db/logs.js";
+import { appendLines, type NewLogLine } from "./db/logs.js";
 import {
   afterFault,
   deadlineOf,
@@ -12,6 +12,7 @@ import {
   type Finish,
 } from "./domain/state-machine.js";
 import type { SchedulerContext } from "./context.js";
+import { announceLog } from "./log-announce.js";
 
 /** A transaction holding one job's lock, with effects that run only once it committed. */
 export interface JobTx {
@@ -61,7 +62,10 @@ export async function finishJob(
     },
     now,
   );
-  tx.afterCommit(() => ctx.metrics.jobFinished(row));
+  tx.afterCommit(() => {
+    ctx.metrics.jobFinished(row);
+    announceLog(ctx, { jobId: row.job_id, attempt: row.attempt }, row.log_lines, [], true);
+  });
   ctx.logger.info({ job_id: job.job_id, status: finish.status, errorType: finish.errorType }, "job finished");
   return row;
 }
@@ -95,9 +99,30 @@ export async function recordOutcome(ctx: SchedulerContext, tx: JobTx, job: JobRo
   );
 }
 
+/**
+ * Appends lines to the job's log; once committed, its log streams are told (with the lines),
+ * so a follower gets them without reading them back.
+ */
+export async function appendLog(
+  ctx: SchedulerContext,
+  tx: JobTx,
+  jobId: string,
+  origin: { attempt: number; batch: number },
+  lines: readonly NewLogLine[],
+): Promise<void> {
+  if (lines.length === 0) {
+    // Nothing kept (the log is at its cap): the runner still learns that its batch is stored.
+    const end = tx.job?.log_lines;
+    if (origin.batch > 0 && end !== undefined) tx.afterCommit(() => announceLog(ctx, { jobId, ...origin }, end, [], false));
+    return;
+  }
+  const first = await appendLines(tx.trx, jobId, origin, lines);
+  tx.afterCommit(() => announceLog(ctx, { jobId, ...origin }, first, lines, false));
+}
+
 /** Appends one line written by the scheduler itself (attempt markers, missing-log notes). */
 export async function appendSystemLine(ctx: SchedulerContext, tx: JobTx, job: JobRow, attempt: number, text: string): Promise<void> {
-  await appendLines(tx.trx, job.job_id, { attempt, batch: 0 }, [{ stream: "system", text, at: ctx.now() }]);
+  await appendLog(ctx, tx, job.job_id, { attempt, batch: 0 }, [{ stream: "system", text, at: ctx.now() }]);
 }
 
 /**

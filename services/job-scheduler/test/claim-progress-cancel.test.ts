@@ -8,6 +8,7 @@ import {
   engines,
   eventually,
   getJob,
+  LOCAL_SCOPE,
   publishLog,
   publishRunCompleted,
   startTestEnv,
@@ -39,6 +40,7 @@ describe(suiteTitle("job-scheduler: claims, progress and cancel"), () => {
       expect(answer).toEqual({
         granted: true,
         job_id: job.job_id,
+        tenant: "default",
         attempt: 1,
         script_name: "train.py",
         script_b64: b64(script),
@@ -53,6 +55,18 @@ describe(suiteTitle("job-scheduler: claims, progress and cancel"), () => {
       const read = await getJob(env.bus, job.job_id);
       expect(read).toMatchObject({ status: "running", phase: "building_env", attempt: 1 });
       expect(read.started_at).not.toBeNull();
+    });
+
+    it("stores a job's resources, shows them, and hands them to the runner in the claim; a job without them gets none", async () => {
+      const resources = { memory_mb: 512, cpus: 0.5, processes: 64, disk_mb: 128 };
+      const job = await createJob(env.bus, { resources });
+      expect(job.resources).toEqual(resources);
+      expect(await claim(env.bus, job.job_id, "runner-a", 1)).toMatchObject({ granted: true, resources });
+      expect(await getJob(env.bus, job.job_id)).toMatchObject({ resources });
+      // From a gateway that predates per-job limits: the runner applies its defaults.
+      const old = await createJob(env.bus);
+      expect(old).not.toHaveProperty("resources");
+      expect(await claim(env.bus, old.job_id, "runner-a", 1)).not.toHaveProperty("resources");
     });
 
     it("grants a redelivered job a new attempt, keeps the first started_at and hands over the previous run", async () => {
@@ -90,7 +104,7 @@ describe(suiteTitle("job-scheduler: claims, progress and cancel"), () => {
       expect(await claim(env.bus, "no-such-job")).toEqual({ granted: false, job_id: "no-such-job", reason: "not_found" });
 
       const cancelled = await createJob(env.bus);
-      await env.bus.request(RPC.cancelJob, { job_id: cancelled.job_id });
+      await env.bus.request(RPC.cancelJob, { job_id: cancelled.job_id, scope: LOCAL_SCOPE });
       expect(await claim(env.bus, cancelled.job_id)).toMatchObject({ granted: false, reason: "cancelled" });
 
       const done = await createJob(env.bus);
@@ -109,7 +123,7 @@ describe(suiteTitle("job-scheduler: claims, progress and cancel"), () => {
       // The parked outcome shows as its run id on the still-running job.
       await eventually(() => getJob(env.bus, job.job_id), (j) => j.run_id === `run-${job.job_id.slice(0, 8)}-1`);
       expect(await claim(env.bus, job.job_id, "runner-b", 2)).toMatchObject({ granted: false, reason: "terminal" });
-      const cancel = await env.bus.request(RPC.cancelJob, { job_id: job.job_id }).catch((e: unknown) => e);
+      const cancel = await env.bus.request(RPC.cancelJob, { job_id: job.job_id, scope: LOCAL_SCOPE }).catch((e: unknown) => e);
       expect(cancel).toMatchObject({ code: "CONFLICT", message: `job ${job.job_id} has already ended; its result is being recorded` });
       expect(await getJob(env.bus, job.job_id)).toMatchObject({ status: "running", attempt: 1, cancel_requested: false });
     });
@@ -148,7 +162,7 @@ describe(suiteTitle("job-scheduler: claims, progress and cancel"), () => {
 
     it("cancels a queued job at once", async () => {
       const job = await createJob(env.bus);
-      const answer = await env.bus.request(RPC.cancelJob, { job_id: job.job_id });
+      const answer = await env.bus.request(RPC.cancelJob, { job_id: job.job_id, scope: LOCAL_SCOPE });
       expect(answer).toMatchObject({ status: "cancelled", phase: null, cancel_requested: true, error: null });
       expect(answer.completed_at).not.toBeNull();
       expect(answer.duration_seconds).toBeNull();
@@ -161,7 +175,7 @@ describe(suiteTitle("job-scheduler: claims, progress and cancel"), () => {
       const sub = env.bus.subscribeSignal(SIGNALS.jobCancel, (s, subject) => signals.push({ ...s, subject }));
       await env.bus.rtt();
 
-      const answer = await env.bus.request(RPC.cancelJob, { job_id: job.job_id });
+      const answer = await env.bus.request(RPC.cancelJob, { job_id: job.job_id, scope: LOCAL_SCOPE });
       expect(answer).toMatchObject({ status: "running", cancel_requested: true });
       await eventually(async () => signals, (s) => s.length > 0);
       expect(signals[0]).toMatchObject({ job_id: job.job_id, attempt, subject: jobCancelSubject(job.job_id) });
@@ -185,7 +199,7 @@ describe(suiteTitle("job-scheduler: claims, progress and cancel"), () => {
     it("refuses a claim of a running job whose cancel was requested, and ends it cancelled", async () => {
       const job = await createJob(env.bus);
       await claimGranted(env.bus, job.job_id);
-      await env.bus.request(RPC.cancelJob, { job_id: job.job_id });
+      await env.bus.request(RPC.cancelJob, { job_id: job.job_id, scope: LOCAL_SCOPE });
       expect(await claim(env.bus, job.job_id, "runner-b", 2)).toMatchObject({ granted: false, reason: "cancelled" });
       expect(await getJob(env.bus, job.job_id)).toMatchObject({ status: "cancelled", attempt: 1 });
     });
@@ -219,8 +233,8 @@ describe(suiteTitle("job-scheduler: claims, progress and cancel"), () => {
 
     it("answers a cancel of a finished job with a conflict", async () => {
       const job = await createJob(env.bus);
-      await env.bus.request(RPC.cancelJob, { job_id: job.job_id });
-      const again = await env.bus.request(RPC.cancelJob, { job_id: job.job_id }).catch((e: unknown) => e);
+      await env.bus.request(RPC.cancelJob, { job_id: job.job_id, scope: LOCAL_SCOPE });
+      const again = await env.bus.request(RPC.cancelJob, { job_id: job.job_id, scope: LOCAL_SCOPE }).catch((e: unknown) => e);
       expect(again).toMatchObject({ code: "CONFLICT", message: `job ${job.job_id} is already cancelled` });
     });
   });

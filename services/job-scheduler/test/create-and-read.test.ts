@@ -11,10 +11,11 @@ import {
   eventually,
   getJob,
   listQuery,
+  LOCAL_SCOPE,
   rand,
   startTestEnv,
-  suiteTitle,
   type SubmittedCollector,
+  suiteTitle,
   type TestEnv,
 } from "./support/harness.js";
 
@@ -78,7 +79,7 @@ describe(suiteTitle("job-scheduler: creating and reading jobs"), () => {
         experiment_name: req.experiment_name,
       });
 
-      const stored = await env.bus.request(RPC.getJobScript, { job_id: job.job_id });
+      const stored = await env.bus.request(RPC.getJobScript, { job_id: job.job_id, scope: LOCAL_SCOPE });
       expect(stored).toEqual({ job_id: job.job_id, script_name: "train.py", script_b64: b64(script), sha256, bytes: Buffer.byteLength(script) });
       expect(await env.blobs.has(`scripts/${sha256}`)).toBe(true);
     });
@@ -86,10 +87,10 @@ describe(suiteTitle("job-scheduler: creating and reading jobs"), () => {
     it("answers an unknown job with NOT_FOUND on every read endpoint", async () => {
       const id = `nope-${rand()}`;
       for (const call of [
-        () => env.bus.request(RPC.getJob, { job_id: id }),
-        () => env.bus.request(RPC.getJobScript, { job_id: id }),
-        () => env.bus.request(RPC.getJobLogs, { job_id: id, offset: 0, limit: 10 }),
-        () => env.bus.request(RPC.cancelJob, { job_id: id }),
+        () => env.bus.request(RPC.getJob, { job_id: id, scope: LOCAL_SCOPE }),
+        () => env.bus.request(RPC.getJobScript, { job_id: id, scope: LOCAL_SCOPE }),
+        () => env.bus.request(RPC.getJobLogs, { job_id: id, scope: LOCAL_SCOPE, offset: 0, limit: 10 }),
+        () => env.bus.request(RPC.cancelJob, { job_id: id, scope: LOCAL_SCOPE }),
       ]) {
         await expect(call()).rejects.toMatchObject({ code: "NOT_FOUND", message: `job ${id} does not exist` });
       }
@@ -136,7 +137,7 @@ describe(suiteTitle("job-scheduler: creating and reading jobs"), () => {
       for (let i = 0; i < 5; i++) created.push((await createJob(env.bus, { experiment_name: experiment })).job_id);
       await createJob(env.bus, { experiment_name: `other-${rand()}` });
       const cancelled = created[1]!;
-      await env.bus.request(RPC.cancelJob, { job_id: cancelled });
+      await env.bus.request(RPC.cancelJob, { job_id: cancelled, scope: LOCAL_SCOPE });
 
       const seen: Array<{ job_id: string; created_at: string }> = [];
       let token: string | undefined;

@@ -1,11 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RPC, type RunCompleted } from "@asgard/contracts";
+import { CONSUMERS, EVENTS, RPC, SIGNALS, jobLogStoredSubject, type JobLogDeadLetter, type JobLogStored, type RunCompleted } from "@asgard/contracts";
+import { DEAD_LETTER_AFTER_DELIVERIES } from "../src/consumers/job-logs.js";
 import {
   claimGranted,
   createJob,
   engines,
   eventually,
   getJob,
+  LOCAL_SCOPE,
   publishLog,
   publishRegistered,
   publishRegistrationFailed,
@@ -49,17 +51,87 @@ describe(suiteTitle("job-scheduler: logs, outcomes and registration"), () => {
       await publishLog(env.bus, jobId, attempt, 2, ["three"], "stderr");
       await eventually(() => getJob(env.bus, jobId), (j) => j.logs === "one\ntwo\nthree");
 
-      const page = await env.bus.request(RPC.getJobLogs, { job_id: jobId, offset: 1, limit: 1 });
+      const page = await env.bus.request(RPC.getJobLogs, { job_id: jobId, scope: LOCAL_SCOPE, offset: 1, limit: 1 });
       expect(page).toMatchObject({ job_id: jobId, attempt: 1, offset: 1, next_offset: 2, status: "running", complete: false });
       expect(page.lines).toEqual([expect.objectContaining({ stream: "stdout", text: "two" })]);
-      const rest = await env.bus.request(RPC.getJobLogs, { job_id: jobId, offset: 2, limit: 100 });
+      const rest = await env.bus.request(RPC.getJobLogs, { job_id: jobId, scope: LOCAL_SCOPE, offset: 2, limit: 100 });
       expect(rest.lines.map((l) => [l.stream, l.text])).toEqual([["stderr", "three"]]);
       expect(rest.complete).toBe(false);
 
       await publishRunCompleted(env.bus, jobId, attempt, { last_log_batch: 2 });
       await eventually(() => getJob(env.bus, jobId), (j) => j.status === "completed");
-      const end = await env.bus.request(RPC.getJobLogs, { job_id: jobId, offset: 3, limit: 100 });
+      const end = await env.bus.request(RPC.getJobLogs, { job_id: jobId, scope: LOCAL_SCOPE, offset: 3, limit: 100 });
       expect(end).toMatchObject({ next_offset: 3, lines: [], status: "completed", complete: true });
+    });
+
+    it("tells log streams what it stored once committed: each batch's lines at their offsets, then the end", async () => {
+      const { jobId, attempt } = await runningJob();
+      const signals: JobLogStored[] = [];
+      const sub = env.bus.subscribeSignal(SIGNALS.jobLogStored, (s) => void signals.push(s), { subject: jobLogStoredSubject(jobId) });
+      try {
+        await publishLog(env.bus, jobId, attempt, 1, ["one", "two"]);
+        await publishLog(env.bus, jobId, attempt, 2, ["three"], "stderr");
+        await publishRunCompleted(env.bus, jobId, attempt, { last_log_batch: 2 });
+        await eventually(async () => signals, (all) => all.some((s) => s.ended));
+        expect(signals.map(({ offset, next_offset, ended }) => ({ offset, next_offset, ended }))).toEqual([
+          { offset: 0, next_offset: 2, ended: false },
+          { offset: 2, next_offset: 3, ended: false },
+          { offset: 3, next_offset: 3, ended: true },
+        ]);
+        // The lines exactly as a page read afterwards gives them.
+        const page = await env.bus.request(RPC.getJobLogs, { job_id: jobId, scope: LOCAL_SCOPE, offset: 0, limit: 10 });
+        expect(signals.flatMap((s) => s.lines)).toEqual(page.lines);
+        expect(signals.every((s) => s.job_id === jobId && s.attempt === attempt)).toBe(true);
+        // The runner's batch each came from, so it sends its next one.
+        expect(signals.map((s) => s.batch)).toEqual([1, 2, undefined]);
+      } finally {
+        await sub.stop();
+      }
+    });
+
+    it("stores a line with NUL bytes without them, and the batches after it", async () => {
+      const { jobId, attempt } = await runningJob();
+      await publishLog(env.bus, jobId, attempt, 1, ["before", "bin\u0000ary\u0000", "\u0000"]);
+      await publishLog(env.bus, jobId, attempt, 2, ["after"]);
+      await eventually(() => getJob(env.bus, jobId), (j) => j.logs === "before\nbinary\n\nafter");
+    });
+
+    it("stores lone surrogates as U+FFFD, and the batches after it", async () => {
+      const { jobId, attempt } = await runningJob();
+      await publishLog(env.bus, jobId, attempt, 1, ["half \uD800 pair", "\uDC00", "whole \uD83D\uDE80"]);
+      await publishLog(env.bus, jobId, attempt, 2, ["after"]);
+      await eventually(() => getJob(env.bus, jobId), (j) => j.logs === "half \uFFFD pair\n\uFFFD\nwhole 🚀\nafter");
+    });
+
+    it("parks a batch the database refuses on the dead-letter subject, while other jobs' batches are stored", async () => {
+      const parked: JobLogDeadLetter[] = [];
+      const watch = env.bus.watchEvent(EVENTS.jobLogDeadLetter, (letter) => parked.push(letter));
+      await env.bus.rtt();
+      try {
+        const poisoned = await runningJob();
+        const other = await runningJob();
+        // A batch number past PostgreSQL's integer range: the schema lets it through, the database never will.
+        await publishLog(env.bus, poisoned.jobId, poisoned.attempt, 2 ** 31, ["never stored"]);
+        await publishLog(env.bus, other.jobId, other.attempt, 1, ["stored meanwhile"]);
+        await eventually(() => getJob(env.bus, other.jobId), (j) => j.logs === "stored meanwhile");
+        const letters = await eventually(async () => parked, (p) => p.length > 0);
+        expect(letters).toEqual([
+          expect.objectContaining({
+            job_id: poisoned.jobId,
+            attempt: poisoned.attempt,
+            batch: 2 ** 31,
+            stream: "JOB_LOGS",
+            delivery_count: DEAD_LETTER_AFTER_DELIVERIES,
+            error: expect.stringMatching(/^22003: /),
+          }),
+        ]);
+        // Parked means acked: nothing of it waits for another delivery.
+        await eventually(() => env.bus.consumerPending(CONSUMERS.schedulerLogs), (p) => p.pending === 0 && p.ackPending === 0);
+        await publishLog(env.bus, poisoned.jobId, poisoned.attempt, 1, ["the job's log goes on"]);
+        await eventually(() => getJob(env.bus, poisoned.jobId), (j) => j.logs === "the job's log goes on");
+      } finally {
+        await watch.stop();
+      }
     });
 
     it("drops a redelivered batch and the batches of a stale attempt", async () => {
@@ -90,10 +162,9 @@ describe(suiteTitle("job-scheduler: logs, outcomes and registration"), () => {
       const lines = job.logs.split("\n");
       // Whole lines up to the bound: 20 of 100 bytes fit in 2 048.
       expect(lines.filter((l) => l === line)).toHaveLength(Math.floor(MAX_LOG_BYTES / 100));
-      expect(lines.filter((l) => l.startsWith("[log truncated"))).toEqual([
-        `[log truncated: output beyond ${MAX_LOG_BYTES} bytes is not kept]`,
-      ]);
-      expect(lines[lines.length - 1]).toBe(`[log truncated: output beyond ${MAX_LOG_BYTES} bytes is not kept]`);
+      const marker = `[asgard] output truncated: the job's output reached its cap of ${MAX_LOG_BYTES} bytes (MAX_LOG_BYTES); the rest is not kept`;
+      expect(lines.filter((l) => l.includes("output truncated"))).toEqual([marker]);
+      expect(lines[lines.length - 1]).toBe(marker);
       expect(job.logs_truncated).toBe(true);
     });
 
@@ -105,13 +176,13 @@ describe(suiteTitle("job-scheduler: logs, outcomes and registration"), () => {
       await runsBarrier();
       const waiting = await getJob(env.bus, jobId);
       expect(waiting).toMatchObject({ status: "running", completed_at: null });
-      const logsWaiting = await env.bus.request(RPC.getJobLogs, { job_id: jobId, offset: 0, limit: 10 });
+      const logsWaiting = await env.bus.request(RPC.getJobLogs, { job_id: jobId, scope: LOCAL_SCOPE, offset: 0, limit: 10 });
       expect(logsWaiting.complete).toBe(false);
 
       await publishLog(env.bus, jobId, attempt, 2, ["b"]);
       const done = await eventually(() => getJob(env.bus, jobId), (j) => j.status === "failed");
       expect(done).toMatchObject({ logs: "a\nc\nb", exit_code: 3, error_type: "script_error", error: "the script exited with code 3" });
-      const logs = await env.bus.request(RPC.getJobLogs, { job_id: jobId, offset: 0, limit: 10 });
+      const logs = await env.bus.request(RPC.getJobLogs, { job_id: jobId, scope: LOCAL_SCOPE, offset: 0, limit: 10 });
       expect(logs).toMatchObject({ next_offset: 3, complete: true });
     });
 
@@ -141,7 +212,7 @@ describe(suiteTitle("job-scheduler: logs, outcomes and registration"), () => {
       await publishRunCompleted(env.bus, stale.jobId, 1, { outcome: "failed", exit_code: 1 });
 
       const cancelled = await createJob(env.bus);
-      await env.bus.request(RPC.cancelJob, { job_id: cancelled.job_id });
+      await env.bus.request(RPC.cancelJob, { job_id: cancelled.job_id, scope: LOCAL_SCOPE });
       await publishRunCompleted(env.bus, cancelled.job_id, 1, { outcome: "succeeded" });
 
       await runsBarrier();

@@ -12,6 +12,7 @@ import {
   eventually,
   getJob,
   heartbeat,
+  LOCAL_SCOPE,
   publishLog,
   publishRunCompleted,
   startTestEnv,
@@ -62,6 +63,7 @@ describe(suiteTitle("job-scheduler: outbox relay and reconciler"), () => {
       const jobId = randomUUID();
       await insertJob(db(), {
         job_id: jobId,
+        tenant: "default",
         script_name: "outbox.py",
         script_sha256: script.sha256,
         script_bytes: script.size,
@@ -153,7 +155,7 @@ describe(suiteTitle("job-scheduler: outbox relay and reconciler"), () => {
       await env.restart({ heartbeatMs: 1_000 });
       const job = await createJob(env.bus);
       await claimGranted(env.bus, job.job_id);
-      await env.bus.request(RPC.cancelJob, { job_id: job.job_id });
+      await env.bus.request(RPC.cancelJob, { job_id: job.job_id, scope: LOCAL_SCOPE });
       const done = await eventually(() => getJob(env.bus, job.job_id), (j) => j.status !== "running");
       expect(done).toMatchObject({ status: "cancelled", error: null, error_type: null });
       await env.restart({});

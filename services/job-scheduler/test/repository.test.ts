@@ -19,6 +19,7 @@ function newJob(overrides: Partial<NewJob> = {}): NewJob {
   const now = new Date();
   return {
     job_id: `job-${rand()}`,
+    tenant: "default",
     script_name: "s.py",
     script_sha256: "0".repeat(64),
     script_bytes: 1,
@@ -87,7 +88,7 @@ describe(suiteTitle("job-scheduler repositories"), () => {
       const seen: string[] = [];
       let after: { createdAt: Date; jobId: string } | null = null;
       for (let i = 0; i < 4; i++) {
-        const page = await listJobs(db, { experimentName: experiment, after, limit: 1 });
+        const page = await listJobs(db, { scope: { tenant: "default", admin: true }, experimentName: experiment, after, limit: 1 });
         if (page.length === 0) break;
         seen.push(page[0]!.job_id);
         after = { createdAt: page[0]!.created_at, jobId: page[0]!.job_id };

@@ -7,6 +7,7 @@ import {
   engines,
   eventually,
   getJob,
+  LOCAL_SCOPE,
   publishLog,
   publishRegistered,
   publishRunCompleted,
@@ -42,7 +43,7 @@ describe(suiteTitle("job-scheduler: restart mid-flow"), () => {
       await publishLog(env.bus, running.job_id, runAttempt, 1, ["epoch 1", "epoch 2"]);
       await publishRunCompleted(env.bus, running.job_id, runAttempt, { run_id: "run-r", last_log_batch: 1 });
       await publishRegistered(env.bus, registering.job_id, "3");
-      await expect(env.bus.request(RPC.getJob, { job_id: queued.job_id }, { timeoutMs: 500 })).rejects.toMatchObject({
+      await expect(env.bus.request(RPC.getJob, { job_id: queued.job_id, scope: LOCAL_SCOPE }, { timeoutMs: 500 })).rejects.toMatchObject({
         code: "UNAVAILABLE",
       });
 

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { RPC } from "@asgard/contracts";
 import { createBlobStore } from "@asgard/storage";
-import { b64, claim, createJob, engines, rand, startTestEnv, type TestEnv } from "./support/harness.js";
+import { b64, claim, createJob, engines, LOCAL_SCOPE, rand, startTestEnv, type TestEnv } from "./support/harness.js";
 
 describe("job-scheduler: scripts in an S3 blob store", () => {
   const infra = inject("infra");
@@ -25,7 +25,7 @@ describe("job-scheduler: scripts in an S3 blob store", () => {
     const job = await createJob(env.bus, { script_b64: b64(script) });
     const sha256 = createHash("sha256").update(script).digest("hex");
     expect(await env.blobs.has(`scripts/${sha256}`)).toBe(true);
-    expect(await env.bus.request(RPC.getJobScript, { job_id: job.job_id })).toMatchObject({ script_b64: b64(script), sha256 });
+    expect(await env.bus.request(RPC.getJobScript, { job_id: job.job_id, scope: LOCAL_SCOPE })).toMatchObject({ script_b64: b64(script), sha256 });
     expect(await claim(env.bus, job.job_id)).toMatchObject({ granted: true, script_b64: b64(script) });
   });
 });

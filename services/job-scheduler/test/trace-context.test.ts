@@ -68,6 +68,7 @@ describe(suiteTitle("job-scheduler: trace context of jobs"), () => {
       const now = new Date();
       const stored = `00-${"a".repeat(32)}-${"b".repeat(16)}-00`;
       const base = {
+        tenant: "default",
         script_name: "outbox.py",
         script_sha256: script.sha256,
         script_bytes: script.size,

@@ -1,22 +1,26 @@
 import { chown, mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { ClaimResponse, JobLog } from "@asgard/contracts";
-import type { MlflowClient } from "@asgard/mlflow";
-import { PyEnvError, type EnvLease, type PyEnvManager } from "@asgard/pyenv";
+import { DEFAULT_TENANT, defaultJobResources, type ClaimResponse, type JobLog } from "@asgard/contracts";
+import type { BasicCredentials, MlflowClient } from "@asgard/mlflow";
+import { envScope, PyEnvError, type EnvLease, type PyEnvManager } from "@asgard/pyenv";
 import { runScript } from "@asgard/sandbox";
+import { safeJoin } from "@asgard/tools";
 import type { Logger, TraceContext } from "@asgard/telemetry";
 import { classifyExit } from "./classify.js";
 import type { RunnerConfig } from "./config.js";
 import type { HeldJob } from "./held-jobs.js";
 import { buildJobEnvironment } from "./job-environment.js";
+import { describeResources, sandboxLimits } from "./job-limits.js";
 import { findLoggedModel } from "./logged-model.js";
 import type { RunnerMetrics } from "./metrics.js";
 import { cancelledOutcome, envBuildFailed, mlflowFailed, mlflowRunStatus, type Outcome } from "./outcome.js";
 import type { ProgressReporter } from "./progress.js";
 import { retryWithin } from "./retry.js";
+import type { TenantUsers } from "./tenant-users.js";
 
 /*
- * The steps of one attempt, in order: prepare the environment → create the MLflow run →
+ * The steps of one attempt, in order: prepare the environment → open the tenant's MLflow
+ * workspace → create the MLflow run →
  * announce the script → prepare the work folder → run the script → find what it logged →
  * finalize the run. `runAttempt` strings them together; each takes what the earlier ones
  * produced and either hands on its own result or ends the attempt with an outcome.
@@ -81,7 +85,7 @@ export async function prepareEnvironment(ctx: AttemptContext, pyenv: Pick<PyEnvM
   const started = Date.now();
   let lease: EnvLease;
   try {
-    lease = await pyenv.acquire(claim.requirements, { onLog: (line) => logs.system(line), signal: ctx.held.abort.signal });
+    lease = await pyenv.acquire(claim.requirements, { onLog: (line) => logs.system(line), signal: ctx.held.abort.signal, scope: envScope(claim.tenant) });
   } catch (err) {
     metrics.envBuilds.inc({ result: "failed" });
     if (err instanceof PyEnvError && err.code === "CANCELLED") return end(cancelledOutcome("cancelled while the environment was built"));
@@ -99,7 +103,34 @@ export async function prepareEnvironment(ctx: AttemptContext, pyenv: Pick<PyEnvM
   return next(lease);
 }
 
-/** 2. The MLflow run of this attempt, handed to the script; the previous attempt's run ends KILLED. */
+/**
+ * 2. The job's tenant's MLflow workspace exists before anything is made in it (creating it is
+ * idempotent; `default` always exists). Everything the attempt and its script do in MLflow
+ * happens in that workspace, so names in scripts never carry a tenant. On a server with
+ * basic auth (`users` given) the tenant's MLflow user is made ready too: its credentials are
+ * what the script's calls carry, so MLflow itself keeps the script inside the workspace.
+ */
+export async function openWorkspace(
+  ctx: AttemptContext,
+  mlflow: Pick<MlflowClient, "ensureWorkspace">,
+  users: TenantUsers | null,
+  retryMs = MLFLOW_RETRY_MS,
+): Promise<Step<BasicCredentials | null>> {
+  const { tenant } = ctx.claim;
+  const retry = { logger: ctx.log, withinMs: retryMs, signal: ctx.held.abort.signal };
+  try {
+    if (tenant !== DEFAULT_TENANT) await retryWithin("MLflow workspace", () => mlflow.ensureWorkspace(tenant), retry);
+    return next(users === null ? null : await retryWithin("MLflow tenant user", () => users.ready(tenant), retry));
+  } catch (err) {
+    if (ctx.held.abort.signal.aborted) return end(cancelledOutcome("cancelled"));
+    return end(mlflowFailed(err));
+  }
+}
+
+/**
+ * 3. The MLflow run of this attempt (in the tenant's workspace: `mlflow` is bound to it), handed
+ * to the script; the previous attempt's run ends KILLED.
+ */
 export async function createAttemptRun(ctx: AttemptContext, mlflow: Mlflow, retryMs = MLFLOW_RETRY_MS): Promise<Step<AttemptRun>> {
   const { claim, trace, log } = ctx;
   const call = <T>(what: string, work: () => Promise<T>) =>
@@ -133,12 +164,13 @@ export async function createAttemptRun(ctx: AttemptContext, mlflow: Mlflow, retr
     if (ctx.held.abort.signal.aborted) return end(cancelledOutcome("cancelled"));
     return end(mlflowFailed(err));
   }
-  ctx.logs.system(`[asgard] MLflow run ${run.runId} in experiment ${claim.experiment_name} (${run.experimentId})`);
+  const where = claim.tenant === DEFAULT_TENANT ? "" : ` of workspace ${claim.tenant}`;
+  ctx.logs.system(`[asgard] MLflow run ${run.runId} in experiment ${claim.experiment_name} (${run.experimentId})${where}`);
   return next(run);
 }
 
 /**
- * 3. Tells the scheduler the script starts (its timeout counts from here). Ends the attempt
+ * 4. Tells the scheduler the script starts (its timeout counts from here). Ends the attempt
  * when a newer attempt owns the job (no outcome: `stale`) or a cancel came in meanwhile.
  */
 export async function announceScript(ctx: AttemptContext, lease: EnvLease, run: AttemptRun): Promise<Step<null>> {
@@ -153,12 +185,13 @@ export async function announceScript(ctx: AttemptContext, lease: EnvLease, run: 
   return next(null);
 }
 
-/** 4. A fresh folder holding the script, owned by the sandbox's user. */
+/** 5. A fresh folder holding the script, owned by the sandbox's user. */
 export async function prepareWorkspace(ctx: AttemptContext): Promise<Workspace> {
   const { claim, config } = ctx;
   await mkdir(config.workRoot, { recursive: true });
   const dir = await mkdtemp(join(config.workRoot, `${claim.job_id}-${claim.attempt}-`));
-  const scriptPath = join(dir, claim.script_name);
+  // The name was checked as a bare file name on receipt; the join holds even if it were not.
+  const scriptPath = safeJoin(dir, claim.script_name);
   await writeFile(scriptPath, Buffer.from(claim.script_b64, "base64"), { mode: 0o644 });
   if (config.sandboxMode === "bwrap" || process.getuid?.() === 0) {
     // Best effort: without root the files stay ours, and the sandbox maps the ids itself.
@@ -168,11 +201,19 @@ export async function prepareWorkspace(ctx: AttemptContext): Promise<Workspace> 
   return { dir, scriptPath };
 }
 
-/** 5. The script, sandboxed, with an allow-listed environment; resolves with how it ended. */
-export async function runTheScript(ctx: AttemptContext, lease: EnvLease, run: AttemptRun, ws: Workspace): Promise<Outcome> {
+/** 6. The script, sandboxed, with an allow-listed environment; resolves with how it ended. */
+export async function runTheScript(
+  ctx: AttemptContext,
+  lease: EnvLease,
+  run: AttemptRun,
+  ws: Workspace,
+  credentials: BasicCredentials | null,
+): Promise<Outcome> {
   const { claim, config, logs, metrics } = ctx;
   const stderrTail: string[] = [];
-  logs.system(`[asgard] running ${claim.script_name} (timeout ${claim.timeout_seconds} s)`);
+  // A claim from a scheduler that predates per-job limits, or for a job stored before them, has none.
+  const resources = claim.resources ?? defaultJobResources();
+  logs.system(`[asgard] running ${claim.script_name} (timeout ${claim.timeout_seconds} s, ${describeResources(resources)})`);
   const running = runScript({
     command: lease.python,
     args: ["-u", ws.scriptPath],
@@ -183,6 +224,7 @@ export async function runTheScript(ctx: AttemptContext, lease: EnvLease, run: At
       experimentId: run.experimentId,
       runId: run.runId,
       modelName: claim.model_name,
+      workspace: claim.tenant,
       userVariables: claim.environment_vars,
       envBinDir: lease.binDir,
       workDir: ws.dir,
@@ -190,12 +232,18 @@ export async function runTheScript(ctx: AttemptContext, lease: EnvLease, run: At
       trace: ctx.headers,
     }),
     readOnlyPaths: [lease.path, config.basePythonPrefix, config.platformPythonPath],
+    // The job's network namespace has no route to the host: MLflow is reached through a proxy
+    // that pins every call to the job's tenant's workspace, whatever the script sends, and
+    // (with auth) carries the tenant's credentials, which the script never sees.
+    mlflow: { url: config.trackingUri, workspace: claim.tenant, ...(credentials ? { credentials } : {}) },
     uid: config.sandboxUid,
     gid: config.sandboxGid,
     timeoutMs: claim.timeout_seconds * 1000,
     graceMs: config.killGraceMs,
     signal: ctx.held.abort.signal,
     mode: config.sandboxMode,
+    internet: config.internet,
+    limits: sandboxLimits(resources),
     onLine: (stream, line) => {
       logs.line(stream, line);
       metrics.logLines.inc({ stream });
@@ -205,12 +253,12 @@ export async function runTheScript(ctx: AttemptContext, lease: EnvLease, run: At
       }
     },
   });
-  const outcome = classifyExit(await running.done, claim.timeout_seconds, stderrTail);
+  const outcome = classifyExit(await running.done, claim.timeout_seconds, stderrTail, resources);
   logs.system(`[asgard] script ended: ${outcome.outcome}${outcome.exit_code !== null ? ` (exit code ${outcome.exit_code})` : ""}`);
   return outcome;
 }
 
-/** 6. The LoggedModel a succeeded run produced, if any; a lookup failure only costs the registration. */
+/** 7. The LoggedModel a succeeded run produced, if any; a lookup failure only costs the registration. */
 export async function findOutput(ctx: AttemptContext, mlflow: Mlflow, run: AttemptRun): Promise<LoggedModel | null> {
   const model = await retryWithin("logged model lookup", () => findLoggedModel(mlflow, run.experimentId, run.runId), {
     logger: ctx.log,
@@ -223,7 +271,7 @@ export async function findOutput(ctx: AttemptContext, mlflow: Mlflow, run: Attem
   return model;
 }
 
-/** 7. The MLflow run's final status; a failure is logged, the outcome stands. */
+/** 8. The MLflow run's final status; a failure is logged, the outcome stands. */
 export async function finalizeRun(ctx: AttemptContext, mlflow: Mlflow, run: AttemptRun, outcome: Outcome): Promise<void> {
   const status = mlflowRunStatus(outcome);
   await retryWithin("MLflow run status", () => mlflow.updateRun(run.runId, { status, endTime: Date.now() }), {

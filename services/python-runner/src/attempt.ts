@@ -3,11 +3,13 @@ import type { Bus, ConsumedMessage } from "@asgard/bus";
 import type { MlflowClient } from "@asgard/mlflow";
 import type { EnvLease, PyEnvManager } from "@asgard/pyenv";
 import { traceFields, traceHeaders, type Logger, type TraceContext } from "@asgard/telemetry";
+import { SIGNALS, jobLogStoredSubject } from "@asgard/contracts";
 import {
   announceScript,
   createAttemptRun,
   findOutput,
   finalizeRun,
+  openWorkspace,
   prepareEnvironment,
   prepareWorkspace,
   runTheScript,
@@ -22,6 +24,7 @@ import { LogBatcher } from "./log-batcher.js";
 import type { RunnerMetrics } from "./metrics.js";
 import { runnerFailed, succeeded, type Outcome } from "./outcome.js";
 import { schedulerProgress } from "./progress.js";
+import type { TenantUsers } from "./tenant-users.js";
 import { publishOutcome } from "./publish-outcome.js";
 
 export interface AttemptDeps {
@@ -31,6 +34,8 @@ export interface AttemptDeps {
   logger: Logger;
   config: RunnerConfig;
   metrics: RunnerMetrics;
+  /** The tenants' MLflow users, on a server with basic auth; null without auth. */
+  tenantUsers: TenantUsers | null;
 }
 
 /** What the attempt holds so far; released in `release` whatever happened. */
@@ -60,8 +65,12 @@ export async function runAttempt(
   trace: TraceContext,
 ): Promise<void> {
   const headers = traceHeaders(trace);
-  const logs = new LogBatcher(deps.bus, claim.job_id, claim.attempt, deps.config.logBatch, headers);
+  const logs = new LogBatcher(deps.bus, { jobId: claim.job_id, attempt: claim.attempt, tenant: claim.tenant }, deps.config.logBatch, deps.config.logRate, headers);
+  // Every call about the job's run goes to its tenant's workspace.
+  const tracking = deps.mlflow.inWorkspace(claim.tenant);
   const ctx = attemptContext(deps, claim, held, trace, logs);
+  // Nothing between here and the try below can throw: the subscription is always stopped there.
+  const storedSignals = followStored(deps, claim, logs);
   const startedAt = Date.now();
   // Until the outcome is stored the message stays ours, also while run.completed waits out a
   // NATS outage: a redelivery meanwhile would run the job again for nothing.
@@ -70,12 +79,12 @@ export async function runAttempt(
     const acquired: Acquired = { lease: null, run: null, workDir: null };
     let ended: Ended;
     try {
-      ended = await steps(ctx, deps, acquired);
+      ended = await steps(ctx, deps, tracking, acquired);
     } catch (err) {
       ctx.log.error({ err }, "attempt failed inside the runner");
       ended = { outcome: runnerFailed(err), loggedModel: null };
     }
-    await release(ctx, deps, acquired, ended.outcome);
+    await release(ctx, tracking, acquired, ended.outcome);
 
     if (held.cancelReason === HANDOVER) {
       // Not an outcome: another replica takes the job over as the next attempt.
@@ -94,6 +103,21 @@ export async function runAttempt(
     });
   } finally {
     clearInterval(keepAlive);
+    await storedSignals?.stop();
+  }
+}
+
+/** Tells the batcher which of its batches the scheduler stored, so it sends on at once. */
+function followStored(deps: AttemptDeps, claim: Granted, logs: LogBatcher): { stop(): Promise<void> } | null {
+  try {
+    const onStored = (s: { attempt: number; batch?: number | undefined }) => {
+      if (s.batch !== undefined) logs.stored(s.attempt, s.batch);
+    };
+    return deps.bus.subscribeSignal(SIGNALS.jobLogStored, onStored, { subject: jobLogStoredSubject(claim.job_id) });
+  } catch (err) {
+    // Without the signals each batch waits storedWaitMs: slower, never wrong.
+    deps.logger.warn({ err, job_id: claim.job_id }, "log batches go without the scheduler's stored signals");
+    return null;
   }
 }
 
@@ -114,7 +138,7 @@ function attemptContext(deps: AttemptDeps, claim: Granted, held: HeldJob, trace:
 }
 
 /** The sequence of steps; each result it acquires is recorded in `acquired` before the next step. */
-async function steps(ctx: AttemptContext, deps: AttemptDeps, acquired: Acquired): Promise<Ended> {
+async function steps(ctx: AttemptContext, deps: AttemptDeps, tracking: MlflowClient, acquired: Acquired): Promise<Ended> {
   const ending = (outcome: Outcome): Ended => ({ outcome, loggedModel: null });
   ctx.log.info({ runner_id: deps.config.runnerId }, "attempt started");
   ctx.logs.system(`[asgard] attempt ${ctx.claim.attempt} of job ${ctx.claim.job_id} on runner ${deps.config.runnerId}`);
@@ -124,7 +148,10 @@ async function steps(ctx: AttemptContext, deps: AttemptDeps, acquired: Acquired)
   if (!env.ok) return ending(env.outcome);
   acquired.lease = env.value;
 
-  const run = await createAttemptRun(ctx, deps.mlflow);
+  const workspace = await openWorkspace(ctx, deps.mlflow, deps.tenantUsers);
+  if (!workspace.ok) return ending(workspace.outcome);
+
+  const run = await createAttemptRun(ctx, tracking);
   if (!run.ok) return ending(run.outcome);
   acquired.run = run.value;
   ctx.log = ctx.log.child({ run_id: run.value.runId });
@@ -134,14 +161,14 @@ async function steps(ctx: AttemptContext, deps: AttemptDeps, acquired: Acquired)
 
   const ws = await prepareWorkspace(ctx);
   acquired.workDir = ws.dir;
-  const outcome = await runTheScript(ctx, env.value, run.value, ws);
+  const outcome = await runTheScript(ctx, env.value, run.value, ws, workspace.value);
   if (outcome.outcome !== succeeded.outcome) return ending(outcome);
-  return { outcome, loggedModel: await findOutput(ctx, deps.mlflow, run.value) };
+  return { outcome, loggedModel: await findOutput(ctx, tracking, run.value) };
 }
 
 /** Gives back what the attempt acquired: the env lease, the work folder, the run's final status. */
-async function release(ctx: AttemptContext, deps: AttemptDeps, acquired: Acquired, outcome: Outcome): Promise<void> {
+async function release(ctx: AttemptContext, tracking: MlflowClient, acquired: Acquired, outcome: Outcome): Promise<void> {
   await acquired.lease?.release().catch(() => undefined);
   if (acquired.workDir) await rm(acquired.workDir, { recursive: true, force: true }).catch(() => undefined);
-  if (acquired.run) await finalizeRun(ctx, deps.mlflow, acquired.run, outcome);
+  if (acquired.run) await finalizeRun(ctx, tracking, acquired.run, outcome);
 }

@@ -1,5 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { classifyExit, MISMATCH_MARKER } from "./classify.js";
+import { defaultJobResources } from "@asgard/contracts";
+import { classifyExit as classifyWith, MISMATCH_MARKER } from "./classify.js";
+
+const classifyExit = (r: Parameters<typeof classifyWith>[0], timeout: number, tail: string[], resources = defaultJobResources()) =>
+  classifyWith(r, timeout, tail, resources);
 
 const result = (over: Partial<Parameters<typeof classifyExit>[0]> = {}) => ({
   exitCode: 0,
@@ -7,6 +11,9 @@ const result = (over: Partial<Parameters<typeof classifyExit>[0]> = {}) => ({
   timedOut: false,
   cancelled: false,
   durationMs: 10,
+  limitExceeded: null,
+  limitsHit: [],
+  peakMemoryBytes: null,
   ...over,
 });
 
@@ -34,5 +41,17 @@ describe("classifyExit", () => {
     const c = classifyExit(result({ exitCode: 1 }), 60, [line, "SystemExit: ..."]);
     expect(c.error).toContain("'a'");
     expect(c.error).toContain("'b'");
+  });
+
+  it("names the sandbox limit a script ran into, as its own error type", () => {
+    const memory = classifyExit(result({ exitCode: null, signal: "SIGKILL", limitExceeded: "memory", limitsHit: ["memory"] }), 60, ["Killed"]);
+    expect(memory).toMatchObject({ outcome: "failed", error_type: "resource_limit" });
+    expect(memory.error).toContain("memory limit of 4096 MiB (resources.memory_mb");
+    const pids = classifyExit(result({ exitCode: 1, limitExceeded: "pids", limitsHit: ["pids"] }), 60, ["BlockingIOError: [Errno 11]"]);
+    expect(pids.error).toContain("limit of 1024 processes");
+    const small = classifyExit(result({ exitCode: 1, limitExceeded: "disk", limitsHit: ["disk"] }), 60, [], { memory_mb: 256, cpus: 1, processes: 32, disk_mb: 64 });
+    expect(small).toMatchObject({ error_type: "resource_limit", error: expect.stringContaining("at most 64 MiB (resources.disk_mb)") });
+    const timeout = classifyExit(result({ timedOut: true, limitExceeded: "memory", limitsHit: ["memory"] }), 60, []);
+    expect(timeout.error_type).toBe("timeout");
   });
 });

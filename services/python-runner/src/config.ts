@@ -1,4 +1,6 @@
+import type { RunnerIsolation } from "@asgard/contracts";
 import type { SandboxMode } from "@asgard/sandbox";
+import type { LogBatchOptions, LogRateOptions } from "./log-batcher.js";
 
 /** What a runner replica needs to know, resolved once in main.ts. */
 export interface RunnerConfig {
@@ -12,6 +14,10 @@ export interface RunnerConfig {
   sandboxMode: SandboxMode;
   sandboxUid: number;
   sandboxGid: number;
+  /** Scripts get outbound internet (RUNNER_JOB_INTERNET). */
+  internet: boolean;
+  /** How this replica isolates scripts, as its heartbeat reports it. */
+  isolation: RunnerIsolation;
   /** Prefix of the interpreter every env is built from; bound read-only into the sandbox. */
   basePythonPrefix: string;
   /** Folder holding the platform's sitecustomize.py. */
@@ -23,5 +29,7 @@ export interface RunnerConfig {
   shutdownGraceMs: number;
   /** `working()` period; below the consumer's AckWait. */
   workingMs: number;
-  logBatch: { maxLines: number; maxBytes: number; flushMs: number };
+  logBatch: LogBatchOptions;
+  /** Rate cap on each attempt's output. */
+  logRate: LogRateOptions;
 }

@@ -8,6 +8,7 @@ describe("buildJobEnvironment", () => {
     experimentId: "7",
     runId: "abc",
     modelName: "m",
+    workspace: "team-a",
     userVariables: { DATA_PATH: "/data" },
     envBinDir: "/envs/k/bin",
     workDir: "/work/j-1",
@@ -23,6 +24,7 @@ describe("buildJobEnvironment", () => {
       MLFLOW_TRACKING_URI: "http://mlflow:5000",
       MLFLOW_RUN_ID: "abc",
       MLFLOW_EXPERIMENT_NAME: "exp",
+      MLFLOW_WORKSPACE: "team-a",
       EXPERIMENT_NAME: "exp",
       MODEL_NAME: "m",
       PYTHONUNBUFFERED: "1",
@@ -35,8 +37,9 @@ describe("buildJobEnvironment", () => {
   });
 
   it("never lets a user variable override a platform one", () => {
-    const env = buildJobEnvironment({ ...input, userVariables: { MLFLOW_RUN_ID: "evil", PATH: "/evil" } });
+    const env = buildJobEnvironment({ ...input, userVariables: { MLFLOW_RUN_ID: "evil", MLFLOW_WORKSPACE: "team-b", PATH: "/evil" } });
     expect(env.MLFLOW_RUN_ID).toBe("abc");
+    expect(env.MLFLOW_WORKSPACE).toBe("team-a");
     expect(env.PATH).not.toBe("/evil");
   });
 

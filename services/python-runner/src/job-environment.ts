@@ -10,6 +10,11 @@ export interface JobEnvironmentInput {
   experimentId: string;
   runId: string;
   modelName: string;
+  /**
+   * The job's tenant's MLflow workspace. MLflow's client sends it with every call, so a
+   * script's own `set_experiment`, runs and registered models land in its tenant's workspace.
+   */
+  workspace: string;
   /** Validated at upload: names never collide with the platform's. */
   userVariables: Record<string, string>;
   envBinDir: string;
@@ -30,6 +35,7 @@ export function buildJobEnvironment(input: JobEnvironmentInput): Record<string, 
     MLFLOW_EXPERIMENT_NAME: input.experimentName,
     MLFLOW_EXPERIMENT_ID: input.experimentId,
     MLFLOW_RUN_ID: input.runId,
+    MLFLOW_WORKSPACE: input.workspace,
     // The names the original platform gave scripts.
     EXPERIMENT_NAME: input.experimentName,
     MODEL_NAME: input.modelName,

@@ -15,7 +15,7 @@ export async function findLoggedModel(
     filter: `source_run_id = '${runId}'`,
     maxResults: 50,
   });
-  if (models.length === 0) return null;
-  const chosen = models.find((m) => m.info.name === "model") ?? models[0]!;
+  const chosen = models.find((m) => m.info.name === "model") ?? models[0];
+  if (chosen === undefined) return null;
   return { id: chosen.info.model_id, uri: `models:/${chosen.info.model_id}` };
 }

@@ -32,6 +32,7 @@ export function runCompletedEvent(
     event_id: `${claim.job_id}-${claim.attempt}-completed`,
     schema_version: EVENTS.runCompleted.schemaVersion,
     occurred_at: new Date().toISOString(),
+    tenant: claim.tenant,
     job_id: claim.job_id,
     attempt: claim.attempt,
     runner_id: ctx.config.runnerId,

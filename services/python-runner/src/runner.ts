@@ -7,6 +7,7 @@ import { runAttempt } from "./attempt.js";
 import type { RunnerConfig } from "./config.js";
 import { HANDOVER, HeldJobs } from "./held-jobs.js";
 import { createRunnerMetrics } from "./metrics.js";
+import type { TenantUsers } from "./tenant-users.js";
 
 export interface RunnerDeps {
   bus: Bus;
@@ -15,6 +16,8 @@ export interface RunnerDeps {
   logger: Logger;
   metrics: Registry;
   config: RunnerConfig;
+  /** On an MLflow server with basic auth: the tenants' users, which jobs act as. */
+  tenantUsers?: TenantUsers;
 }
 
 export interface Runner {
@@ -50,6 +53,7 @@ export function createRunner(deps: RunnerDeps): Runner {
         draining,
         jobs: held.list().map((j) => ({ job_id: j.jobId, attempt: j.attempt, phase: j.phase })),
         at: new Date().toISOString(),
+        isolation: config.isolation,
       });
     } catch (err) {
       logger.warn({ err }, "heartbeat not sent");
@@ -74,7 +78,13 @@ export function createRunner(deps: RunnerDeps): Runner {
     held.add(job);
     beat();
     try {
-      await runAttempt({ bus, mlflow: deps.mlflow, pyenv: deps.pyenv, logger, config, metrics }, claim, msg, job, trace);
+      await runAttempt(
+        { bus, mlflow: deps.mlflow, pyenv: deps.pyenv, logger, config, metrics, tenantUsers: deps.tenantUsers ?? null },
+        claim,
+        msg,
+        job,
+        trace,
+      );
     } finally {
       held.remove(jobId);
       beat();
@@ -98,7 +108,8 @@ export function createRunner(deps: RunnerDeps): Runner {
   return {
     held: () => held.list().map((j) => ({ jobId: j.jobId, attempt: j.attempt, phase: j.phase })),
     async start() {
-      await bus.ensureStream(EVENTS.trainingSubmitted.stream);
+      // The scheduler owns the queue's stream; a runner started first waits for it.
+      await bus.awaitStream(EVENTS.trainingSubmitted.stream);
       await bus.ensureConsumer(CONSUMERS.runners);
       cancelSub = bus.subscribeSignal(SIGNALS.jobCancel, (payload) => {
         if (held.cancel(payload.job_id, payload.attempt, payload.reason)) {

@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ensureMlflowVenv, run } from "@asgard/infra";
+import { ensureMlflowVenv, run } from "@asgard/tools";
 
 /** The folder the runner puts on every job's PYTHONPATH. */
 const SHIM = join(import.meta.dirname, "python");

@@ -8,6 +8,7 @@ import { PyEnvError } from "@asgard/pyenv";
 import {
   announceScript,
   createAttemptRun,
+  openWorkspace,
   prepareEnvironment,
   prepareWorkspace,
   runTheScript,
@@ -28,6 +29,7 @@ import {
   runnerConfig,
   startStack,
   systemPythonLease,
+  unique,
   type Stack,
 } from "./support.js";
 
@@ -94,6 +96,35 @@ describe("python-runner attempt steps", () => {
         "mlflow.source.name": "train.py",
       });
       expect((await stack.mlflow.getRun(run1.value.runId)).info.status).toBe("KILLED");
+    });
+
+    it("opens a tenant's workspace first and creates the run there, out of the default workspace's sight", async () => {
+      const tenant = unique("team").toLowerCase();
+      const claim = claimFor({ tenant });
+      const logs = new RecordingLogs();
+      const ctx = contextFor(claim, runnerConfig(workRoot), { logs });
+      expect(await openWorkspace(ctx, stack.mlflow, null)).toEqual({ ok: true, value: null });
+      const inTenant = stack.mlflow.inWorkspace(tenant);
+      const run = await createAttemptRun(ctx, inTenant);
+      if (!run.ok) throw new Error(`no run: ${run.outcome.error}`);
+      expect((await inTenant.getRun(run.value.runId)).info.run_id).toBe(run.value.runId);
+      expect((await inTenant.getExperimentByName(claim.experiment_name))?.experiment_id).toBe(run.value.experimentId);
+      expect(await stack.mlflow.getExperimentByName(claim.experiment_name)).toBeNull();
+      expect(logs.text("system")).toContain(`of workspace ${tenant}`);
+      // Opening it again (the next attempt, another runner) is no error.
+      expect((await openWorkspace(ctx, stack.mlflow, null)).ok).toBe(true);
+    });
+
+    it("ends the attempt with error_type mlflow when the tenant's workspace cannot be opened", async () => {
+      const unreachable = createMlflowClient({ baseUrl: "http://127.0.0.1:9" });
+      try {
+        const step = await openWorkspace(contextFor(claimFor({ tenant: "team-x" }), runnerConfig(workRoot)), unreachable, null, 500);
+        expect(step).toMatchObject({ ok: false, outcome: { outcome: "failed", error_type: "mlflow", exit_code: null } });
+        // The default workspace always exists: nothing to open, nothing to fail.
+        expect(await openWorkspace(contextFor(claimFor(), runnerConfig(workRoot)), unreachable, null, 500)).toEqual({ ok: true, value: null });
+      } finally {
+        await unreachable.close();
+      }
     });
 
     it("ends the attempt with error_type mlflow when the tracking server cannot be reached", async () => {
@@ -173,7 +204,7 @@ describe("python-runner attempt steps", () => {
       expect(await readFile(ws.scriptPath, "utf8")).toBe(script);
       expect(ws.dir.startsWith(join(workRoot, `${claim.job_id}-1-`))).toBe(true);
 
-      const outcome = await runTheScript(ctx, systemPythonLease(), { runId: "run-42", experimentId: "1" }, ws);
+      const outcome = await runTheScript(ctx, systemPythonLease(), { runId: "run-42", experimentId: "1" }, ws, null);
       expect(outcome).toMatchObject({ outcome: "failed", error_type: "script_error", exit_code: 1 });
       expect(outcome.error).toContain("bad data");
       expect(logs.text("stdout")).toBe("run run-42");
@@ -182,6 +213,39 @@ describe("python-runner attempt steps", () => {
   });
 
   describe("the whole attempt (real NATS and MLflow)", () => {
+    it("runs a tenant's job in its workspace, hands the script MLFLOW_WORKSPACE, and stamps the tenant on its events", async () => {
+      const tenant = unique("team").toLowerCase();
+      const script = 'import os\nprint("workspace", os.environ["MLFLOW_WORKSPACE"])\n';
+      const claim = claimFor({ tenant, script_b64: Buffer.from(script).toString("base64") });
+      const msg = deliveredMessage(claim);
+      const serving = stack.bus.serve(RPC.reportProgress, async () => ({ accepted: true, cancel_requested: false }));
+      try {
+        const config = runnerConfig(workRoot);
+        const metrics = createRunnerMetrics(createMetricsRegistry("python-runner-test"));
+        await runAttempt(
+          { bus: stack.bus, mlflow: stack.mlflow, pyenv: fakePyEnv({ lease: systemPythonLease() }), logger, config, metrics, tenantUsers: null },
+          claim,
+          msg,
+          heldFor(claim),
+          contextFor(claim, config).trace,
+        );
+        const [event] = await eventually(
+          () => stack.completed().filter((e) => e.job_id === claim.job_id),
+          (events) => events.length === 1,
+        );
+        expect(event).toMatchObject({ tenant, outcome: "succeeded" });
+        expect((await stack.mlflow.inWorkspace(tenant).getRun(event!.run_id ?? "")).info.status).toBe("FINISHED");
+        const batches = await eventually(
+          () => stack.logBatches().filter((b) => b.job_id === claim.job_id),
+          (found) => found.flatMap((b) => b.lines).some((l) => l.text.startsWith("[asgard] script ended")),
+        );
+        expect(batches.every((b) => b.tenant === tenant)).toBe(true);
+        expect(batches.flatMap((b) => b.lines).map((l) => l.text)).toContain(`workspace ${tenant}`);
+      } finally {
+        await serving.stop();
+      }
+    });
+
     it("reports a failure of the runner itself as runner_error and ends the run FAILED", async () => {
       // The work root is a file: the runner cannot make the attempt's folder.
       const blocked = join(workRoot, "not-a-folder");
@@ -194,7 +258,7 @@ describe("python-runner attempt steps", () => {
         const config = runnerConfig(workRoot, { workRoot: blocked });
         const metrics = createRunnerMetrics(createMetricsRegistry("python-runner-test"));
         await runAttempt(
-          { bus: stack.bus, mlflow: stack.mlflow, pyenv: fakePyEnv({ lease: systemPythonLease() }), logger, config, metrics },
+          { bus: stack.bus, mlflow: stack.mlflow, pyenv: fakePyEnv({ lease: systemPythonLease() }), logger, config, metrics, tenantUsers: null },
           claim,
           msg,
           held,
@@ -223,7 +287,7 @@ describe("python-runner attempt steps", () => {
         const config = runnerConfig(workRoot);
         const metrics = createRunnerMetrics(createMetricsRegistry("python-runner-test"));
         await runAttempt(
-          { bus: stack.bus, mlflow: stack.mlflow, pyenv: fakePyEnv({ lease: systemPythonLease() }), logger, config, metrics },
+          { bus: stack.bus, mlflow: stack.mlflow, pyenv: fakePyEnv({ lease: systemPythonLease() }), logger, config, metrics, tenantUsers: null },
           claim,
           msg,
           heldFor(claim),
@@ -234,7 +298,7 @@ describe("python-runner attempt steps", () => {
         const marker = claimFor();
         const later = deliveredMessage(marker);
         await runAttempt(
-          { bus: stack.bus, mlflow: stack.mlflow, pyenv: fakePyEnv({ error: new PyEnvError("LOCK_FAILED", "marker") }), logger, config, metrics },
+          { bus: stack.bus, mlflow: stack.mlflow, pyenv: fakePyEnv({ error: new PyEnvError("LOCK_FAILED", "marker") }), logger, config, metrics, tenantUsers: null },
           marker,
           later,
           heldFor(marker),

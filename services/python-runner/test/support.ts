@@ -67,6 +67,7 @@ export function claimFor(overrides: Partial<Granted> = {}): Granted {
   return {
     granted: true,
     job_id: randomUUID(),
+    tenant: "default",
     attempt: 1,
     script_name: "train.py",
     script_b64: Buffer.from('print("hello from the job")\n').toString("base64"),
@@ -104,13 +105,16 @@ export function runnerConfig(workRoot: string, overrides: Partial<RunnerConfig> 
     sandboxMode: "process-group",
     sandboxUid: process.getuid?.() ?? 0,
     sandboxGid: process.getgid?.() ?? 0,
+    internet: false,
+    isolation: { mode: "process-group", cgroups: "none", seccomp: false, internet: true },
     basePythonPrefix: "/usr",
     platformPythonPath: platformPython(workRoot),
     killGraceMs: 1_000,
     heartbeatMs: 1_000,
     shutdownGraceMs: 1_000,
     workingMs: 5_000,
-    logBatch: { maxLines: 100, maxBytes: 64 * 1024, flushMs: 50 },
+    logBatch: { maxLines: 100, maxBytes: 64 * 1024, minIntervalMs: 10, storedWaitMs: 200, bufferBytes: 8 * 1024 * 1024 },
+    logRate: { bytesPerSecond: 512 * 1024, burstBytes: 4 * 1024 * 1024 },
     ...overrides,
   };
 }
@@ -165,6 +169,8 @@ export interface Stack {
   dir: string;
   /** run.completed events as a consumer of RUNS sees them. */
   completed(): RunCompleted[];
+  /** job.log batches as a consumer of JOB_LOGS sees them. */
+  logBatches(): JobLog[];
   close(): Promise<void>;
 }
 
@@ -193,6 +199,24 @@ export async function startStack(name: string): Promise<Stack> {
       events.push(msg.data);
     },
   });
+  const logConsumer = {
+    stream: STREAMS.jobLogs,
+    events: { jobLog: EVENTS.jobLog },
+    durable: unique("logs-reader"),
+    filterSubject: "job.log.>",
+    ackWaitMs: 30_000,
+    maxDeliver: -1,
+    maxAckPending: 100,
+    deliverPolicy: "all",
+    description: "test reader",
+  } as const satisfies ConsumerDef;
+  await bus.ensureConsumer(logConsumer);
+  const batches: JobLog[] = [];
+  const readingLogs = bus.consume(logConsumer, {
+    jobLog: async (msg) => {
+      batches.push(msg.data);
+    },
+  });
   const mlflow = createMlflowClient({ baseUrl: infra.mlflowUrl });
   return {
     nats,
@@ -200,8 +224,10 @@ export async function startStack(name: string): Promise<Stack> {
     mlflow,
     dir,
     completed: () => [...events],
+    logBatches: () => [...batches],
     async close() {
       await reading.stop();
+      await readingLogs.stop();
       await bus.close();
       await mlflow.close();
       await nats.stop();

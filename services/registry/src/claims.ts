@@ -1,5 +1,5 @@
 import { BusError, type Bus } from "@asgard/bus";
-import { EVENTS, subjectOf } from "@asgard/contracts";
+import { EVENTS, subjectOf, type Tenant } from "@asgard/contracts";
 import { claimToken } from "./event-ids.js";
 
 /** Outcome of a claim: taken by this replica (at `at`, ms), or held by another delivery. */
@@ -15,7 +15,8 @@ export type ClaimResult = { claimed: true; at: number } | { claimed: false };
  * lease: a replica that died holding a claim frees it after that.
  */
 export interface JobClaims {
-  claim(jobId: string): Promise<ClaimResult>;
+  /** Claims the registration of the tenant's job (the claim subject is keyed by both). */
+  claim(tenant: Tenant, jobId: string): Promise<ClaimResult>;
 }
 
 /** JetStream's "wrong last sequence" API error code. */
@@ -32,13 +33,13 @@ function isWrongLastSequence(err: unknown): boolean {
 
 export function createJobClaims(deps: { bus: Bus; instanceId: string }): JobClaims {
   return {
-    async claim(jobId) {
+    async claim(tenant, jobId) {
       const at = Date.now();
       try {
         await deps.bus.publish(
           EVENTS.registrationClaim,
-          { job_id: jobId, holder: deps.instanceId, claimed_at: new Date(at).toISOString() },
-          { subject: subjectOf(EVENTS.registrationClaim, claimToken(jobId)), headers: { "Nats-Expected-Last-Subject-Sequence": "0" } },
+          { tenant, job_id: jobId, holder: deps.instanceId, claimed_at: new Date(at).toISOString() },
+          { subject: subjectOf(EVENTS.registrationClaim, claimToken(tenant, jobId)), headers: { "Nats-Expected-Last-Subject-Sequence": "0" } },
         );
         return { claimed: true, at };
       } catch (err) {

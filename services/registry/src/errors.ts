@@ -1,4 +1,5 @@
 import { BusError } from "@asgard/bus";
+import { isRetryableCode } from "@asgard/contracts";
 import { MlflowError } from "@asgard/mlflow";
 
 /**
@@ -15,10 +16,9 @@ export function fromMlflowError(err: unknown, what: string): unknown {
   return new BusError(err.code, err.message, { cause: err });
 }
 
-/** True for failures that may pass on a later try (MLflow or NATS unreachable, a timeout). */
-export function isTransient(err: unknown): boolean {
-  const code = err instanceof MlflowError || err instanceof BusError ? err.code : null;
-  return code === "UNAVAILABLE" || code === "TIMEOUT";
+/** True for an MLflow or bus failure that may pass on a later try (MLflow or NATS unreachable, a timeout). */
+export function isRetryable(err: unknown): boolean {
+  return (err instanceof MlflowError || err instanceof BusError) && isRetryableCode(err.code);
 }
 
 /** A short text of an unknown thrown value. */

@@ -1,5 +1,5 @@
 import { connectBus } from "@asgard/bus";
-import { exitIfConfigCheck, exitOnConfigError, parseEnv } from "@asgard/config";
+import { exitIfConfigCheck, mlflowAdminFrom, parseEnv, startService } from "@asgard/config";
 import { createMlflowClient } from "@asgard/mlflow";
 import { createLogger, createMetricsRegistry, onShutdown, serveMetrics } from "@asgard/telemetry";
 import { RegistryEnv } from "./env.js";
@@ -9,11 +9,12 @@ const SERVICE = "registry";
 
 async function main(): Promise<void> {
   const env = parseEnv(SERVICE, RegistryEnv);
+  const mlflowAdmin = mlflowAdminFrom(SERVICE, env);
   exitIfConfigCheck(SERVICE);
   const logger = createLogger(SERVICE, env.LOG_LEVEL);
   const metrics = createMetricsRegistry(SERVICE);
-  const bus = await connectBus({ servers: env.NATS_URL, name: SERVICE, logger, streamReplicas: env.NATS_STREAM_REPLICAS });
-  const mlflow = createMlflowClient({ baseUrl: env.MLFLOW_TRACKING_URI, timeoutMs: env.MLFLOW_TIMEOUT_MS });
+  const bus = await connectBus({ servers: env.NATS_URL, user: env.NATS_USER, pass: env.NATS_PASSWORD, name: SERVICE, logger, streamReplicas: env.NATS_STREAM_REPLICAS });
+  const mlflow = createMlflowClient({ baseUrl: env.MLFLOW_TRACKING_URI, timeoutMs: env.MLFLOW_TIMEOUT_MS, auth: mlflowAdmin });
   const service = createRegistry({
     bus,
     mlflow,
@@ -32,7 +33,4 @@ async function main(): Promise<void> {
   });
 }
 
-main().catch(exitOnConfigError).catch((err: unknown) => {
-  process.stderr.write(`registry: failed to start: ${err instanceof Error ? err.stack : String(err)}\n`);
-  process.exit(1);
-});
+startService("registry", main);

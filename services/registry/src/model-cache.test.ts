@@ -15,7 +15,7 @@ const model = (name: string, aliases: Record<string, string> = {}, description: 
 
 describe("model cache", () => {
   it("pages by name with a cursor, bounded by count and by bytes", () => {
-    const cache = createModelCache();
+    const cache = createModelCache("team-a");
     expect(cache.loaded).toBe(false);
     cache.replaceAll(["c", "a", "e", "b", "d"].map((n) => model(n)), cache.writeSeq());
     expect(cache.loaded).toBe(true);
@@ -40,7 +40,7 @@ describe("model cache", () => {
   });
 
   it("refuses a page token it did not give out", () => {
-    const cache = createModelCache();
+    const cache = createModelCache("team-a");
     cache.replaceAll([model("a")], 0);
     for (const token of ["not a token", "e30", Buffer.from('{"after":1}').toString("base64url")]) {
       expect(() => cache.page(token, null, 1000)).toThrow(BusError);
@@ -48,23 +48,23 @@ describe("model cache", () => {
   });
 
   it("reports alias changes between full reads, except on the first and for models written since the read started", () => {
-    const cache = createModelCache();
+    const cache = createModelCache("team-a");
     expect(cache.replaceAll([model("a", { champion: "1" }), model("gone", { live: "3" })], cache.writeSeq())).toEqual([]);
 
     const changes = cache.replaceAll([model("a", { champion: "2", staging: "1" }), model("new", { x: "1" })], cache.writeSeq());
     expect(changes).toEqual(
       expect.arrayContaining([
-        { modelName: "a", alias: "champion", version: "2", previousVersion: "1" },
-        { modelName: "a", alias: "staging", version: "1", previousVersion: null },
-        { modelName: "new", alias: "x", version: "1", previousVersion: null },
-        { modelName: "gone", alias: "live", version: null, previousVersion: "3" },
+        { tenant: "team-a", modelName: "a", alias: "champion", version: "2", previousVersion: "1" },
+        { tenant: "team-a", modelName: "a", alias: "staging", version: "1", previousVersion: null },
+        { tenant: "team-a", modelName: "new", alias: "x", version: "1", previousVersion: null },
+        { tenant: "team-a", modelName: "gone", alias: "live", version: null, previousVersion: "3" },
       ]),
     );
     expect(changes).toHaveLength(4);
 
     // A read that started before our write must not undo it (nor report it again).
     const startedAt = cache.writeSeq();
-    expect(cache.put(model("a", { champion: "3", staging: "1" }))).toEqual([{ modelName: "a", alias: "champion", version: "3", previousVersion: "2" }]);
+    expect(cache.put(model("a", { champion: "3", staging: "1" }))).toEqual([{ tenant: "team-a", modelName: "a", alias: "champion", version: "3", previousVersion: "2" }]);
     cache.put(model("late"));
     expect(cache.replaceAll([model("a", { champion: "2", staging: "1" }), model("new", { x: "1" })], startedAt)).toEqual([]);
     expect(cache.get("a")?.aliases).toEqual({ champion: "3", staging: "1" });

@@ -1,9 +1,10 @@
 import { createHash } from "node:crypto";
-import type { ModelInfo } from "@asgard/contracts";
+import type { ModelInfo, Tenant } from "@asgard/contracts";
 import { decodePageToken, encodePageToken } from "./page-token.js";
 
 /** An alias that points elsewhere than in the previous read of the registry. */
 export interface AliasChange {
+  tenant: Tenant;
   modelName: string;
   alias: string;
   /** null: deleted. */
@@ -26,7 +27,7 @@ interface Entry {
 }
 
 /**
- * The registry's copy of every registered model, so listing never waits for MLflow. It is
+ * The registry's copy of every registered model of one tenant, so listing never waits for MLflow. It is
  * replaced by each full read of MLflow (the poller), and single models are replaced by our
  * own writes at once. A full read that started before a write keeps the write's entry: the
  * read may predate it.
@@ -81,19 +82,20 @@ function firstAfter(sorted: readonly string[], name: string): number {
   return lo;
 }
 
-function diffAliases(name: string, before: Record<string, string>, after: Record<string, string>): AliasChange[] {
+function diffAliases(tenant: Tenant, name: string, before: Record<string, string>, after: Record<string, string>): AliasChange[] {
   const changes: AliasChange[] = [];
   for (const [alias, version] of Object.entries(after)) {
     const previous = before[alias] ?? null;
-    if (previous !== version) changes.push({ modelName: name, alias, version, previousVersion: previous });
+    if (previous !== version) changes.push({ tenant, modelName: name, alias, version, previousVersion: previous });
   }
   for (const [alias, previous] of Object.entries(before)) {
-    if (!(alias in after)) changes.push({ modelName: name, alias, version: null, previousVersion: previous });
+    if (!(alias in after)) changes.push({ tenant, modelName: name, alias, version: null, previousVersion: previous });
   }
   return changes;
 }
 
-export function createModelCache(): ModelCache {
+/** The cache of the tenant's models; the alias changes it reports name the tenant. */
+export function createModelCache(tenant: Tenant): ModelCache {
   let entries = new Map<string, Entry>();
   let sorted: string[] | null = [];
   let loaded = false;
@@ -127,7 +129,7 @@ export function createModelCache(): ModelCache {
           if (current) next.set(info.name, current);
           continue;
         }
-        if (loaded) changes.push(...diffAliases(info.name, current?.info.aliases ?? {}, info.aliases));
+        if (loaded) changes.push(...diffAliases(tenant, info.name, current?.info.aliases ?? {}, info.aliases));
         next.set(info.name, entryOf(info));
       }
       for (const [name, current] of entries) {
@@ -135,7 +137,7 @@ export function createModelCache(): ModelCache {
         const written = (writtenAt.get(name) ?? -1) >= startedAtSeq;
         // Written since the read started: the write knows better than the read.
         if (written) next.set(name, current);
-        else if (loaded) changes.push(...diffAliases(name, current.info.aliases, {}));
+        else if (loaded) changes.push(...diffAliases(tenant, name, current.info.aliases, {}));
       }
       entries = next;
       sorted = null;
@@ -152,7 +154,7 @@ export function createModelCache(): ModelCache {
       if (!current) sorted = null;
       generation = null;
       entries.set(model.name, entryOf(model));
-      return loaded ? diffAliases(model.name, current?.info.aliases ?? {}, model.aliases) : [];
+      return loaded ? diffAliases(tenant, model.name, current?.info.aliases ?? {}, model.aliases) : [];
     },
     remove(name) {
       seq++;

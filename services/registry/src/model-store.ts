@@ -10,8 +10,8 @@ import type { AliasChange, ModelCache } from "./model-cache.js";
 const SEARCH_PAGE = 100;
 
 /**
- * Reads registered models from MLflow into the cache: all of them (the poller), or one after
- * a change. The only place that fills the cache.
+ * Reads one tenant's registered models from its MLflow workspace into its cache: all of them
+ * (the poller), or one after a change. The only place that fills the cache.
  */
 export interface ModelStore {
   readonly cache: ModelCache;
@@ -25,6 +25,7 @@ export interface ModelStore {
   ensureRegisteredModel(name: string): Promise<void>;
 }
 
+/** `mlflow`: a client bound to the tenant's workspace; `cache`: the tenant's cache. */
 export function createModelStore(deps: { mlflow: MlflowClient; cache: ModelCache }): ModelStore {
   const { mlflow, cache } = deps;
   let fullRead: Promise<AliasChange[]> | null = null;
@@ -33,7 +34,14 @@ export function createModelStore(deps: { mlflow: MlflowClient; cache: ModelCache
     const all: RegisteredModel[] = [];
     let pageToken: string | undefined;
     do {
-      const page = await mlflow.searchRegisteredModels({ maxResults: SEARCH_PAGE, pageToken, orderBy: ["name ASC"] });
+      let page;
+      try {
+        page = await mlflow.searchRegisteredModels({ maxResults: SEARCH_PAGE, pageToken, orderBy: ["name ASC"] });
+      } catch (err) {
+        // The tenant has no workspace yet (nothing of it was ever made): it has no models.
+        if (pageToken === undefined && err instanceof MlflowError && err.code === "NOT_FOUND") return [];
+        throw err;
+      }
       all.push(...page.registeredModels);
       pageToken = page.nextPageToken ?? undefined;
     } while (pageToken);

@@ -1,5 +1,5 @@
 import { BusError } from "@asgard/bus";
-import type { RegisterModelRequest, RegisteredVersion } from "@asgard/contracts";
+import type { RegisterModelRequest, RegisteredVersion, Tenant } from "@asgard/contracts";
 import { MlflowError, MlflowRegistrationTimeoutError, type MlflowClient, type ModelSource } from "@asgard/mlflow";
 import { traceFields, type Logger, type TraceContext } from "@asgard/telemetry";
 import type { Announcer } from "./announcer.js";
@@ -7,16 +7,18 @@ import type { RegistryConfig } from "./config.js";
 import { describe, fromMlflowError } from "./errors.js";
 import { VERSION_TAGS } from "./filters.js";
 import { isoFromMs } from "./mapping.js";
-import type { ModelStore } from "./model-store.js";
+import type { TenantScopes } from "./tenants.js";
 
-/** What a registration needs. `changed` re-reads a model after a write and tells the other replicas. */
+/**
+ * What a registration needs. `scopes` give each tenant's MLflow workspace and model cache;
+ * `changed` re-reads a tenant's model after a write and tells the other replicas.
+ */
 export interface RegisterDeps {
-  mlflow: MlflowClient;
-  store: ModelStore;
+  scopes: TenantScopes;
   announcer: Announcer;
   config: RegistryConfig;
   logger: Logger;
-  changed(modelName: string): Promise<void>;
+  changed(tenant: Tenant, modelName: string): Promise<void>;
 }
 
 const LOG_MODEL_HINT =
@@ -64,16 +66,18 @@ export function notReadyError(name: string, version: string, err: MlflowRegistra
 
 /**
  * `POST /mlops/registry`: registers the model the run logged as a new version — every call
- * makes a new one — and answers once MLflow reports it READY. `trace`: the request's span,
- * carried on by model.registered and named in the log.
+ * makes a new one — and answers once MLflow reports it READY. Both the run and the model are
+ * the tenant's: a run of another tenant is as unknown as a missing one. `trace`: the request's
+ * span, carried on by model.registered and named in the log.
  */
 export async function registerFromRun(deps: RegisterDeps, req: RegisterModelRequest, trace: TraceContext): Promise<RegisteredVersion> {
-  const { mlflow, config } = deps;
-  const traced = traceFields(trace);
+  const { config } = deps;
+  const { tenant, mlflow, store } = deps.scopes.scope(req.tenant);
+  const traced = { tenant, ...traceFields(trace) };
   try {
     await requireRun(mlflow, req.run_id);
     const source = await resolveRunModel(mlflow, req.run_id);
-    await deps.store.ensureRegisteredModel(req.model_name);
+    await store.ensureRegisteredModel(req.model_name);
     const created = await mlflow.createModelVersion({
       name: req.model_name,
       source: source.source,
@@ -91,10 +95,10 @@ export async function registerFromRun(deps: RegisterDeps, req: RegisterModelRequ
     }
     // The version is READY: announcing and re-reading are best effort. The poller announces a
     // version this process did not (so a NATS hiccup here delays the event, never loses it).
-    await deps.announcer.registered(ready, { jobId: null, trace }).catch((err: unknown) =>
+    await deps.announcer.registered(tenant, ready, { jobId: null, trace }).catch((err: unknown) =>
       deps.logger.warn({ model: ready.name, version: ready.version, err: describe(err), ...traced }, "model.registered not published now; the poller will"),
     );
-    await deps.changed(ready.name).catch((err: unknown) => deps.logger.warn({ model: ready.name, err: describe(err), ...traced }, "could not re-read the model"));
+    await deps.changed(tenant, ready.name).catch((err: unknown) => deps.logger.warn({ model: ready.name, err: describe(err), ...traced }, "could not re-read the model"));
     return {
       model_name: ready.name,
       version: ready.version,

@@ -1,5 +1,5 @@
 import { BusError, type Bus, type Consumption } from "@asgard/bus";
-import { CONSUMERS, modelNameProblems, RPC, SIGNALS, STREAMS, type ModelInfo } from "@asgard/contracts";
+import { CONSUMERS, modelNameProblems, RPC, SIGNALS, STREAMS, type ModelInfo, type Tenant } from "@asgard/contracts";
 import type { MlflowClient } from "@asgard/mlflow";
 import { continueTrace, type Logger, type Registry as MetricsRegistry } from "@asgard/telemetry";
 import { deleteAlias, setAlias, type AliasDeps } from "./aliases.js";
@@ -9,13 +9,15 @@ import { createJobClaims } from "./claims.js";
 import { resolveConfig, type RegistryConfig } from "./config.js";
 import { describe, fromMlflowError } from "./errors.js";
 import { createRegistryMetrics } from "./metrics.js";
-import { createModelCache } from "./model-cache.js";
-import { createModelStore, type ModelStore } from "./model-store.js";
 import { registerFromRun } from "./register.js";
+import { runDetails } from "./run-details.js";
+import { createTenantScopes } from "./tenants.js";
+import { listVersions, versionSignature } from "./versions.js";
 import { createWatcher, type Watcher } from "./watcher.js";
 
 export interface RegistryDeps {
   bus: Bus;
+  /** MLflow, unscoped: the registry derives each tenant's workspace client from it. */
   mlflow: MlflowClient;
   logger: Logger;
   metrics?: MetricsRegistry;
@@ -36,41 +38,45 @@ export interface Registry {
 /**
  * Owns every conversation with MLflow's model registry: registrations (asked for over
  * request/reply, or automatic from run.completed), the model list (from a cache), aliases,
- * and the model.registered / model.alias.changed / model.registration_failed events.
+ * the model.registered / model.alias.changed / model.registration_failed events, and the
+ * API's reads of runs, versions and signatures (the gateway never talks to MLflow). Each
+ * tenant is an MLflow workspace: every request names one and is answered from it alone.
  */
 export function createRegistry(deps: RegistryDeps): Registry {
-  const { bus, mlflow, logger } = deps;
+  const { bus, logger } = deps;
   const config = resolveConfig(deps.config);
   const metrics = createRegistryMetrics(deps.metrics);
-  const store: ModelStore = createModelStore({ mlflow, cache: createModelCache() });
-  const announcer = createAnnouncer({ bus, mlflow, logger });
+  const scopes = createTenantScopes({ mlflow: deps.mlflow, logger });
+  const announcer = createAnnouncer({ bus, mlflowFor: (tenant) => scopes.scope(tenant).mlflow, logger });
   const stoppers: Array<{ stop(): Promise<void> }> = [];
   let consumption: Consumption | null = null;
-  const watcher: Watcher = createWatcher({ bus, mlflow, store, announcer, metrics, logger, intervalMs: config.pollIntervalMs });
+  const watcher: Watcher = createWatcher({ bus, scopes, announcer, metrics, logger, intervalMs: config.pollIntervalMs });
 
   /** After our own write: re-read the model here, and have the other replicas re-read it too. */
-  async function changedAliases(name: string) {
-    const { changes } = await store.refreshModel(name);
+  async function changedAliases(tenant: Tenant, name: string) {
+    const { changes } = await scopes.scope(tenant).store.refreshModel(name);
     try {
-      bus.publishSignal(SIGNALS.registryModelChanged, { model_name: name, origin: config.instanceId });
+      bus.publishSignal(SIGNALS.registryModelChanged, { tenant, model_name: name, origin: config.instanceId });
     } catch (err) {
-      logger.warn({ model: name, err: describe(err) }, "could not tell the other replicas about a change; their next poll will");
+      logger.warn({ tenant, model: name, err: describe(err) }, "could not tell the other replicas about a change; their next poll will");
     }
     return changes;
   }
   /** After a registration: besides re-reading, announce aliases that moved in MLflow meanwhile. */
-  async function changed(name: string): Promise<void> {
-    for (const change of await changedAliases(name)) await announcer.aliasChanged(change, "mlflow");
+  async function changed(tenant: Tenant, name: string): Promise<void> {
+    for (const change of await changedAliases(tenant, name)) await announcer.aliasChanged(change, "mlflow");
   }
 
-  const registerDeps = { mlflow, store, announcer, config, logger, changed };
+  const registerDeps = { scopes, announcer, config, logger, changed };
   const autoDeps: AutoRegisterDeps = { ...registerDeps, claims: createJobClaims({ bus, instanceId: config.instanceId }), metrics };
-  const aliasDeps: AliasDeps = { mlflow, announcer, logger, changedAliases };
+  const aliasDeps: AliasDeps = { scopes, announcer, logger, changedAliases };
 
-  async function getModel(name: string): Promise<ModelInfo> {
+  /** The tenant's model; another tenant's is as unknown as a missing one. */
+  async function getModel(tenant: Tenant, name: string): Promise<ModelInfo> {
     const notFound = () => new BusError("NOT_FOUND", `no registered model is named ${JSON.stringify(name)}`);
     // A name MLflow would refuse names no model: not found, not a validation error.
     if (modelNameProblems(name).length > 0) throw notFound();
+    const { store } = scopes.scope(tenant);
     const cached = store.cache.get(name);
     if (cached) return cached;
     // Made in MLflow since the last poll, perhaps: ask it.
@@ -96,6 +102,7 @@ export function createRegistry(deps: RegistryDeps): Registry {
         }
       }),
       bus.serve(RPC.listModels, async (req) => {
+        const { store } = scopes.scope(req.tenant);
         try {
           await store.ensureLoaded();
         } catch (err) {
@@ -109,13 +116,17 @@ export function createRegistry(deps: RegistryDeps): Registry {
         const page = store.cache.page(req.page_token, req.max_results, config.listPageBytes);
         return { models: page.models, next_page_token: page.nextPageToken, refreshed_at, generation, not_modified: false };
       }),
-      bus.serve(RPC.getModel, (req) => getModel(req.model_name)),
+      bus.serve(RPC.getModel, (req) => getModel(req.tenant, req.model_name)),
       bus.serve(RPC.setModelAlias, (req) => setAlias(aliasDeps, req)),
       bus.serve(RPC.deleteModelAlias, (req) => deleteAlias(aliasDeps, req)),
+      // Reads for the console: each in the tenant's workspace, so another tenant's run or model is not found.
+      bus.serve(RPC.getRun, (req) => runDetails(scopes.scope(req.tenant).mlflow, req)),
+      bus.serve(RPC.listModelVersions, (req) => listVersions(scopes.scope(req.tenant).mlflow, req)),
+      bus.serve(RPC.getModelSignature, (req) => versionSignature(scopes.scope(req.tenant).mlflow, req)),
       bus.subscribeSignal(SIGNALS.registryModelChanged, (signal) => {
         if (signal.origin === config.instanceId) return;
-        store.refreshModel(signal.model_name).catch((err: unknown) =>
-          logger.warn({ model: signal.model_name, err: describe(err) }, "could not re-read a model another replica changed"),
+        scopes.scope(signal.tenant).store.refreshModel(signal.model_name).catch((err: unknown) =>
+          logger.warn({ tenant: signal.tenant, model: signal.model_name, err: describe(err) }, "could not re-read a model another replica changed"),
         );
       }),
     );
@@ -125,7 +136,9 @@ export function createRegistry(deps: RegistryDeps): Registry {
     config,
     pollOnce: () => watcher.pollOnce(),
     async start() {
-      for (const stream of [STREAMS.runs, STREAMS.models, STREAMS.registryClaims]) await bus.ensureStream(stream);
+      await bus.ensureStream(STREAMS.registryClaims);
+      // The scheduler owns the job-outcome and model-event streams; a registry started first waits for them.
+      for (const stream of [STREAMS.runs, STREAMS.models]) await bus.awaitStream(stream);
       await bus.ensureConsumer(CONSUMERS.registryRuns);
       serveEndpoints();
       // A round trip makes the server process our subscriptions first: a request sent on

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { readMlmodelSignature } from "./signature.js";
+import { inputExamplePath, readMlmodelSignature, readMlmodelSignatureFields } from "./signature.js";
 
 // Written by MLflow 3.17 (`Model.to_yaml()`) for a pandas frame and for numpy arrays.
 const FROM_DATAFRAME = `artifact_path: model
@@ -55,5 +55,42 @@ describe("readMlmodelSignature", () => {
     expect(readMlmodelSignature("signature: null\n")).toBeNull();
     expect(readMlmodelSignature("signature:\n  inputs: '[{broken'\n")).toBeNull();
     expect(readMlmodelSignature("signature:\n  outputs: '[]'\n")).toBeNull();
+  });
+});
+
+describe("readMlmodelSignatureFields", () => {
+  it("reads each column with its type and whether it is required", () => {
+    expect(readMlmodelSignatureFields(FROM_DATAFRAME)?.inputs).toEqual([
+      { name: "sepal length (cm)", type: "double", dtype: null, shape: null, required: true },
+      { name: "it's", type: "long", dtype: null, shape: null, required: true },
+      { name: "c", type: "string", dtype: null, shape: null, required: true },
+    ]);
+  });
+
+  it("reads a tensor's dtype and shape", () => {
+    expect(readMlmodelSignatureFields(FROM_NUMPY)).toEqual({
+      inputs: [{ name: null, type: "tensor", dtype: "float64", shape: [-1, 4], required: true }],
+      outputs: [{ name: null, type: "tensor", dtype: "int64", shape: [-1], required: true }],
+    });
+  });
+
+  it("turns what it does not understand into unknown fields, and no signature into null", () => {
+    const odd = `signature:\n  inputs: '[3, {"type": "tensor", "tensor-spec": {"shape": ["x"]}}]'\n`;
+    expect(readMlmodelSignatureFields(odd)?.inputs).toEqual([
+      { name: null, type: "unknown", dtype: null, shape: null, required: true },
+      { name: null, type: "tensor", dtype: null, shape: null, required: true },
+    ]);
+    expect(readMlmodelSignatureFields("flavors: {}\n")).toBeNull();
+    expect(readMlmodelSignatureFields("signature:\n  inputs: '{not json'\n")).toBeNull();
+  });
+});
+
+describe("inputExamplePath", () => {
+  it("names the example file beside the MLmodel, and nothing that leaves the folder", () => {
+    const info = (path: string) => `saved_input_example_info:\n  artifact_path: ${path}\n  type: ndarray\nsignature:\n  inputs: '[]'\n`;
+    expect(inputExamplePath(info("input_example.json"))).toBe("input_example.json");
+    expect(inputExamplePath(info("../../secret"))).toBeNull();
+    expect(inputExamplePath(info("a/b.json"))).toBeNull();
+    expect(inputExamplePath(FROM_NUMPY)).toBeNull();
   });
 });

@@ -1,4 +1,4 @@
-import type { ModelRegistered } from "@asgard/contracts";
+import type { ModelRegistered, SignatureField } from "@asgard/contracts";
 
 /** The signature part of model.registered: each input and output column (or tensor) with its type. */
 export type SignatureSummary = NonNullable<ModelRegistered["signature"]>;
@@ -11,16 +11,16 @@ type Column = SignatureSummary["inputs"][number];
  * for it. Returns null when the file has no signature or it cannot be read.
  */
 export function readMlmodelSignature(mlmodel: string): SignatureSummary | null {
-  const block = signatureBlock(mlmodel.split(/\r?\n/));
+  const block = topLevelBlock(mlmodel.split(/\r?\n/), "signature");
   if (!block) return null;
   const inputs = columnsOf(scalarOf(block, "inputs"));
   if (!inputs) return null;
   return { inputs, outputs: columnsOf(scalarOf(block, "outputs")) ?? [] };
 }
 
-/** The indented lines under a top-level `signature:` key. */
-function signatureBlock(lines: string[]): string[] | null {
-  const start = lines.findIndex((l) => /^signature:\s*$/.test(l));
+/** The indented lines under a top-level `key:` (a mapping). */
+function topLevelBlock(lines: string[], key: string): string[] | null {
+  const start = lines.findIndex((l) => new RegExp(`^${key}:\\s*$`).test(l));
   if (start === -1) return null;
   const block: string[] = [];
   for (const line of lines.slice(start + 1)) {
@@ -84,8 +84,8 @@ function unquote(parts: string[]): string | null {
   return text;
 }
 
-/** MLflow's column or tensor specs as summary columns; null when they are not a JSON array. */
-function columnsOf(json: string | null): Column[] | null {
+/** MLflow's column or tensor specs as parsed JSON objects; null when they are not a JSON array. */
+function specsOf(json: string | null): Record<string, unknown>[] | null {
   if (json === null) return null;
   let specs: unknown;
   try {
@@ -94,6 +94,45 @@ function columnsOf(json: string | null): Column[] | null {
     return null;
   }
   if (!Array.isArray(specs)) return null;
+  return specs.map((spec) => (typeof spec === "object" && spec !== null && !Array.isArray(spec) ? (spec as Record<string, unknown>) : {}));
+}
+
+/**
+ * The signature's inputs and outputs field by field, for a form generated from them. Only the
+ * shapes MLflow writes are read; anything else becomes an `unknown` field rather than an error.
+ */
+export function readMlmodelSignatureFields(mlmodel: string): { inputs: SignatureField[]; outputs: SignatureField[] } | null {
+  const block = topLevelBlock(mlmodel.split(/\r?\n/), "signature");
+  if (!block) return null;
+  const inputs = specsOf(scalarOf(block, "inputs"));
+  if (!inputs) return null;
+  return { inputs: inputs.map(fieldOf), outputs: (specsOf(scalarOf(block, "outputs")) ?? []).map(fieldOf) };
+}
+
+function fieldOf(spec: Record<string, unknown>): SignatureField {
+  const tensor = spec.type === "tensor" && typeof spec["tensor-spec"] === "object" && spec["tensor-spec"] !== null ? (spec["tensor-spec"] as Record<string, unknown>) : null;
+  const shape = tensor && Array.isArray(tensor.shape) && tensor.shape.every((d) => Number.isInteger(d)) ? (tensor.shape as number[]) : null;
+  return {
+    name: typeof spec.name === "string" ? spec.name : null,
+    type: typeof spec.type === "string" ? spec.type : "unknown",
+    dtype: tensor && typeof tensor.dtype === "string" ? tensor.dtype : null,
+    shape,
+    required: spec.required !== false,
+  };
+}
+
+/** Where the MLmodel says the input example is, relative to the model's folder; null without one. */
+export function inputExamplePath(mlmodel: string): string | null {
+  const block = topLevelBlock(mlmodel.split(/\r?\n/), "saved_input_example_info");
+  const path = block ? scalarOf(block, "artifact_path") : null;
+  // A plain file name beside the MLmodel: anything else is not what MLflow writes.
+  return path !== null && /^[A-Za-z0-9._-]+$/.test(path) && !path.startsWith(".") ? path : null;
+}
+
+/** MLflow's column or tensor specs as summary columns; null when they are not a JSON array. */
+function columnsOf(json: string | null): Column[] | null {
+  const specs = specsOf(json);
+  if (!specs) return null;
   return specs.map((spec): Column => {
     const s = (typeof spec === "object" && spec !== null ? spec : {}) as Record<string, unknown>;
     const name = typeof s.name === "string" ? s.name : null;

@@ -1,17 +1,18 @@
 import type { Bus, TypedKv } from "@asgard/bus";
-import { KV, REGISTRY_WATCHER_KEY, type RegistryWatcherState, type VersionKey } from "@asgard/contracts";
-import { MlflowError, registrationState, type MlflowClient, type ModelVersion } from "@asgard/mlflow";
-import type { Logger } from "@asgard/telemetry";
+import { DEFAULT_TENANT, KV, registryWatcherKey, type RegistryWatcherState, type VersionKey } from "@asgard/contracts";
+import { MlflowError, registrationState, type ModelVersion } from "@asgard/mlflow";
+import { startPeriodic, type Logger, type Periodic } from "@asgard/telemetry";
 import type { Announcer } from "./announcer.js";
 import { describe } from "./errors.js";
 import type { RegistryMetrics } from "./metrics.js";
-import type { ModelStore } from "./model-store.js";
+import type { TenantScope, TenantScopes } from "./tenants.js";
 
 /**
  * Keeps the registry in step with changes made directly in MLflow (its UI, its client, a
- * training script's `registered_model_name=`), every `intervalMs`:
- *  - re-reads every model into the cache (and announces aliases moved there);
- *  - announces versions created since its watermark as model.registered.
+ * training script's `registered_model_name=`), every `intervalMs`, in every workspace MLflow
+ * lists (each is a tenant; one made while the registry runs is followed from the next round):
+ *  - re-reads every model of the tenant into its cache (and announces aliases moved there);
+ *  - announces versions created since the tenant's watermark as model.registered.
  *
  * Why a poller and not MLflow's webhooks (3.3+, `model_version.created`, `model_version_alias.*`):
  *  - webhooks need MLflow's SQL backend *and* MLflow reaching the registry over HTTP — an
@@ -35,8 +36,7 @@ export interface Watcher {
 
 export interface WatcherDeps {
   bus: Bus;
-  mlflow: MlflowClient;
-  store: ModelStore;
+  scopes: TenantScopes;
   announcer: Announcer;
   metrics: RegistryMetrics;
   logger: Logger;
@@ -48,16 +48,27 @@ const VERSION_PAGE = 25;
 
 const keyOf = (k: VersionKey) => `${k.name}\u0000${k.version}`;
 
-export function createWatcher(deps: WatcherDeps): Watcher {
-  const { mlflow, logger } = deps;
-  let kv: TypedKv<RegistryWatcherState> | null = null;
-  let timer: NodeJS.Timeout | null = null;
-  let running: Promise<void> | null = null;
-  let stopped = true;
-  let failing = false;
+const EMPTY_STATE: Omit<RegistryWatcherState, "updated_at"> = { watermark_ms: 0, at_watermark: [], pending: [] };
 
-  /** Where a registry that never polled starts: after the newest existing version (history is not news). */
-  async function initialState(): Promise<RegistryWatcherState> {
+export function createWatcher(deps: WatcherDeps): Watcher {
+  const { logger } = deps;
+  let kv: TypedKv<RegistryWatcherState> | null = null;
+  let loop: Periodic | null = null;
+  /**
+   * Whether a tenant the watcher has no state for starts from its first version. True once the
+   * registry has polled before (the default tenant has a state): such a tenant's workspace is
+   * new, and everything in it is news. False on the first round of a registry that never
+   * polled: what exists then is history.
+   */
+  let newTenantsFromStart: boolean | null = null;
+
+  /**
+   * Where the watcher starts in a tenant it has no state for: from the first version in a new
+   * workspace; after the newest existing version on a registry that never polled (history is
+   * not news).
+   */
+  async function initialState({ mlflow }: TenantScope): Promise<RegistryWatcherState> {
+    if (newTenantsFromStart) return { ...EMPTY_STATE, updated_at: new Date().toISOString() };
     const { modelVersions } = await mlflow.searchModelVersions({ orderBy: ["creation_timestamp DESC"], maxResults: 50 });
     const newest = modelVersions[0]?.creation_timestamp ?? 0;
     return {
@@ -69,7 +80,7 @@ export function createWatcher(deps: WatcherDeps): Watcher {
   }
 
   /** Versions created at or after the watermark, newest first, read page by page until older ones. */
-  async function versionsSince(watermark: number): Promise<ModelVersion[]> {
+  async function versionsSince({ mlflow }: TenantScope, watermark: number): Promise<ModelVersion[]> {
     const found: ModelVersion[] = [];
     let pageToken: string | undefined;
     do {
@@ -82,20 +93,22 @@ export function createWatcher(deps: WatcherDeps): Watcher {
     return found;
   }
 
-  async function announce(mv: ModelVersion): Promise<void> {
-    if (deps.announcer.wasAnnounced(mv.name, mv.version)) return;
+  async function announce({ tenant, mlflow }: TenantScope, mv: ModelVersion): Promise<void> {
+    if (deps.announcer.wasAnnounced(tenant, mv.name, mv.version)) return;
     // Aliases as MLflow has them now: a search lists none, a single read does.
     const current = await mlflow.getModelVersion(mv.name, mv.version).catch(() => mv);
-    await deps.announcer.registered(current);
+    await deps.announcer.registered(tenant, current);
     deps.metrics.discovered.inc();
   }
 
-  async function announceNewVersions(): Promise<void> {
+  async function announceNewVersions(scope: TenantScope): Promise<void> {
+    const { mlflow } = scope;
     kv ??= await deps.bus.kv(KV.registryWatcher);
-    const state = (await kv.get(REGISTRY_WATCHER_KEY)) ?? (await initialState());
+    const key = registryWatcherKey(scope.tenant);
+    const state = (await kv.get(key)) ?? (await initialState(scope));
     const seenAtMark = new Set(state.at_watermark.map(keyOf));
     const pending = new Map(state.pending.map((k) => [keyOf(k), k]));
-    const fresh = (await versionsSince(state.watermark_ms))
+    const fresh = (await versionsSince(scope, state.watermark_ms))
       .filter((mv) => (mv.creation_timestamp ?? 0) > state.watermark_ms || !seenAtMark.has(keyOf(mv)))
       .sort((a, b) => (a.creation_timestamp ?? 0) - (b.creation_timestamp ?? 0));
 
@@ -104,7 +117,7 @@ export function createWatcher(deps: WatcherDeps): Watcher {
     for (const mv of fresh) {
       const key = { name: mv.name, version: mv.version };
       const registration = registrationState(mv.status);
-      if (registration === "ready") await announce(mv);
+      if (registration === "ready") await announce(scope, mv);
       else if (registration === "pending") pending.set(keyOf(key), key);
       const created = mv.creation_timestamp ?? 0;
       if (created > watermark) {
@@ -117,14 +130,14 @@ export function createWatcher(deps: WatcherDeps): Watcher {
       try {
         const mv = await mlflow.getModelVersion(key.name, key.version);
         const now = registrationState(mv.status);
-        if (now === "ready") await announce(mv);
+        if (now === "ready") await announce(scope, mv);
         if (now !== "pending") pending.delete(id);
       } catch (err) {
         if (err instanceof MlflowError && err.code === "NOT_FOUND") pending.delete(id);
         else throw err;
       }
     }
-    await kv.put(REGISTRY_WATCHER_KEY, {
+    await kv.put(key, {
       watermark_ms: watermark,
       at_watermark: atWatermark,
       pending: [...pending.values()],
@@ -132,49 +145,56 @@ export function createWatcher(deps: WatcherDeps): Watcher {
     });
   }
 
-  async function pollOnce(): Promise<void> {
-    const changes = await deps.store.refreshAll();
-    deps.metrics.cachedModels.set(deps.store.cache.size);
-    deps.metrics.cacheRefreshed.set(Date.now() / 1000);
+  async function pollTenant(scope: TenantScope): Promise<void> {
+    const changes = await scope.store.refreshAll();
     for (const change of changes) await deps.announcer.aliasChanged(change, "mlflow");
-    await announceNewVersions();
+    await announceNewVersions(scope);
   }
 
-  function schedule(): void {
-    if (stopped) return;
-    const started = Date.now();
-    running = pollOnce()
-      .then(() => {
-        deps.metrics.polls.inc({ result: "ok" });
-        if (failing) logger.info("polling MLflow works again");
-        failing = false;
-      })
-      .catch((err: unknown) => {
-        const unavailable = err instanceof MlflowError && err.code === "UNAVAILABLE";
-        deps.metrics.polls.inc({ result: unavailable ? "mlflow_unavailable" : "error" });
-        // One line per outage, not one per round.
-        if (!failing) logger.warn({ err: describe(err) }, "polling MLflow failed; the cache keeps its last read");
-        failing = true;
-      })
-      .finally(() => {
-        running = null;
-        if (stopped) return;
-        timer = setTimeout(schedule, Math.max(0, deps.intervalMs - (Date.now() - started)));
-      });
+  /** One round over every tenant; a tenant that fails does not hold up the others (the first failure is thrown after). */
+  async function pollOnce(): Promise<void> {
+    const { tenants, listed } = await deps.scopes.list();
+    // Only a full list says a workspace is gone: an outage keeps every tenant's cache as it was.
+    if (listed) deps.scopes.retain(tenants);
+    if (newTenantsFromStart === null) {
+      kv ??= await deps.bus.kv(KV.registryWatcher);
+      newTenantsFromStart = (await kv.get(registryWatcherKey(DEFAULT_TENANT))) !== null;
+    }
+    let failure: { err: unknown } | null = null;
+    for (const tenant of tenants) {
+      try {
+        await pollTenant(deps.scopes.scope(tenant));
+      } catch (err) {
+        failure ??= { err };
+      }
+    }
+    deps.metrics.cachedModels.set(deps.scopes.all().reduce((n, s) => n + s.store.cache.size, 0));
+    if (failure) throw failure.err;
+    deps.metrics.cacheRefreshed.set(Date.now() / 1000);
+    // Every listed tenant now has a state: a tenant without one from here on is a new workspace.
+    if (listed) newTenantsFromStart = true;
   }
 
   return {
     pollOnce,
     async start() {
-      if (!stopped) return;
-      stopped = false;
-      schedule();
+      loop ??= startPeriodic({
+        name: "polling MLflow",
+        intervalMs: deps.intervalMs,
+        pacing: "rate",
+        logger,
+        run: pollOnce,
+        failureMessage: "polling MLflow failed; the cache keeps its last read",
+        describeError: describe,
+        onPass: (err) => {
+          const unavailable = err instanceof MlflowError && err.code === "UNAVAILABLE";
+          deps.metrics.polls.inc({ result: err === null ? "ok" : unavailable ? "mlflow_unavailable" : "error" });
+        },
+      });
     },
     async stop() {
-      stopped = true;
-      if (timer) clearTimeout(timer);
-      timer = null;
-      await running;
+      await loop?.stop();
+      loop = null;
     },
   };
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CONSUMERS, EVENTS } from "@asgard/contracts";
+import { CONSUMERS, DEFAULT_TENANT, EVENTS } from "@asgard/contracts";
 import { tagsToRecord } from "@asgard/mlflow";
 import { createJobClaims } from "../src/claims.js";
 import { eventually, externalConsumer, logRunWithModel, runCompleted, startStack, unique, versionsOf, type Replica, type Stack } from "./support.js";
@@ -98,9 +98,9 @@ describe("registry: automatic registration from run.completed", () => {
     const jobId = randomUUID();
     const run = await logRunWithModel(stack.mlflow, stack.experimentId);
     const other = createJobClaims({ bus: stack.bus, instanceId: "replica-elsewhere" });
-    expect(await other.claim(jobId)).toMatchObject({ claimed: true });
+    expect(await other.claim(DEFAULT_TENANT, jobId)).toMatchObject({ claimed: true });
     // A second claim on the same job is refused, whoever asks.
-    expect(await other.claim(jobId)).toEqual({ claimed: false });
+    expect(await other.claim(DEFAULT_TENANT, jobId)).toEqual({ claimed: false });
 
     await stack.bus.publish(EVENTS.runCompleted, runCompleted(jobId, name, run));
     await eventually(() => stack.bus.consumerPending(CONSUMERS.registryRuns), (p) => p.redelivered > 0);

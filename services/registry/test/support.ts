@@ -3,7 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { inject } from "vitest";
 import { connectBus, type Bus, type Consumption } from "@asgard/bus";
-import { EVENTS, STREAMS, type ConsumerDef, type EventDef, type Payload, type RunCompleted } from "@asgard/contracts";
+import { DEFAULT_TENANT, STREAMS, type ConsumerDef, type EventDef, type Payload, type RunCompleted } from "@asgard/contracts";
 import { startNatsServer, type NatsServer } from "@asgard/infra";
 import { createMlflowClient, type MlflowClient } from "@asgard/mlflow";
 import { createLogger } from "@asgard/telemetry";
@@ -50,6 +50,8 @@ export async function startStack(name: string): Promise<Stack> {
   const dir = await mkdtemp(join(infra.workDir, `${name}-`));
   const nats = await startNatsServer({ storeDir: join(dir, "nats") });
   const bus = await connectBus({ servers: nats.url, name: `${name}-test`, logger });
+  // The scheduler owns these streams; in a deployment the registry waits for it to make them.
+  for (const stream of [STREAMS.runs, STREAMS.models]) await bus.ensureStream(stream);
   const mlflow = createMlflowClient({ baseUrl: infra.mlflowUrl });
   const experimentId = await mlflow.createExperiment(unique(name));
   const replicas = new Set<Replica>();
@@ -119,6 +121,7 @@ export function runCompleted(jobId: string, modelName: string, run: LoggedRun | 
     event_id: randomUUID(),
     schema_version: 1,
     occurred_at: new Date().toISOString(),
+    tenant: DEFAULT_TENANT,
     job_id: jobId,
     attempt: 1,
     runner_id: "runner-test",
@@ -174,5 +177,3 @@ export async function versionsOf(mlflow: MlflowClient, name: string): Promise<st
   const { modelVersions } = await mlflow.searchModelVersions({ filter: `name = '${name}'` });
   return modelVersions.map((mv) => mv.version).sort((a, b) => Number(a) - Number(b));
 }
-
-export { EVENTS };

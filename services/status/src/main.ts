@@ -1,5 +1,5 @@
 import { connectBus } from "@asgard/bus";
-import { exitIfConfigCheck, exitOnConfigError, parseEnv } from "@asgard/config";
+import { exitIfConfigCheck, mlflowAdminFrom, parseEnv, startService } from "@asgard/config";
 import { createMlflowClient } from "@asgard/mlflow";
 import { createLogger, createMetricsRegistry, onShutdown, serveMetrics } from "@asgard/telemetry";
 import { StatusEnv } from "./env.js";
@@ -10,11 +10,12 @@ const SERVICE = "status";
 
 async function main(): Promise<void> {
   const env = parseEnv(SERVICE, StatusEnv);
+  const mlflowAdmin = mlflowAdminFrom(SERVICE, env);
   exitIfConfigCheck(SERVICE);
   const logger = createLogger(SERVICE, env.LOG_LEVEL);
   const metrics = createMetricsRegistry(SERVICE);
-  const bus = await connectBus({ servers: env.NATS_URL, name: SERVICE, logger });
-  const mlflow = createMlflowClient({ baseUrl: env.MLFLOW_TRACKING_URI, timeoutMs: env.STATUS_PROBE_TIMEOUT_MS });
+  const bus = await connectBus({ servers: env.NATS_URL, user: env.NATS_USER, pass: env.NATS_PASSWORD, name: SERVICE, logger });
+  const mlflow = createMlflowClient({ baseUrl: env.MLFLOW_TRACKING_URI, timeoutMs: env.STATUS_PROBE_TIMEOUT_MS, auth: mlflowAdmin });
   const featureStore = env.FEAST_REGISTRY_PATH
     ? createFeastRegistryFileProbe(env.FEAST_REGISTRY_PATH, env.FEAST_PROJECT)
     : null;
@@ -40,7 +41,4 @@ async function main(): Promise<void> {
   });
 }
 
-main().catch(exitOnConfigError).catch((err: unknown) => {
-  process.stderr.write(`status: failed to start: ${err instanceof Error ? err.stack : String(err)}\n`);
-  process.exit(1);
-});
+startService("status", main);

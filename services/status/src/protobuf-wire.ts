@@ -19,8 +19,8 @@ export function* readFields(buf: Uint8Array): Generator<WireField> {
     let result = 0;
     let shift = 0;
     for (;;) {
-      if (pos >= buf.length) throw new WireFormatError("truncated varint");
-      const byte = buf[pos++]!;
+      const byte = buf[pos++];
+      if (byte === undefined) throw new WireFormatError("truncated varint");
       result += (byte & 0x7f) * 2 ** shift;
       if ((byte & 0x80) === 0) return result;
       shift += 7;

@@ -42,6 +42,16 @@ describe("runner tracker", () => {
     expect(tracker.summary(6_000)).toMatchObject({ live: 1, replicas: [{ runner_id: "a" }] });
   });
 
+  it("shows each replica's isolation level, and none for a runner that predates it", () => {
+    const tracker = createRunnerTracker(3_000);
+    const isolation = { mode: "bwrap", cgroups: "v2", seccomp: true, internet: false } as const;
+    tracker.record({ ...beat("new", 1, 0), isolation }, 0);
+    tracker.record(beat("old", 1, 0), 0);
+    const [fresh, old] = tracker.summary(0).replicas;
+    expect(fresh).toMatchObject({ runner_id: "new", isolation });
+    expect(old).not.toHaveProperty("isolation");
+  });
+
   it("reports nothing live before any heartbeat", () => {
     expect(createRunnerTracker(15_000).summary(Date.now())).toEqual({ live: 0, slots: 0, busy: 0, draining: 0, window_ms: 15_000, replicas: [] });
   });

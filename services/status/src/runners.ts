@@ -36,6 +36,7 @@ export function createRunnerTracker(windowMs: number): RunnerTracker {
           busy: beat.busy,
           draining: beat.draining,
           last_seen: new Date(at).toISOString(),
+          ...(beat.isolation ? { isolation: beat.isolation } : {}),
         })),
       };
     },

@@ -1,5 +1,6 @@
 import {
   CONSUMERS,
+  DEFAULT_TENANT,
   KV,
   RPC,
   STATUS_SNAPSHOT_KEY,
@@ -11,7 +12,7 @@ import {
 import type { Bus, TypedKv } from "@asgard/bus";
 import type { MlflowClient } from "@asgard/mlflow";
 import type { Logger } from "@asgard/telemetry";
-import { Gauge, type Registry } from "@asgard/telemetry";
+import { Gauge, startPeriodic, type Periodic, type Registry } from "@asgard/telemetry";
 import type { FeatureStoreProbe } from "./feast-registry.js";
 import { probeAnswers, probeDatabase, probeFeatureStore, probeMlflow, probeNats, probeQueue } from "./probes.js";
 import { createRunnerTracker, listenForRunners } from "./runners.js";
@@ -50,9 +51,7 @@ type Component = keyof StatusSnapshot["components"] | keyof ServicesStatus | "qu
 export function createStatusService(deps: StatusServiceDeps): StatusService {
   const { bus, logger } = deps;
   let kv: TypedKv<StatusSnapshot> | null = null;
-  let timer: NodeJS.Timeout | null = null;
-  let running: Promise<unknown> | null = null;
-  let stopped = true;
+  let loop: Periodic | null = null;
   // Counts are kept from the last successful MLflow probe: a down MLflow says so in
   // `mlflow_available` instead of reporting zero models.
   let lastCounts = { activeExperiments: 0, registeredModels: 0 };
@@ -98,7 +97,7 @@ export function createStatusService(deps: StatusServiceDeps): StatusService {
       probeFeatureStore(deps.featureStore, t),
       probeNats(bus, t),
       probeDatabase(bus, t),
-      probeAnswers(bus, "registry", RPC.listModels, { max_results: 1, page_token: null }, t),
+      probeAnswers(bus, "registry", RPC.listModels, { tenant: DEFAULT_TENANT, max_results: 1, page_token: null }, t),
       probeAnswers(bus, "inference", RPC.inferenceHealth, {}, t),
       probeQueue(bus, t),
     ]);
@@ -153,33 +152,24 @@ export function createStatusService(deps: StatusServiceDeps): StatusService {
     return snapshot;
   }
 
-  function schedule(): void {
-    if (stopped) return;
-    const started = Date.now();
-    running = probeOnce()
-      .catch((err: unknown) => logger.error({ err }, "status probe round failed"))
-      .finally(() => {
-        running = null;
-        if (stopped) return;
-        // Fixed rate: the next round starts one interval after this one started.
-        const wait = Math.max(0, deps.intervalMs - (Date.now() - started));
-        timer = setTimeout(schedule, wait);
-      });
-  }
-
   return {
     probeOnce,
     async start() {
-      if (!stopped) return;
-      stopped = false;
+      if (loop) return;
       listen();
-      schedule();
+      loop = startPeriodic({
+        name: "status probe round",
+        intervalMs: deps.intervalMs,
+        pacing: "rate",
+        logger,
+        run: async () => {
+          await probeOnce();
+        },
+      });
     },
     async stop() {
-      stopped = true;
-      if (timer) clearTimeout(timer);
-      timer = null;
-      await running;
+      await loop?.stop();
+      loop = null;
       await heartbeats?.stop();
       heartbeats = null;
     },

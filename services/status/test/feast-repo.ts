@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { ensureFeastVenv, run } from "@asgard/infra";
+import { ensureFeastVenv, run } from "@asgard/tools";
 
 /**
  * Builds a real Feast registry file with `feast apply` in `dir`: one entity and

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { connectBus, type Bus } from "@asgard/bus";
-import { CONSUMERS, EVENTS, KV, SIGNALS, STATUS_SNAPSHOT_KEY, StatusSnapshotSchema, type StatusSnapshot } from "@asgard/contracts";
+import { DEFAULT_TENANT, CONSUMERS, EVENTS, KV, SIGNALS, STATUS_SNAPSHOT_KEY, StatusSnapshotSchema, type StatusSnapshot } from "@asgard/contracts";
 import { startNatsServer, type NatsServer } from "@asgard/infra";
 import { createMlflowClient, type MlflowClient } from "@asgard/mlflow";
 import { createLogger, createMetricsRegistry, type Registry } from "@asgard/telemetry";
@@ -174,6 +174,7 @@ describe("status service: live runners from heartbeats and the training queue's 
           event_id: id,
           schema_version: 1,
           occurred_at: at,
+          tenant: DEFAULT_TENANT,
           job_id: id,
           experiment_name: "queue-depth",
           model_name: "m",

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { sanitizeLogText } from "../log-text.js";
 import { envelope } from "./envelope.js";
 
 /** Published by the job-scheduler once a job is stored; the runners' work queue. */
@@ -26,19 +27,41 @@ export const JobLogSchema = z.object({
   lines: z.array(
     z.object({
       stream: z.enum(["stdout", "stderr", "system"]),
-      text: z.string(),
+      /** Sanitised on parse (see `sanitizeLogText`): what a consumer reads can always be stored. */
+      text: z.string().overwrite(sanitizeLogText),
       at: z.iso.datetime(),
     }),
   ),
 });
 export type JobLog = z.infer<typeof JobLogSchema>;
 
+/**
+ * A job-log batch the scheduler could not store however often it was delivered (PostgreSQL
+ * refused its data), parked so it stops being redelivered. The batch itself stays readable in
+ * `stream` at `stream_seq` for that stream's max age; this record says which and why.
+ */
+export const JobLogDeadLetterSchema = z.object({
+  ...envelope,
+  job_id: z.string(),
+  attempt: z.number().int(),
+  batch: z.number().int(),
+  /** The stream holding the original message, and its sequence there. */
+  stream: z.string(),
+  stream_seq: z.number().int().positive(),
+  /** Deliveries that failed before it was parked. */
+  delivery_count: z.number().int().positive(),
+  /** Why the last delivery failed (the database's error code and message). */
+  error: z.string(),
+});
+export type JobLogDeadLetter = z.infer<typeof JobLogDeadLetterSchema>;
+
 export const RUN_OUTCOMES = ["succeeded", "failed", "timeout", "cancelled", "env_build_failed", "runner_lost"] as const;
 /**
  * Classes of failure. Additive: `runner_error` (the runner itself could not carry the attempt
- * out, e.g. its work folder could not be written) came after the first five.
+ * out, e.g. its work folder could not be written) came after the first five, `resource_limit`
+ * (the sandbox stopped the script at its memory, process or file-size limit) after it.
  */
-export const ERROR_TYPES = ["env_build", "script_error", "timeout", "runner_lost", "mlflow", "runner_error"] as const;
+export const ERROR_TYPES = ["env_build", "script_error", "timeout", "runner_lost", "mlflow", "runner_error", "resource_limit"] as const;
 
 /** Published by a runner when an attempt ends, however it ended. */
 export const RunCompletedSchema = z.object({
@@ -54,7 +77,8 @@ export const RunCompletedSchema = z.object({
       "Class of the failure, null on success and cancel: `env_build` (the environment could not be built), " +
         "`script_error` (the script failed), `timeout` (the script ran past its timeout), " +
         "`runner_lost` (the runner stopped answering), `mlflow` (the tracking server could not set up the job's run), " +
-        "`runner_error` (the runner itself failed to carry the attempt out). New values may be added. " +
+        "`runner_error` (the runner itself failed to carry the attempt out), " +
+        "`resource_limit` (the sandbox stopped the script at its memory, process-count or file-size limit). New values may be added. " +
         "`runner_lost`, `mlflow` and `runner_error` are platform faults: the job is queued again for another attempt, " +
         "at most 3 attempts in all, and a job that runs out of them fails with this type and an error naming the faults " +
         "(e.g. \"runner lost 3 times: …\"). The script's timeout counts its own running time in each attempt only.",

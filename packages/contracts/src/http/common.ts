@@ -217,11 +217,6 @@ export function parseStrict<S extends z.ZodType>(schema: S, body: unknown, known
   return runSchema(schema, known, extra, subject, []);
 }
 
-/** The field names of an object schema, for `parseLenient`/`parseStrict`. */
-export function fieldsOf(schema: { shape: Record<string, unknown> }): string[] {
-  return Object.keys(schema.shape);
-}
-
 /** Number of bytes a string takes in UTF-8. */
 export function utf8Length(text: string): number {
   return Buffer.byteLength(text, "utf8");

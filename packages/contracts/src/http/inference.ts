@@ -100,6 +100,22 @@ export function parseInferenceRequest(body: unknown): ParseResult<InferenceReque
   return parseLenient(InferenceRequestSchema, body, INFERENCE_FIELDS);
 }
 
+/**
+ * Which path computed a prediction: `python` (the model's own predict in its Python worker) or
+ * `onnx` (the model compiled to ONNX after its first prediction, served by ONNX Runtime).
+ */
+export const SERVED_BY = ["python", "onnx"] as const;
+export type ServedBy = (typeof SERVED_BY)[number];
+
+/** Response header of the invocations route naming the path that computed the predictions (MLflow's body stays as it is). */
+export const SERVED_BY_HEADER = "x-asgard-served-by";
+
+const servedByField = () =>
+  z
+    .enum(SERVED_BY)
+    .optional()
+    .describe("Which path computed the predictions: python, or onnx once the model was compiled after its first prediction. Absent from older services.");
+
 /** Answer of `POST /mlops/inference`. The first six fields are the original's. */
 export const InferenceResponseSchema = z.object({
   model_name: z.string(),
@@ -112,6 +128,8 @@ export const InferenceResponseSchema = z.object({
     .describe("Time inside the model's predict (and predict_proba) for the batch this request was answered in, as the model's worker measured it."),
   timestamp: z.iso.datetime(),
   warnings: z.array(z.string()).describe("Fields of the request that were ignored."),
+  // Added after the first release: optional, so clients and replicas of before keep working.
+  served_by: servedByField(),
 });
 export type InferenceResponse = z.infer<typeof InferenceResponseSchema>;
 

@@ -26,6 +26,7 @@ const job = {
   tags: { version: "1.0" },
   timeout: 300,
   logs_truncated: false,
+  tenant: "team-a",
 };
 
 describe("job shapes", () => {
@@ -34,6 +35,11 @@ describe("job shapes", () => {
     expect(Object.keys(JobSchema.shape)).not.toContain("environment_vars");
     expect(JobSchema.safeParse({ ...job, status: "done" }).success).toBe(false);
     expect(JobSchema.safeParse({ ...job, phase: "registering", status: "running" }).success).toBe(true);
+  });
+
+  it("reads a job without a tenant (from a scheduler that predates tenants) as the default tenant's", () => {
+    const { tenant: _tenant, ...untenanted } = job;
+    expect(JobSchema.parse(untenanted).tenant).toBe("default");
   });
 
   it("lists jobs without their logs", () => {
@@ -52,12 +58,12 @@ describe("job shapes", () => {
 
 describe("parseJobListQuery", () => {
   it("defaults the page size to 50", () => {
-    expect(expectAccepted(parseJobListQuery({})).value).toEqual({ status: undefined, experiment_name: undefined, limit: 50, page_token: undefined });
+    expect(expectAccepted(parseJobListQuery({})).value).toEqual({ status: undefined, experiment_name: undefined, tenant: undefined, limit: 50, page_token: undefined });
   });
 
   it("reads every filter", () => {
-    const query = { status: "running", experiment_name: "exp", limit: "200", page_token: "t" };
-    expect(expectAccepted(parseJobListQuery(query)).value).toEqual({ status: "running", experiment_name: "exp", limit: 200, page_token: "t" });
+    const query = { status: "running", experiment_name: "exp", tenant: "team-a", limit: "200", page_token: "t" };
+    expect(expectAccepted(parseJobListQuery(query)).value).toEqual({ status: "running", experiment_name: "exp", tenant: "team-a", limit: 200, page_token: "t" });
   });
 
   it("takes the last value of a repeated parameter", () => {
@@ -69,6 +75,8 @@ describe("parseJobListQuery", () => {
     ["limit", "201"],
     ["limit", "abc"],
     ["status", "done"],
+    ["tenant", "Team A"],
+    ["tenant", "api"],
     ["bogus", "1"],
   ])("refuses %s=%j", (field, value) => {
     expectRefused(parseJobListQuery({ [field]: value }), 422, field);

@@ -1,7 +1,9 @@
 import { z } from "zod";
 import { ERROR_TYPES } from "../events/training.js";
 import { parseStrict, type ParseResult } from "./common.js";
-import { queryEnum, queryInt, queryText } from "./query.js";
+import { queryEnum, queryInt, queryTenant, queryText } from "./query.js";
+import { DEFAULT_TENANT, TenantSchema } from "../tenant.js";
+import { JobResourcesSchema } from "./resources.js";
 
 /** Job statuses; the original's four plus `cancelled` for the cancel extension. */
 export const JOB_STATUSES = ["queued", "running", "completed", "failed", "cancelled"] as const;
@@ -46,6 +48,12 @@ export const JobSchema = z.object({
   tags: z.record(z.string(), z.string()),
   timeout: z.number().int().positive().describe("Seconds the script may run."),
   logs_truncated: z.boolean().describe("`logs` hit its size bound; the full output streams from /logs."),
+  // Added with tenants; a scheduler that predates them has only default-tenant jobs.
+  tenant: TenantSchema.default(DEFAULT_TENANT).describe("The tenant the job belongs to: the tenant of the key that submitted it (its MLflow workspace)."),
+  // Added with per-job limits; optional so answers of an older scheduler still parse.
+  resources: JobResourcesSchema.optional().describe(
+    "What the job may use: memory_mb, cpus (null: uncapped), processes, disk_mb — what it asked for, the deployment's maxima for the rest.",
+  ),
 });
 export type Job = z.infer<typeof JobSchema>;
 
@@ -72,6 +80,7 @@ export const JOB_LIST_MAX_LIMIT = 200;
 export const JobListQuerySchema = z.object({
   status: queryEnum("Only jobs with this status.", JOB_STATUSES),
   experiment_name: queryText("Only jobs of this experiment (exact name)."),
+  tenant: queryTenant("Only jobs of this tenant. Admin keys list every tenant's jobs without it; other keys list only their own tenant's."),
   limit: queryInt("Jobs per page", 1, JOB_LIST_MAX_LIMIT, JOB_LIST_DEFAULT_LIMIT),
   page_token: queryText("next_page_token of the previous page."),
 });

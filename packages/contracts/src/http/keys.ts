@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { parseStrict, type ParseResult } from "./common.js";
+import { DEFAULT_TENANT, TenantSchema } from "../tenant.js";
 
 /**
  * What an API key may do. A route names the scopes that admit it (any one suffices);
@@ -10,6 +11,7 @@ export const SCOPES = {
   "jobs:read": "read jobs, their logs and scripts",
   "models:manage": "register model versions and move aliases (and read models)",
   predict: "ask registered models for predictions (and read models)",
+  metrics: "read the gateway's /metrics (for a Prometheus scraper; nothing else)",
   admin: "everything, key management and /metrics included",
 } as const;
 export type Scope = keyof typeof SCOPES;
@@ -38,13 +40,22 @@ export const KeyIdSchema = z
 export const ApiKeyRecordSchema = z.object({
   id: KeyIdSchema,
   name: z.string(),
+  /** Keys stored before tenants existed belong to the default tenant. */
+  tenant: TenantSchema.default(DEFAULT_TENANT),
   scopes: z.array(ScopeSchema).min(1),
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
   created_at: timestamp(),
   expires_at: timestamp().nullable(),
   revoked_at: timestamp().nullable(),
+  /** Added with per-key limits: absent in older records, which then use the gateway's limit. */
+  rate_limit_per_minute: z.number().int().positive().optional(),
+  /** Added with per-key limits: absent in older records, which are not exempt. */
+  limits_exempt: z.boolean().optional(),
 });
 export type ApiKeyRecord = z.infer<typeof ApiKeyRecordSchema>;
+
+/** Largest per-key request rate an admin may give a key. */
+export const MAX_RATE_LIMIT_PER_MINUTE = 100_000_000;
 
 export const KEY_NAME_MAX = 64;
 
@@ -61,6 +72,7 @@ export const CreateKeyRequestSchema = z.object({
     .min(1, `must name at least one scope: ${SCOPE_NAMES.join(", ")}`)
     .transform((s) => [...new Set(s)])
     .describe("What the key may do."),
+  tenant: TenantSchema.optional().describe("The tenant the key belongs to; the creating key's tenant when left out."),
   expires_in_days: z
     .number({ error: "must be a whole number of days (1..3650) or null for a key that never expires" })
     .int("must be a whole number of days")
@@ -69,22 +81,37 @@ export const CreateKeyRequestSchema = z.object({
     .nullable()
     .default(null)
     .describe("Days until the key stops working; null (the default) for never."),
+  rate_limit_per_minute: z
+    .number({ error: `must be a whole number of requests per minute (1..${MAX_RATE_LIMIT_PER_MINUTE}) or null for the gateway's limit` })
+    .int("must be a whole number of requests per minute")
+    .min(1, "must be at least 1 request per minute")
+    .max(MAX_RATE_LIMIT_PER_MINUTE, `must be at most ${MAX_RATE_LIMIT_PER_MINUTE} requests per minute`)
+    .nullable()
+    .default(null)
+    .describe("Requests per minute this key may make; null (the default) for the gateway's RATE_LIMIT_PER_MINUTE."),
+  limits_exempt: z
+    .boolean({ error: "must be true or false" })
+    .default(false)
+    .describe("Exempt the key from the per-key limits (request rate, concurrent log streams): for benchmark clients. Default false."),
 });
 export type CreateKeyRequest = z.output<typeof CreateKeyRequestSchema>;
 
 export function parseCreateKeyRequest(body: unknown): ParseResult<CreateKeyRequest> {
-  return parseStrict(CreateKeyRequestSchema, body, ["name", "scopes", "expires_in_days"]);
+  return parseStrict(CreateKeyRequestSchema, body, ["name", "scopes", "tenant", "expires_in_days", "rate_limit_per_minute", "limits_exempt"]);
 }
 
 /** A key as the API shows it: never its secret, never its hash. */
 export const KeyInfoSchema = z.object({
   id: KeyIdSchema,
   name: z.string(),
+  tenant: TenantSchema,
   scopes: z.array(ScopeSchema),
   created_at: timestamp(),
   expires_at: timestamp().nullable(),
   revoked_at: timestamp().nullable(),
   state: z.enum(["active", "expired", "revoked"]),
+  rate_limit_per_minute: z.number().int().positive().nullable().describe("The key's own request rate; null: the gateway's."),
+  limits_exempt: z.boolean().describe("Whether the per-key limits spare this key."),
 });
 export type KeyInfo = z.infer<typeof KeyInfoSchema>;
 
@@ -109,6 +136,6 @@ export function keyState(record: ApiKeyRecord, now = Date.now()): KeyInfo["state
 }
 
 export function keyInfo(record: ApiKeyRecord, now = Date.now()): KeyInfo {
-  const { sha256: _hash, ...shown } = record;
-  return { ...shown, state: keyState(record, now) };
+  const { sha256: _hash, rate_limit_per_minute, limits_exempt, ...shown } = record;
+  return { ...shown, state: keyState(record, now), rate_limit_per_minute: rate_limit_per_minute ?? null, limits_exempt: limits_exempt ?? false };
 }

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { checkRequirement, normalizePackageName } from "./pep508.js";
 
-// Every accepted string below is also accepted by `packaging.requirements.Requirement`
-// (checked against packaging 26 with ~17,000 generated strings: none we accept is refused there).
+// Every accepted string below is also accepted by `packaging.requirements.Requirement`; the
+// differential test (`test/pep508-packaging.test.ts`) holds that for generated strings too.
 describe("checkRequirement", () => {
   it.each([
     "scikit-learn",
@@ -29,6 +29,8 @@ describe("checkRequirement", () => {
     'x; python_version in "3.10 3.11"',
     'x; extra == "gpu"',
     "A.b_c-d",
+    "pkg>=1,",
+    "pkg (>=1, )",
     "x",
   ])("accepts %j", (requirement) => {
     const result = checkRequirement(requirement);
@@ -64,6 +66,8 @@ describe("checkRequirement", () => {
     ["foo=1", /==/],
     ["foo 1.0", /not a version constraint/],
     ["foo>=1,,<2", /empty version constraint/],
+    ["foo>=1,,", /empty version constraint/],
+    ["foo (,)", /empty version constraint/],
     ["foo (>=1", /not closed/],
     ["foo ()", /no version constraint/],
     ["foo[bar", /not closed/],
@@ -71,7 +75,11 @@ describe("checkRequirement", () => {
     ["foo[b!r]", /not a valid name/],
     ["_foo", /package name/],
     ["foo;", /environment marker/],
-    ['foo; (python_version > "3")', /parentheses/],
+    ['foo; (python_version > "3"', /not closed/],
+    ['foo; python_version > "3")', /no matching \(/],
+    ['foo; () and python_version > "3"', /empty parentheses/],
+    ['foo; (python_version > "3" and) or os_name == "nt"', /compare a variable with a quoted string/],
+    ['foo; (python_version > "3") os_name == "nt"', /joined with and\/or/],
     ['foo; os.name == "nt"', /not understood|not an environment marker variable/],
     ['foo; evil == "x"', /not an environment marker variable/],
     ['foo; python_version > "3" and', /must not end/],
@@ -86,12 +94,29 @@ describe("checkRequirement", () => {
     if (!result.ok) expect(result.problems.join(" | ")).toMatch(message);
   });
 
-  it("reports name, normalized name and marker presence", () => {
+  it("reports name, normalized name, marker presence and the canonical form", () => {
     const result = checkRequirement("  Scikit_Learn.Extra>=1; python_version >= '3.10' ");
     expect(result).toEqual({
       ok: true,
-      requirement: { text: "Scikit_Learn.Extra>=1; python_version >= '3.10'", name: "Scikit_Learn.Extra", normalizedName: "scikit-learn-extra", hasMarker: true },
+      requirement: { text: "Scikit_Learn.Extra>=1; python_version >= '3.10'", name: "Scikit_Learn.Extra", normalizedName: "scikit-learn-extra", hasMarker: true, canonical: 'scikit-learn-extra>=1; python_version >= "3.10"' },
     });
+  });
+
+  // Parentheses stay where a group joins several conditions; redundant ones go, so
+  // equivalent spellings share a canonical form.
+  it.each([
+    ['psutil; (sys_platform == "linux" or sys_platform == "darwin") and extra == "tests"', 'psutil; (sys_platform == "linux" or sys_platform == "darwin") and extra == "tests"'],
+    ["tzdata; (platform_system == 'Windows') and extra == 'timezone'", 'tzdata; platform_system == "Windows" and extra == "timezone"'],
+    ['x; ((python_version < "3.14"))', 'x; python_version < "3.14"'],
+    ['x; python_version<"3.12" and((os_name=="nt" or os_name=="posix"))', 'x; python_version < "3.12" and (os_name == "nt" or os_name == "posix")'],
+    [
+      "uvloop>=0.15.1; (sys_platform != 'win32' and (sys_platform != 'cygwin' and platform_python_implementation != 'PyPy')) and extra == 'standard'",
+      'uvloop>=0.15.1; (sys_platform != "win32" and (sys_platform != "cygwin" and platform_python_implementation != "PyPy")) and extra == "standard"',
+    ],
+    ['x; (extra == "Foo_Bar" or extra == "b")', 'x; extra == "foo-bar" or extra == "b"'],
+  ])("reads the marker of %j as %j", (requirement, canonical) => {
+    const result = checkRequirement(requirement);
+    expect(result.ok && result.requirement.canonical).toBe(canonical);
   });
 
   it("normalizes names as PEP 503 does", () => {

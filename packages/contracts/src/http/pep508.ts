@@ -1,4 +1,8 @@
 import { CONTROL_CHARS, quote } from "./common.js";
+import { normalizePackageName } from "./package-name.js";
+import { readMarker } from "./pep508-marker.js";
+
+export { normalizePackageName } from "./package-name.js";
 
 /**
  * A strict reading of PEP 508 requirements for user-supplied `requirements`.
@@ -6,15 +10,17 @@ import { CONTROL_CHARS, quote } from "./common.js";
  * Accepted: a package name, optional extras (`[a,b]`), optional version specifiers
  * (`==`, `!=`, `<=`, `>=`, `<`, `>`, `~=`, `===`, comma-separated, optionally in
  * parentheses; `.*` wildcards only after `==`/`!=`), and an optional environment marker
- * after `;` in a restricted grammar: comparisons of a marker variable with a quoted
- * string, joined by `and`/`or`, without parentheses. The restriction keeps the grammar
- * small enough to check completely; every marker pip understands that uses parentheses
- * can be split into several entries.
+ * after `;` (see `pep508-marker.ts`: comparisons of a marker variable with a quoted string,
+ * joined by `and`/`or`, grouped by parentheses).
  *
  * Refused outright, whatever PEP 508 says: pip options (`-r`, `-e`, `--index-url`), URLs
  * and direct references (`name @ url`), paths and `file:`, `$` (variable expansion in
- * requirement files), `#` comments and line breaks. These are the ways a requirement
- * reaches files, indexes or the environment of the build instead of naming a package.
+ * requirement files), `#` comments, line breaks, tabs and other control characters. These
+ * are the ways a requirement reaches files, indexes or the environment of the build instead
+ * of naming a package. Also refused although `packaging` reads them: strings over
+ * {@link MAX_REQUIREMENT_CHARS}, and `===` versions with characters other than letters,
+ * digits and `. _ + ! -`. `test/pep508-packaging.test.ts` holds each of these exceptions
+ * against `packaging`, the reference implementation.
  */
 
 /** A requirement that passed the checks. */
@@ -27,6 +33,13 @@ export interface Requirement {
   readonly normalizedName: string;
   /** Whether the requirement carries an environment marker. */
   readonly hasMarker: boolean;
+  /**
+   * The canonical form: PEP 503 name, sorted extras, specifiers without spaces (sorted,
+   * de-duplicated), marker tokens joined by single spaces with double-quoted strings.
+   * Equivalent spellings share it; environment cache keys hash it and uv is given it, so it
+   * changes only on purpose (with a migration of the keys).
+   */
+  readonly canonical: string;
 }
 
 /** Result of `checkRequirement`. */
@@ -52,29 +65,7 @@ const ORDERED_VERSION = new RegExp(`^${RELEASE}${PRE}${POST}${DEV}$`, "i");
 const ARBITRARY_VERSION = /^[A-Za-z0-9._+!-]+$/;
 const SPECIFIER = /^(===|~=|==|!=|<=|>=|<|>)\s*(.*)$/s;
 
-const MARKER_VARIABLES = new Set([
-  "python_version",
-  "python_full_version",
-  "os_name",
-  "sys_platform",
-  "platform_release",
-  "platform_system",
-  "platform_version",
-  "platform_machine",
-  "platform_python_implementation",
-  "implementation_name",
-  "implementation_version",
-  "extra",
-]);
-const MARKER_STRING_CHARS = /^[A-Za-z0-9 ._*+!-]*$/;
-const MARKER_TOKEN = /\s*(?:([A-Za-z_][A-Za-z0-9_]*)|("[^"]*"|'[^']*')|(===|==|!=|<=|>=|~=|<|>)|([()]))/y;
-
 const EXAMPLES = '"scikit-learn", "pandas>=2", "numpy==2.1.*"';
-
-/** PEP 503 normalization: case-folded, runs of `-`, `_`, `.` become one `-`. */
-export function normalizePackageName(name: string): string {
-  return name.toLowerCase().replace(/[-_.]+/g, "-");
-}
 
 /** Reasons a requirement is refused before its grammar is even read, each with its fix. */
 function forbiddenForms(text: string): string[] {
@@ -112,15 +103,24 @@ function versionProblem(op: string, version: string): string | null {
   }
 }
 
-function specifierProblems(spec: string): string[] {
+interface Parsed<T> {
+  problems: string[];
+  value: T;
+}
+
+/** The version constraints as `<op><version>` each, or the problems found. */
+function readSpecifiers(spec: string): Parsed<string[]> {
   let body = spec.trim();
-  if (body === "") return [];
+  if (body === "") return { problems: [], value: [] };
   if (body.startsWith("(")) {
-    if (!body.endsWith(")")) return ["an opening ( of the version constraints is not closed"];
+    if (!body.endsWith(")")) return { problems: ["an opening ( of the version constraints is not closed"], value: [] };
     body = body.slice(1, -1).trim();
-    if (body === "") return ["the parentheses hold no version constraint"];
+    if (body === "") return { problems: ["the parentheses hold no version constraint"], value: [] };
   }
+  // One trailing comma after a constraint is allowed, as `packaging` allows it.
+  if (/[^,\s]\s*,$/.test(body)) body = body.slice(0, -1);
   const problems: string[] = [];
+  const specs: string[] = [];
   for (const part of body.split(",")) {
     const item = part.trim();
     if (item === "") {
@@ -133,61 +133,12 @@ function specifierProblems(spec: string): string[] {
       problems.push(`${quote(item)} is not a version constraint${hint}: use an operator and a version, e.g. ">=2.0" or "==2.1.*"`);
       continue;
     }
-    const problem = versionProblem(m[1] ?? "", (m[2] ?? "").trim());
+    const [op, version] = [m[1] ?? "", (m[2] ?? "").trim()];
+    const problem = versionProblem(op, version);
     if (problem) problems.push(problem);
+    else specs.push(`${op}${version}`);
   }
-  return problems;
-}
-
-type MarkerToken = { kind: "var" | "str" | "op" | "and_or"; text: string };
-
-function markerProblems(marker: string): string[] {
-  const source = marker.trim();
-  if (source === "") return ['a ";" must be followed by an environment marker, e.g. python_version >= "3.10"'];
-  const tokens: MarkerToken[] = [];
-  MARKER_TOKEN.lastIndex = 0;
-  let pos = 0;
-  while (pos < source.length) {
-    MARKER_TOKEN.lastIndex = pos;
-    const m = MARKER_TOKEN.exec(source);
-    if (!m) return [`the environment marker is not understood near ${quote(source.slice(pos), 20)}: write e.g. python_version >= "3.10"`];
-    pos = MARKER_TOKEN.lastIndex;
-    const [, word, str, op, paren] = m;
-    if (paren) return ["parentheses in environment markers are not supported: join conditions with and/or, or split the requirement into several entries"];
-    if (str !== undefined) {
-      if (!MARKER_STRING_CHARS.test(str.slice(1, -1))) return [`marker value ${quote(str)} may only contain letters, digits, spaces and . _ * + ! -`];
-      tokens.push({ kind: "str", text: str });
-    } else if (op !== undefined) tokens.push({ kind: "op", text: op });
-    else if (word !== undefined) {
-      if (word === "and" || word === "or") tokens.push({ kind: "and_or", text: word });
-      else if (word === "in") tokens.push({ kind: "op", text: "in" });
-      else if (word === "not") {
-        const last = tokens[tokens.length - 1];
-        if (last?.kind === "op") return ['"not" must be followed by "in"'];
-        tokens.push({ kind: "op", text: "not" });
-      } else if (MARKER_VARIABLES.has(word)) tokens.push({ kind: "var", text: word });
-      else return [`${quote(word)} is not an environment marker variable (e.g. python_version, sys_platform, platform_machine)`];
-    }
-  }
-  // Fold "not" "in" into one operator.
-  const folded: MarkerToken[] = [];
-  for (const t of tokens) {
-    const prev = folded[folded.length - 1];
-    if (t.kind === "op" && t.text === "in" && prev?.kind === "op" && prev.text === "not") prev.text = "not in";
-    else folded.push({ ...t });
-  }
-  if (folded.some((t) => t.kind === "op" && t.text === "not")) return ['"not" must be followed by "in"'];
-  // expr (and_or expr)*, expr = operand op operand with one variable and one string.
-  for (let i = 0; i < folded.length; i += 4) {
-    const [a, op, b] = [folded[i], folded[i + 1], folded[i + 2]];
-    if (!a || !op || !b || op.kind !== "op" || a.kind === "op" || a.kind === "and_or" || b.kind === "op" || b.kind === "and_or" || a.kind === b.kind) {
-      return ['each marker condition must compare a variable with a quoted string, e.g. python_version >= "3.10" and sys_platform == "linux"'];
-    }
-    const next = folded[i + 3];
-    if (next !== undefined && next.kind !== "and_or") return ["marker conditions must be joined with and/or"];
-    if (next !== undefined && folded[i + 4] === undefined) return [`the marker must not end with "${next.text}"`];
-  }
-  return [];
+  return { problems, value: specs };
 }
 
 /** Checks one requirement string; on failure every problem found is returned. */
@@ -207,21 +158,30 @@ export function checkRequirement(raw: string): RequirementCheck {
   const name = m[1] ?? "";
   let rest = (m[2] ?? "").trim();
   const problems: string[] = [];
+  const extras = new Set<string>();
   if (rest.startsWith("[")) {
     const close = rest.indexOf("]");
     if (close < 0) problems.push("an opening [ of the extras is not closed, e.g. \"uvicorn[standard]\"");
     else {
-      const extras = rest.slice(1, close).trim();
-      if (extras !== "") {
-        for (const extra of extras.split(",")) {
+      const listed = rest.slice(1, close).trim();
+      if (listed !== "") {
+        for (const extra of listed.split(",")) {
           if (!NAME.test(extra.trim())) problems.push(`extra ${quote(extra.trim())} is not a valid name`);
+          else extras.add(normalizePackageName(extra.trim()));
         }
       }
       rest = rest.slice(close + 1);
     }
   }
-  if (problems.length === 0) problems.push(...specifierProblems(rest));
-  if (marker !== null) problems.push(...markerProblems(marker));
+  const specs = problems.length === 0 ? readSpecifiers(rest) : { problems: [], value: [] };
+  const markerText = marker === null ? null : readMarker(marker);
+  problems.push(...specs.problems, ...(markerText?.ok === false ? markerText.problems : []));
   if (problems.length > 0) return { ok: false, problems };
-  return { ok: true, requirement: { text, name, normalizedName: normalizePackageName(name), hasMarker: marker !== null } };
+  const normalizedName = normalizePackageName(name);
+  const canonical =
+    normalizedName +
+    (extras.size > 0 ? `[${[...extras].sort().join(",")}]` : "") +
+    [...new Set(specs.value)].sort().join(",") +
+    (markerText?.ok ? `; ${markerText.canonical}` : "");
+  return { ok: true, requirement: { text, name, normalizedName, hasMarker: marker !== null, canonical } };
 }

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { describeValue, report } from "./common.js";
+import { TenantSchema } from "../tenant.js";
 
 /**
  * Query-string fields. Values arrive as strings (or arrays of strings when a parameter is
@@ -38,34 +39,46 @@ export function queryInt<F extends number | undefined>(description: string, min:
     });
 }
 
-/** An optional text parameter; "" means absent. */
-export function queryText(description: string) {
+/**
+ * An optional parameter read by `read` from its (last) value; "" means absent. `read` reports
+ * a bad value on `ctx` and returns z.NEVER.
+ */
+function optionalQuery<T>(read: (raw: unknown, ctx: z.RefinementCtx) => T) {
   return z
     .unknown()
     .optional()
-    .transform((input, ctx): string | undefined => {
+    .transform((input, ctx): T | undefined => {
       const raw = lastValue(input);
-      if (raw === undefined || raw === "") return undefined;
-      if (typeof raw !== "string") {
-        report(ctx, `must be text (got ${describeValue(raw)})`);
-        return z.NEVER;
-      }
-      return raw;
-    })
-    .meta({ type: "string", description });
+      return raw === undefined || raw === "" ? undefined : read(raw, ctx);
+    });
+}
+
+const shown = (raw: unknown) => (typeof raw === "string" ? JSON.stringify(raw) : describeValue(raw));
+
+/** An optional text parameter; "" means absent. */
+export function queryText(description: string) {
+  return optionalQuery((raw, ctx): string => {
+    if (typeof raw === "string") return raw;
+    report(ctx, `must be text (got ${describeValue(raw)})`);
+    return z.NEVER;
+  }).meta({ type: "string", description });
 }
 
 /** An optional parameter with one of fixed values. */
 export function queryEnum<const T extends readonly [string, ...string[]]>(description: string, values: T) {
-  return z
-    .unknown()
-    .optional()
-    .transform((input, ctx): T[number] | undefined => {
-      const raw = lastValue(input);
-      if (raw === undefined || raw === "") return undefined;
-      if (typeof raw === "string" && (values as readonly string[]).includes(raw)) return raw as T[number];
-      report(ctx, `must be one of ${values.join(", ")}; got ${typeof raw === "string" ? JSON.stringify(raw) : describeValue(raw)}`);
-      return z.NEVER;
-    })
-    .meta({ type: "string", enum: [...values], description });
+  return optionalQuery((raw, ctx): T[number] => {
+    if (typeof raw === "string" && (values as readonly string[]).includes(raw)) return raw as T[number];
+    report(ctx, `must be one of ${values.join(", ")}; got ${shown(raw)}`);
+    return z.NEVER;
+  }).meta({ type: "string", enum: [...values], description });
+}
+
+/** An optional tenant name parameter; "" means absent. */
+export function queryTenant(description: string) {
+  return optionalQuery((raw, ctx): string => {
+    const parsed = TenantSchema.safeParse(raw);
+    if (parsed.success) return parsed.data;
+    report(ctx, `${parsed.error.issues[0]?.message ?? "must be a tenant name"}; got ${shown(raw)}`);
+    return z.NEVER;
+  }).meta({ type: "string", description, examples: ["team-a"] });
 }

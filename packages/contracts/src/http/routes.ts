@@ -17,6 +17,7 @@ import {
   RegisterResponseSchema,
   SetAliasRequestSchema,
 } from "./registry.js";
+import { ModelSignatureSchema, ModelVersionListSchema, ModelVersionParamsSchema, RunDetailsSchema } from "./runs.js";
 import { IDEMPOTENCY_KEY_HEADER, IdempotencyKeySchema, UploadRequestSchema, UploadResponseSchema } from "./training.js";
 
 /** Methods the API uses. */
@@ -100,6 +101,9 @@ const invalid = (what = "body"): ResponseDef => err(`The ${what} is invalid; \`i
 
 const JOB_PATH = "/mlops/training/jobs/{job_id}";
 const ALIAS_PATH = "/mlops/models/{model_name}/aliases/{alias}";
+/** Model routes act in the caller's tenant (each tenant is an MLflow workspace). */
+const TENANT_NAMES =
+  " Names are the caller's tenant's: another tenant's model, version, alias or run is a 404 like a missing one (an admin key names another tenant with X-Asgard-Tenant).";
 
 /** Every route of the HTTP API, compatible surface first. */
 export const ROUTES = {
@@ -122,7 +126,7 @@ export const ROUTES = {
     method: "POST",
     path: "/mlops/training/upload",
     summary: "Upload a training script and queue it as a job",
-    description: "Unknown fields are ignored and listed in `warnings`. With an Idempotency-Key header, repeating the request returns the first job.",
+    description: "Unknown fields are ignored and listed in `warnings`. The job belongs to the key's tenant (an admin key's: the one its X-Asgard-Tenant header names). With an Idempotency-Key header, repeating the request within 24 hours returns the first job; keys are per tenant.",
     tags: ["training"],
     surface: "compatible",
     access: ["jobs:submit"],
@@ -131,9 +135,10 @@ export const ROUTES = {
     responses: {
       202: { description: "The job was stored and queued.", body: named("UploadResponse", UploadResponseSchema) },
       400: badBody,
-      409: err("The Idempotency-Key was used before with a different body."),
+      409: err("The Idempotency-Key was used before with a different body (the message names that job)."),
       413: err("The script (or the whole body) is larger than the limit."),
       422: invalid(),
+      429: { description: "The tenant has as many queued and running jobs as it may (MAX_ACTIVE_JOBS_PER_TENANT); retry after Retry-After seconds, or cancel jobs.", body: ERROR, headers: { "Retry-After": retryAfter } },
       503: unavailable,
     },
   },
@@ -148,7 +153,7 @@ export const ROUTES = {
     params: JobParamsSchema,
     responses: {
       200: { description: "The job.", body: named("Job", JobSchema) },
-      404: err("No job has this id (malformed ids included)."),
+      404: err("No job has this id (malformed ids included), or it is another tenant's."),
       503: unavailable,
     },
   },
@@ -157,7 +162,9 @@ export const ROUTES = {
     method: "POST",
     path: "/mlops/registry",
     summary: "Register the model a run logged as a new version",
-    description: "Registers the LoggedModel whose source run is `run_id` (the one named `model` if there are several) — what `mlflow.register_model(\"runs:/<run_id>/model\", …)` resolves to. Every call makes a new version.",
+    description:
+      "Registers the LoggedModel whose source run is `run_id` (the one named `model` if there are several) — what `mlflow.register_model(\"runs:/<run_id>/model\", …)` resolves to. Every call makes a new version." +
+      TENANT_NAMES,
     tags: ["registry"],
     surface: "compatible",
     access: ["models:manage"],
@@ -175,7 +182,9 @@ export const ROUTES = {
     method: "GET",
     path: "/mlops/models",
     summary: "Registered models (a bare array)",
-    description: "Every model when called without query parameters, as the original did. Paging is opt-in: with `max_results`, the next page's token is in the X-Next-Page-Token header.",
+    description:
+      "Every model of the caller's tenant when called without query parameters, as the original did. Paging is opt-in: with `max_results`, the next page's token is in the X-Next-Page-Token header." +
+      TENANT_NAMES,
     tags: ["registry"],
     surface: "compatible",
     access: ["models:manage", "predict"],
@@ -195,6 +204,7 @@ export const ROUTES = {
     method: "GET",
     path: "/mlops/models/{model_name}",
     summary: "A registered model",
+    description: TENANT_NAMES.trim(),
     tags: ["registry"],
     surface: "compatible",
     access: ["models:manage", "predict"],
@@ -210,7 +220,7 @@ export const ROUTES = {
     method: "POST",
     path: "/mlops/inference",
     summary: "Predict with a registered model",
-    description: "Unknown fields are ignored and listed in `warnings`.",
+    description: `Unknown fields are ignored and listed in \`warnings\`.${TENANT_NAMES}`,
     tags: ["inference"],
     surface: "compatible",
     access: ["predict"],
@@ -228,12 +238,14 @@ export const ROUTES = {
     method: "GET",
     path: "/mlops/training/jobs",
     summary: "Training jobs, newest first",
+    description: "A key lists its own tenant's jobs; an admin key lists every tenant's, or one tenant's with `tenant`.",
     tags: ["training"],
     surface: "extension",
     access: ["jobs:read"],
     query: JobListQuerySchema,
     responses: {
       200: { description: "A page of jobs.", body: named("JobList", JobListResponseSchema) },
+      403: err("`tenant` names another tenant, and the key is not an admin key."),
       422: invalid("query string"),
       503: unavailable,
     },
@@ -250,7 +262,7 @@ export const ROUTES = {
     params: JobParamsSchema,
     responses: {
       202: { description: "Cancellation accepted; the job as it is now (`cancel_requested: true`).", body: named("Job", JobSchema) },
-      404: err("No job has this id."),
+      404: err("No job has this id, or it is another tenant's."),
       409: err("The job already ended (completed or failed)."),
       503: unavailable,
     },
@@ -269,7 +281,7 @@ export const ROUTES = {
     headers: { "Last-Event-ID": { description: "Resume after this offset (sent by EventSource on reconnect); wins over `offset`.", schema: z.string() } },
     responses: {
       200: { description: "The event stream.", raw: { contentType: "text/event-stream", schema: { type: "string" } } },
-      404: err("No job has this id."),
+      404: err("No job has this id, or it is another tenant's."),
       422: invalid("query string"),
       503: unavailable,
     },
@@ -285,7 +297,56 @@ export const ROUTES = {
     params: JobParamsSchema,
     responses: {
       200: { description: "The script source, as uploaded.", raw: { contentType: "text/x-python; charset=utf-8", schema: { type: "string" } } },
-      404: err("No job has this id."),
+      404: err("No job has this id, or it is another tenant's."),
+      503: unavailable,
+    },
+  },
+  getJobRun: {
+    id: "getJobRun",
+    method: "GET",
+    path: `${JOB_PATH}/run`,
+    summary: "The job's MLflow run: parameters, latest metrics and metric histories",
+    description:
+      "Read from MLflow by the registry service in the job's tenant's workspace, so no MLflow credentials are needed. Histories are by step, thinned to a bounded number of points.",
+    tags: ["training"],
+    surface: "extension",
+    access: ["jobs:read"],
+    params: JobParamsSchema,
+    responses: {
+      200: { description: "The run.", body: named("RunDetails", RunDetailsSchema) },
+      404: err("No job has this id, or it is another tenant's, or the job has no MLflow run (yet, or any more)."),
+      503: unavailable,
+    },
+  },
+  listModelVersions: {
+    id: "listModelVersions",
+    method: "GET",
+    path: "/mlops/models/{model_name}/versions",
+    summary: "A model's versions, with each version's run parameters and latest metrics",
+    description: `Newest first: what a side-by-side comparison of versions needs.${TENANT_NAMES}`,
+    tags: ["registry"],
+    surface: "extension",
+    access: ["models:manage", "predict"],
+    params: ModelParamsSchema,
+    responses: {
+      200: { description: "The versions.", body: named("ModelVersionList", ModelVersionListSchema) },
+      404: err("No registered model has this name."),
+      503: unavailable,
+    },
+  },
+  getModelSignature: {
+    id: "getModelSignature",
+    method: "GET",
+    path: "/mlops/models/{model_name}/versions/{version}/signature",
+    summary: "A version's input and output schema (its MLflow signature) and input example",
+    description: `Read from the version's MLmodel file as data; the model itself is never loaded for it. \`has_signature\` is false for a model logged without one.${TENANT_NAMES}`,
+    tags: ["registry"],
+    surface: "extension",
+    access: ["models:manage", "predict"],
+    params: ModelVersionParamsSchema,
+    responses: {
+      200: { description: "The signature.", body: named("ModelSignature", ModelSignatureSchema) },
+      404: err("No such model or version (a version that is not a number included)."),
       503: unavailable,
     },
   },
@@ -294,6 +355,7 @@ export const ROUTES = {
     method: "PUT",
     path: ALIAS_PATH,
     summary: "Point an alias at a version (create or move it)",
+    description: TENANT_NAMES.trim(),
     tags: ["registry"],
     surface: "extension",
     access: ["models:manage"],
@@ -312,6 +374,7 @@ export const ROUTES = {
     method: "DELETE",
     path: ALIAS_PATH,
     summary: "Delete an alias",
+    description: TENANT_NAMES.trim(),
     tags: ["registry"],
     surface: "extension",
     access: ["models:manage"],
@@ -329,7 +392,8 @@ export const ROUTES = {
     path: "/mlops/models/{model_name}/versions/{version}/invocations",
     summary: "Predict with MLflow's scoring-server body formats",
     description:
-      "Accepts exactly one of `dataframe_split`, `dataframe_records`, `instances` or `inputs` (plus optional `params`), as `mlflow models serve` does on `/invocations`, and answers like it. `version` is a number, `latest` or `@alias`; the version that answered is in the X-Model-Version header.",
+      "Accepts exactly one of `dataframe_split`, `dataframe_records`, `instances` or `inputs` (plus optional `params`), as `mlflow models serve` does on `/invocations`, and answers like it. `version` is a number, `latest` or `@alias`; the version that answered is in the X-Model-Version header." +
+      TENANT_NAMES,
     tags: ["inference"],
     surface: "extension",
     access: ["predict"],
@@ -428,9 +492,10 @@ export const ROUTES = {
     method: "GET",
     path: "/metrics",
     summary: "Prometheus metrics",
+    description: "Open to this machine in local mode; once API keys exist, a key with the `metrics` scope (or `admin`) reads it.",
     tags: ["operations"],
     surface: "extension",
-    access: ["admin"],
+    access: ["metrics"],
     responses: { 200: { description: "Metrics in the Prometheus text format.", raw: { contentType: "text/plain; version=0.0.4", schema: { type: "string" } } } },
   },
   openapi: {

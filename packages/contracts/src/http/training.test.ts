@@ -284,7 +284,7 @@ describe("parseUploadRequest: requirements", () => {
     ["~= with one part", "foo~=1", /two version parts/],
     ["a single =", "pandas=2", /==/],
     ["a bare version", "pandas 2.0", /not a version constraint/],
-    ["a parenthesized marker", 'pkg; (os_name == "nt")', /parentheses/],
+    ["an unclosed parenthesis in a marker", 'pkg; (os_name == "nt" or os_name == "posix"', /not closed/],
     ["an unknown marker variable", 'pkg; evil == "1"', /not an environment marker variable/],
     ["an empty marker", "pkg;", /environment marker/],
   ])("refuses %s", (_what, requirement, message) => {
@@ -301,6 +301,10 @@ describe("parseUploadRequest: requirements", () => {
     expectAccepted(parseUploadRequest(withField("requirements", ['numpy<2; python_version < "3.9"', 'numpy>=2; python_version >= "3.9"'])));
   });
 
+  it("accepts markers grouped with parentheses, as Requires-Dist lines write them", () => {
+    expectAccepted(parseUploadRequest(withField("requirements", ['psutil; (sys_platform == "linux" or sys_platform == "darwin") and python_version >= "3.10"'])));
+  });
+
   it("refuses more than 100 entries", () => {
     const list = Array.from({ length: 101 }, (_, i) => `pkg${i}`);
     expectRefused(parseUploadRequest(withField("requirements", list)), 422, "requirements");
@@ -313,7 +317,7 @@ describe("parseUploadRequest: requirements", () => {
 });
 
 describe("parseUploadRequest: environment_vars", () => {
-  it.each([...RESERVED_ENV_VARS.exact, "MLFLOW_TRACKING_URI", "PYTHONPATH", "PYTHONHOME", "LD_PRELOAD", "PIP_INDEX_URL", "UV_INDEX_URL"])(
+  it.each([...RESERVED_ENV_VARS.exact, "MLFLOW_TRACKING_URI", "MLFLOW_WORKSPACE", "PYTHONPATH", "PYTHONHOME", "LD_PRELOAD", "PIP_INDEX_URL", "UV_INDEX_URL"])(
     "refuses the reserved name %s, naming the rule",
     (name) => {
       const [message] = expectRefused(parseUploadRequest(withField("environment_vars", { [name]: "x" })), 422, `environment_vars.${name}`);
@@ -354,6 +358,43 @@ describe("parseUploadRequest: timeout", () => {
   it("follows the configured bounds", () => {
     expect(expectAccepted(parseUploadRequest(withField("timeout", 7200), { maxTimeoutSeconds: 7200 })).value.timeout).toBe(7200);
     expectRefused(parseUploadRequest(withField("timeout", 60), { minTimeoutSeconds: 120 }), 422, "timeout");
+  });
+});
+
+describe("parseUploadRequest: resources", () => {
+  const maxima = { memoryMb: 2048, cpus: 2, processes: 256, diskMb: 512 };
+
+  it("keeps only what was asked for, and nothing when nothing or null was sent", () => {
+    expect(expectAccepted(parseUploadRequest(withField("resources", { memory_mb: 512, cpus: 0.5 }))).value.resources).toEqual({ memory_mb: 512, cpus: 0.5 });
+    expect(expectAccepted(parseUploadRequest(valid())).value).not.toHaveProperty("resources");
+    expect(expectAccepted(parseUploadRequest(withField("resources", null))).value).not.toHaveProperty("resources");
+    expect(expectAccepted(parseUploadRequest(withField("resources", {}))).value).not.toHaveProperty("resources");
+  });
+
+  it.each([
+    ["memory_mb", 4096, /at most 2048 MiB, this deployment's maximum for memory_mb/],
+    ["cpus", 3, /at most 2 CPUs, this deployment's maximum for cpus/],
+    ["processes", 257, /at most 256 processes/],
+    ["disk_mb", 513, /at most 512 MiB, this deployment's maximum for disk_mb/],
+  ])("refuses %s above the deployment's maximum with a 422 naming it", (field, value, message) => {
+    const [first] = expectRefused(parseUploadRequest(withField("resources", { [field]: value }), { resourceMaxima: maxima }), 422, `resources.${field}`);
+    expect(first).toMatch(message);
+  });
+
+  it.each([
+    ["a fraction of MiB", { memory_mb: 100.5 }, "resources.memory_mb"],
+    ["too little memory to start Python", { memory_mb: 16 }, "resources.memory_mb"],
+    ["no CPU", { cpus: 0 }, "resources.cpus"],
+    ["more CPUs than any machine, with no deployment maximum", { cpus: 200_000 }, "resources.cpus"],
+    ["a string", { processes: "64" }, "resources.processes"],
+    ["an unknown field", { gpus: 1 }, "resources"],
+  ])("refuses %s", (_what, resources, field) => {
+    expectRefused(parseUploadRequest(withField("resources", resources)), 422, field);
+  });
+
+  it("refuses a resources value that is not an object", () => {
+    const [first] = expectRefused(parseUploadRequest(withField("resources", 2048)), 422, "resources");
+    expect(first).toMatch(/must be an object/);
   });
 });
 
@@ -407,6 +448,7 @@ describe("upload response and idempotency key", () => {
       tags: {},
       timeout: 300,
       logs_truncated: false,
+      tenant: "default",
       warnings: ["unknown field `foo` was ignored"],
     };
     expect(UploadResponseSchema.parse(answer)).toEqual(answer);

@@ -4,6 +4,7 @@ import { STRICT_BASE64_PATTERN, base64DecodedLength, base64EncodedLength, base64
 import { experimentNameField, modelNameField, tagsField } from "./fields.js";
 import { JobSchema } from "./jobs.js";
 import { checkRequirement, type Requirement } from "./pep508.js";
+import { DEFAULT_RESOURCE_MAXIMA, resourcesField, type JobResources, type ResourceMaxima } from "./resources.js";
 
 /** Limits of `POST /mlops/training/upload`; the defaults are the contract's. */
 export interface UploadLimits {
@@ -13,12 +14,15 @@ export interface UploadLimits {
   maxTimeoutSeconds: number;
   /** Largest decoded script, in bytes (default 512 KiB: the base64 still fits a 1 MiB NATS message). */
   maxScriptBytes: number;
+  /** Most a job may ask for in `resources` (default {@link DEFAULT_RESOURCE_MAXIMA}). */
+  resourceMaxima: ResourceMaxima;
 }
 
 export const DEFAULT_UPLOAD_LIMITS: UploadLimits = {
   minTimeoutSeconds: 60,
   maxTimeoutSeconds: 3600,
   maxScriptBytes: 512 * 1024,
+  resourceMaxima: DEFAULT_RESOURCE_MAXIMA,
 };
 
 /** `timeout` when the client sends none, as in the original API. */
@@ -36,8 +40,9 @@ const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
 
 /**
  * Environment variable names the platform sets for the script (tracking URI, run, the
- * interpreter and its virtualenv, the loader, the job's trace) and that a user value would
- * silently break or hijack. `EXPERIMENT_NAME`/`MODEL_NAME` are given to the script as the
+ * tenant's MLflow workspace, the interpreter and its virtualenv, the loader, the job's trace)
+ * and that a user value would silently break or hijack (MLFLOW_WORKSPACE would move a job
+ * into another tenant's workspace). `EXPERIMENT_NAME`/`MODEL_NAME` are given to the script as the
  * original did; `TRACEPARENT`/`TRACESTATE` are OpenTelemetry's names for a parent trace.
  */
 export const RESERVED_ENV_VARS = {
@@ -65,12 +70,20 @@ export function scriptNameProblems(name: string): string[] {
   return problems;
 }
 
+/**
+ * A script name as services pass it to each other: the same rule again, because the runner
+ * makes it a file name in the job's folder and an internal message is untrusted input too.
+ */
+export const ScriptNameSchema = z.string().superRefine(checkScriptName);
+
+function checkScriptName(name: string, ctx: z.RefinementCtx): void {
+  for (const p of scriptNameProblems(name)) report(ctx, p);
+}
+
 const scriptNameField = () =>
   z
     .string({ error: expecting('a string with the script\'s file name, e.g. "train.py"') })
-    .superRefine((name, ctx) => {
-      for (const p of scriptNameProblems(name)) report(ctx, p);
-    })
+    .superRefine(checkScriptName)
     .meta({
       description: 'File name of the script, not a path ("../x" is refused); ".py" is optional (the original client sends the stem).',
       examples: ["train_rf.py", "train"],
@@ -212,6 +225,8 @@ export interface UploadRequest {
   timeout: number;
   /** MLflow run tags; `{}` when none. */
   tags: Record<string, string>;
+  /** What the job asked for, checked against the maxima; absent when it asked for nothing. */
+  resources?: Partial<JobResources>;
 }
 
 /** Fields of the upload body; anything else is ignored and named in `warnings`. */
@@ -224,6 +239,7 @@ export const UPLOAD_FIELDS = [
   "environment_vars",
   "timeout",
   "tags",
+  "resources",
 ] as const;
 
 /** The upload body's schema under given limits; it decodes the script and fills defaults. */
@@ -251,6 +267,7 @@ export function uploadRequestSchema(limits: UploadLimits = DEFAULT_UPLOAD_LIMITS
         .nullish()
         .transform((v) => v ?? {})
         .meta({ description: 'MLflow run tags. Keys follow MLflow\'s tag rules; "mlflow." and "asgard." keys are reserved.', examples: [{ version: "1.0" }] }),
+      resources: resourcesField(limits.resourceMaxima).nullish(),
     })
     .transform(
       ({ script_content, ...rest }): UploadRequest => ({
@@ -263,8 +280,15 @@ export function uploadRequestSchema(limits: UploadLimits = DEFAULT_UPLOAD_LIMITS
         environment_vars: rest.environment_vars,
         timeout: rest.timeout,
         tags: rest.tags,
+        ...resourcesAsked(rest.resources),
       }),
     );
+}
+
+/** `{ resources }` with only the fields sent, or nothing: an upload without them hashes as before they existed. */
+function resourcesAsked(sent: Partial<JobResources> | null | undefined): { resources?: Partial<JobResources> } {
+  const asked = Object.fromEntries(Object.entries(sent ?? {}).filter(([, v]) => v !== undefined)) as Partial<JobResources>;
+  return Object.keys(asked).length > 0 ? { resources: asked } : {};
 }
 
 /** The upload body under the contract's limits (documentation and typing). */
@@ -283,6 +307,8 @@ export interface UploadParseOptions {
   maxTimeoutSeconds?: number;
   /** Default 512 KiB. */
   maxScriptBytes?: number;
+  /** Default {@link DEFAULT_RESOURCE_MAXIMA}. */
+  resourceMaxima?: ResourceMaxima;
 }
 
 const schemaCache = new Map<string, ReturnType<typeof uploadRequestSchema>>();
@@ -298,8 +324,9 @@ export function parseUploadRequest(body: unknown, opts: UploadParseOptions = {})
     minTimeoutSeconds: opts.minTimeoutSeconds ?? DEFAULT_UPLOAD_LIMITS.minTimeoutSeconds,
     maxTimeoutSeconds: opts.maxTimeoutSeconds ?? DEFAULT_UPLOAD_LIMITS.maxTimeoutSeconds,
     maxScriptBytes: opts.maxScriptBytes ?? DEFAULT_UPLOAD_LIMITS.maxScriptBytes,
+    resourceMaxima: opts.resourceMaxima ?? DEFAULT_UPLOAD_LIMITS.resourceMaxima,
   };
-  const key = `${limits.minTimeoutSeconds}/${limits.maxTimeoutSeconds}/${limits.maxScriptBytes}`;
+  const key = JSON.stringify(limits);
   let schema = schemaCache.get(key);
   if (!schema) {
     schema = uploadRequestSchema(limits);

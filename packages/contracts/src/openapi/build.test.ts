@@ -109,7 +109,7 @@ describe("buildOpenApiDocument", () => {
   it("documents the upload body as clients send it", () => {
     const upload = doc.components.schemas.UploadRequest as { required: string[]; properties: Record<string, Record<string, unknown>> };
     expect(upload.required.sort()).toEqual(["experiment_name", "model_name", "script_content", "script_name"]);
-    expect(Object.keys(upload.properties).sort()).toEqual(["environment_vars", "experiment_name", "model_name", "requirements", "script_content", "script_name", "tags", "timeout"]);
+    expect(Object.keys(upload.properties).sort()).toEqual(["environment_vars", "experiment_name", "model_name", "requirements", "resources", "script_content", "script_name", "tags", "timeout"]);
     expect(upload.properties.timeout?.default).toBe(300);
     expect(upload.properties.script_content?.contentEncoding).toBe("base64");
   });

@@ -153,9 +153,27 @@ function response(status: number, res: ResponseDef): JsonSchemaObject {
   return { description: res.description, ...(headers ? { headers } : {}), ...(content ? { content } : {}) };
 }
 
+const RETRY_AFTER: HeaderDef = { description: "Seconds to wait before retrying.", schema: z.number().int().nonnegative() };
+
+/**
+ * What every route behind the keys may answer besides its own statuses (a route that lists
+ * one of them itself keeps its own description).
+ */
+function accessResponses(): Record<string, JsonSchemaObject> {
+  return {
+    "401": response(401, { description: "Once API keys exist: no key, or a key that is unknown, expired or revoked (the message says which and how to send one)." }),
+    "403": response(403, { description: "The key lacks a scope this route needs (the message names them), or acts for another tenant." }),
+    "429": response(429, {
+      description: "A per-key limit was reached: the request rate, or on the log stream the concurrent streams; the message names the limit and its value.",
+      headers: { "Retry-After": RETRY_AFTER },
+    }),
+  };
+}
+
 function operation(route: RouteDef): JsonSchemaObject {
   const responses: Record<string, JsonSchemaObject> = {};
   for (const [status, res] of Object.entries(route.responses)) responses[status] = response(Number(status), res);
+  if (route.access !== "public") Object.assign(responses, { ...accessResponses(), ...responses });
   // Any route can fail unexpectedly; that answer is an ErrorBody too.
   responses["500"] ??= response(500, { description: "Unexpected error (a bug); the body never carries internal details." });
   const params = parameters(route);

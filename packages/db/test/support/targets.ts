@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { inject } from "vitest";
-import { createScratchDatabase } from "../../../../test/harness/postgres.js";
+import { createScratchDatabase } from "@asgard/test-support";
 import { openDatabase, type Database } from "../../src/index.js";
 
 /** One engine the shared suite runs against. */

@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ensureUv, pythonExecutable, TOOL_VERSIONS } from "@asgard/infra";
+import { ensureUv, pythonExecutable, TOOL_VERSIONS } from "@asgard/tools";
 import { platformConstraints } from "../constraints.js";
 import { describeChanges, resolvePlatformLayer, writeCommittedSet } from "./resolve-platform.js";
 

@@ -1,4 +1,4 @@
-import { ensureUv, pythonExecutable, TOOL_VERSIONS } from "@asgard/infra";
+import { ensureUv, pythonExecutable, TOOL_VERSIONS } from "@asgard/tools";
 import { platformConstraints } from "../constraints.js";
 import { describeChanges, resolvePlatformLayer, writeCommittedSet } from "./resolve-platform.js";
 

@@ -5,7 +5,7 @@ import { buildChildEnv } from "../child-env.js";
 import { parseConstraints, renderConstraints, type ConstraintSet } from "../constraints.js";
 import { PyEnvError } from "../errors.js";
 import { resolutionFailure } from "../lock.js";
-import { COMMON_UV_FLAGS } from "../uv-context.js";
+import { BINARY_ONLY_FLAGS, COMMON_UV_FLAGS } from "../uv-context.js";
 
 /** What the platform injects into every env: MLflow at the tracking server's version. */
 export const platformRequirements = (mlflowVersion: string) => [`mlflow==${mlflowVersion}`];
@@ -25,7 +25,7 @@ export async function resolvePlatformLayer(o: {
 }): Promise<{ text: string; set: ConstraintSet }> {
   const requirements = platformRequirements(o.mlflowVersion);
   const args = [
-    "pip", "compile", ...COMMON_UV_FLAGS, "--universal", "--no-header", "--no-annotate", "--refresh",
+    "pip", "compile", ...COMMON_UV_FLAGS, ...BINARY_ONLY_FLAGS, "--universal", "--no-header", "--no-annotate", "--refresh",
     "--python", o.python, ...(o.indexUrl ? ["--index-url", o.indexUrl] : []), "-",
   ];
   const env = buildChildEnv(process.env, o.uvCacheDir ? { uvCacheDir: o.uvCacheDir } : {});

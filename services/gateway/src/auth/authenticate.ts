@@ -1,12 +1,32 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { keyIdOf, keyMatches, keyState, presentedKey, ROUTE_LIST, toFastifyPath, type ApiKeyRecord, type RouteAccess, type Scope } from "@asgard/contracts";
+import {
+  LOCAL_CALLER,
+  TENANT_HEADER,
+  TenantSchema,
+  keyIdOf,
+  keyMatches,
+  keyState,
+  presentedKey,
+  ROUTE_LIST,
+  toFastifyPath,
+  type ApiKeyRecord,
+  type Caller,
+  type RouteAccess,
+  type Scope,
+} from "@asgard/contracts";
 import { HttpError } from "../http-errors.js";
 import type { KeyStoreRef } from "./key-store.js";
 
 declare module "fastify" {
+  interface FastifyContextConfig {
+    /** Who may call a route outside the API's catalog (the console's static files); `any_key` when unset. */
+    access?: RouteAccess;
+  }
   interface FastifyRequest {
     /** The key that authenticated the request; null in local mode and on public routes. */
     apiKey: ApiKeyRecord | null;
+    /** Whom the request acts for: its tenant, key and reach (local mode: the default tenant, as admin). */
+    caller: Caller;
   }
 }
 
@@ -22,6 +42,19 @@ function accessTable(): Map<string, RouteAccess> {
 }
 
 /**
+ * Every request starts as the local caller (default tenant, admin's reach); `enforceApiKeys`
+ * replaces it with the key's caller when keys are in force.
+ */
+export function identifyCallers(app: FastifyInstance): void {
+  // A reference-type decorator would be shared by every request; the hook gives each its own.
+  app.decorateRequest("caller", null as unknown as Caller);
+  app.addHook("onRequest", (req, _reply, done) => {
+    req.caller = LOCAL_CALLER;
+    done();
+  });
+}
+
+/**
  * Checks the presented key against what the route admits. `localMode`: the gateway is bound
  * to loopback, so while no key is active it serves every route without one.
  */
@@ -30,8 +63,9 @@ export function enforceApiKeys(app: FastifyInstance, deps: { keys: KeyStoreRef; 
   app.decorateRequest("apiKey", null);
   app.addHook("onRequest", (req, _reply, done) => {
     try {
-      const access = table.get(`${req.method} ${req.routeOptions.url ?? ""}`) ?? "any_key";
+      const access = table.get(`${req.method} ${req.routeOptions.url ?? ""}`) ?? req.routeOptions.config.access ?? "any_key";
       req.apiKey = access === "public" ? null : authenticate(req, access, deps);
+      req.caller = req.apiKey ? callerOf(req, req.apiKey) : LOCAL_CALLER;
       done();
     } catch (err) {
       done(err as Error);
@@ -66,6 +100,27 @@ function authenticate(req: FastifyRequest, access: Exclude<RouteAccess, "public"
     );
   }
   return record;
+}
+
+/**
+ * The key's tenant, or for an admin key the tenant named by `X-Asgard-Tenant` (an admin acts
+ * for any tenant; every other key only for its own).
+ */
+function callerOf(req: FastifyRequest, key: ApiKeyRecord): Caller {
+  const admin = key.scopes.includes("admin");
+  const raw = req.headers[TENANT_HEADER];
+  const asked = Array.isArray(raw) ? raw[0] : raw;
+  if (asked === undefined || asked === key.tenant) return { tenant: key.tenant, keyId: key.id, admin };
+  const tenant = TenantSchema.safeParse(asked);
+  if (!tenant.success) {
+    throw new HttpError("VALIDATION_FAILED", `the ${TENANT_HEADER} header ${tenant.error.issues[0]?.message ?? "is not a tenant name"}`, {
+      issues: [{ field: TENANT_HEADER, message: tenant.error.issues[0]?.message ?? "is not a tenant name" }],
+    });
+  }
+  if (!admin) {
+    throw new HttpError("FORBIDDEN", `the API key ${key.id} belongs to the tenant ${key.tenant} and may act only there: drop the ${TENANT_HEADER} header, or use a key of ${tenant.data}`);
+  }
+  return { tenant: tenant.data, keyId: key.id, admin };
 }
 
 function admits(scopes: readonly Scope[], needed: readonly Scope[]): boolean {

@@ -33,7 +33,8 @@ export function bodyLength(header: string | undefined): number {
 
 /**
  * `POST /mlops/inference`: the contract's parser checks the body (unknown fields become
- * warnings), the inference service answers over NATS request/reply in its queue group, so
+ * warnings); the model name is the caller's tenant's (another tenant's model is a 404 like a
+ * missing one, and nothing is loaded for it); the inference service answers over NATS request/reply in its queue group, so
  * any number of replicas share the load. Its coded errors (NOT_FOUND, VALIDATION_FAILED,
  * UNPROCESSABLE, UNAVAILABLE) become HTTP statuses in the one error handler.
  */
@@ -42,7 +43,7 @@ export function inferenceRoutes(app: FastifyInstance, opts: { bus: BusRef }): vo
     const parsed = parseInferenceRequest(req.body);
     if (!parsed.ok) return reply.code(parsed.status).send(parsed.body);
     const { model_name, model_ref, inputs, return_probabilities } = parsed.value;
-    const request: PredictRequest = { model_name, model_ref, inputs, return_probabilities };
+    const request: PredictRequest = { tenant: req.caller.tenant, model_name, model_ref, inputs, return_probabilities };
     refuseOversizedPredict(request, bodyLength(req.headers["content-length"]));
     const result = await connectedBus(opts.bus).request(RPC.predict, request, traced(req));
     const body: InferenceResponse = { ...result, warnings: parsed.warnings };

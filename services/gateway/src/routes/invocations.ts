@@ -2,6 +2,7 @@ import type { FastifyInstance } from "fastify";
 import {
   MODEL_VERSION_HEADER,
   RPC,
+  SERVED_BY_HEADER,
   ROUTES,
   parseInvocationsParams,
   parseInvocationsRequest,
@@ -14,10 +15,11 @@ import { traced } from "../trace.js";
 import { bodyLength, refuseOversizedPredict } from "./inference.js";
 
 /**
- * `POST /mlops/models/{model_name}/versions/{version}/invocations`: MLflow's scoring-server
- * protocol (`dataframe_split`, `dataframe_records`, `instances`, `inputs`), answered as
+ * `POST /mlops/models/{model_name}/versions/{version}/invocations` of the caller's tenant's
+ * model: MLflow's scoring-server protocol (`dataframe_split`, `dataframe_records`, `instances`, `inputs`), answered as
  * `{"predictions": …}` like `mlflow models serve`, so its clients switch by changing the URL.
- * The version that answered is in a header (useful for `latest` and `@alias`).
+ * The version that answered is in a header (useful for `latest` and `@alias`), and so is the
+ * path that computed the predictions (`python` or `onnx`).
  */
 export function invocationRoutes(app: FastifyInstance, opts: { bus: BusRef }): void {
   app.post(toFastifyPath(ROUTES.invokeModel.path), async (req, reply) => {
@@ -27,6 +29,7 @@ export function invocationRoutes(app: FastifyInstance, opts: { bus: BusRef }): v
     const body = parseInvocationsRequest(req.body);
     if (!body.ok) return reply.code(body.status).send(body.body);
     const request: InvokeRequest = {
+      tenant: req.caller.tenant,
       model_name: params.value.model_name,
       model_ref: params.value.version,
       format: body.value.format,
@@ -34,8 +37,11 @@ export function invocationRoutes(app: FastifyInstance, opts: { bus: BusRef }): v
       params: body.value.params,
     };
     refuseOversizedPredict(request, bodyLength(req.headers["content-length"]));
-    const { predictions, model_version } = await connectedBus(opts.bus).request(RPC.invokeModel, request, traced(req));
+    const { predictions, model_version, served_by } = await connectedBus(opts.bus).request(RPC.invokeModel, request, traced(req));
     const answer: InvocationsResponse = { predictions };
-    return reply.header(MODEL_VERSION_HEADER, model_version).send(answer);
+    reply.header(MODEL_VERSION_HEADER, model_version);
+    // MLflow's body stays exactly its own: which path answered goes in a header.
+    if (served_by !== undefined) reply.header(SERVED_BY_HEADER, served_by);
+    return reply.send(answer);
   });
 }

@@ -9,6 +9,7 @@ import {
   type ApiKeyRecord,
   type CreateKeyResponse,
 } from "@asgard/contracts";
+import { keyTarget } from "../auth/bootstrap.js";
 import type { KeyStore, KeyStoreRef } from "../auth/key-store.js";
 import { HttpError } from "../http-errors.js";
 
@@ -21,14 +22,15 @@ function storeOf(ref: KeyStoreRef): KeyStore {
 
 /**
  * Key management (admin scope; the route catalog says so and the auth hook enforces it).
- * Every change is an audit line naming the key ids involved — never a key.
+ * Every change is audited with the key ids involved — never a key.
  */
 export function keyRoutes(app: FastifyInstance, opts: { keys: KeyStoreRef }): void {
   app.post(toFastifyPath(ROUTES.createKey.path), async (req, reply) => {
     const parsed = parseCreateKeyRequest(req.body);
     if (!parsed.ok) return reply.code(parsed.status).send(parsed.body);
     const store = storeOf(opts.keys);
-    const { name, scopes, expires_in_days } = parsed.value;
+    const { name, scopes, expires_in_days, rate_limit_per_minute, limits_exempt } = parsed.value;
+    const tenant = parsed.value.tenant ?? req.caller.tenant;
     // The first key is made in local mode, where no key is needed: if it could not manage
     // keys, no one could make another.
     if (!store.hasActiveKey() && !scopes.includes("admin")) {
@@ -41,14 +43,17 @@ export function keyRoutes(app: FastifyInstance, opts: { keys: KeyStoreRef }): vo
     const record: ApiKeyRecord = {
       id: made.id,
       name,
+      tenant,
       scopes,
       sha256: made.sha256,
       created_at: now.toISOString(),
       expires_at: expires_in_days === null ? null : new Date(now.getTime() + expires_in_days * DAY_MS).toISOString(),
       revoked_at: null,
+      ...(rate_limit_per_minute === null ? {} : { rate_limit_per_minute }),
+      ...(limits_exempt ? { limits_exempt } : {}),
     };
     await store.put(record);
-    req.log.info({ audit: "api_key.created", key_id: record.id, name, scopes, by: req.apiKey?.id ?? "local" }, "API key created");
+    req.audit("api_key.created", keyTarget(record));
     const body: CreateKeyResponse = { ...keyInfo(record), key: made.key };
     return reply.code(201).header("cache-control", "no-store").send(body);
   });
@@ -68,7 +73,7 @@ export function keyRoutes(app: FastifyInstance, opts: { keys: KeyStoreRef }): vo
     if (!record) throw new HttpError("NOT_FOUND", `no API key has the id ${params.value.key_id}; \`npm run keys -- list\` shows them`);
     const revoked = record.revoked_at === null ? { ...record, revoked_at: new Date().toISOString() } : record;
     if (revoked !== record) await store.put(revoked);
-    req.log.info({ audit: "api_key.revoked", key_id: record.id, by: req.apiKey?.id ?? "local" }, "API key revoked");
+    if (revoked !== record) req.audit("api_key.revoked", { id: record.id });
     return keyInfo(revoked);
   });
 }

@@ -46,7 +46,7 @@ export function trainingLogRoutes(
       const lastEventId = lastValue(req.headers["last-event-id"]);
       const query = parseLogStreamQuery(queryObject(req.query), lastEventId);
       if (!query.ok) return reply.code(query.status).send(query.body);
-      const ref = jobRef(req.params.job_id);
+      const ref = jobRef(req, req.params.job_id);
       const bus = connectedBus(opts.bus);
       const offset = query.value.offset;
       const tracedOpts = traced(req);
@@ -69,7 +69,7 @@ export function trainingLogRoutes(
       void finished.then(() => abort.abort());
       void sink.retry(opts.options.retryMs);
       const logger = opts.logger.child(traceFields(requestTrace(req)));
-      void pumpJobLogs({ bus, jobId: ref.job_id, offset, first, sink, signal: abort.signal, options: opts.options, logger, requestOptions: tracedOpts })
+      void pumpJobLogs({ bus, ref, offset, first, sink, signal: abort.signal, options: opts.options, logger, requestOptions: tracedOpts })
         .catch((err: unknown) => logger.error({ err, job_id: ref.job_id }, "log stream failed"))
         .finally(() => {
           streams.delete(stream);

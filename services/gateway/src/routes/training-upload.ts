@@ -5,14 +5,18 @@ import {
   ROUTES,
   idempotencyKeyProblem,
   parseUploadRequest,
+  resolveJobResources,
   toFastifyPath,
+  DEFAULT_UPLOAD_LIMITS,
   type CreateJobRequest,
+  type JobScope,
   type UploadParseOptions,
   type UploadRequest,
   type UploadResponse,
 } from "@asgard/contracts";
 import { connectedBus, type BusRef } from "../bus-ref.js";
 import { HttpError } from "../http-errors.js";
+import { jobScope } from "../job-ref.js";
 import { depthCheckedJsonParser } from "../json-body.js";
 import { requestHash } from "../request-hash.js";
 import { traced } from "../trace.js";
@@ -53,9 +57,10 @@ async function upload(req: FastifyRequest, reply: FastifyReply, opts: { bus: Bus
   const idempotencyKey = readIdempotencyKey(req.headers[IDEMPOTENCY_KEY_HEADER]);
   const parsed = parseUploadRequest(req.body, opts.limits);
   if (!parsed.ok) return reply.code(parsed.status).send(parsed.body);
-  const request = createJobRequest(parsed.value, idempotencyKey);
+  const request = createJobRequest(parsed.value, idempotencyKey, jobScope(req.caller), opts.limits);
   refuseOversized(request);
   const { job, existing } = await connectedBus(opts.bus).request(RPC.createJob, request, traced(req));
+  req.audit("job.submitted", { job_id: job.job_id, experiment_name: job.experiment_name, model_name: job.model_name, replayed: existing });
   req.log.info({ job_id: job.job_id, model: job.model_name, experiment: job.experiment_name, existing }, "job submitted");
   if (existing) void reply.header(IDEMPOTENT_REPLAYED_HEADER, "true");
   const body: UploadResponse = { ...job, warnings: parsed.warnings };
@@ -91,8 +96,9 @@ function readIdempotencyKey(header: string | string[] | undefined): string | nul
   });
 }
 
-function createJobRequest(upload: UploadRequest, idempotencyKey: string | null): CreateJobRequest {
+function createJobRequest(upload: UploadRequest, idempotencyKey: string | null, scope: JobScope, limits: UploadParseOptions): CreateJobRequest {
   return {
+    scope,
     script_name: upload.script_name,
     script_b64: Buffer.from(upload.script, "utf8").toString("base64"),
     experiment_name: upload.experiment_name,
@@ -103,6 +109,7 @@ function createJobRequest(upload: UploadRequest, idempotencyKey: string | null):
     tags: upload.tags,
     idempotency_key: idempotencyKey,
     request_hash: requestHash(upload),
+    resources: resolveJobResources(upload.resources, limits.resourceMaxima ?? DEFAULT_UPLOAD_LIMITS.resourceMaxima),
   };
 }
 

@@ -2,19 +2,24 @@
 
 The inference service starts one of these per loaded model version, with the interpreter
 of the environment built from that model's own logged requirements. The protocol is
-private to the service: frames on fd 3 (requests) and fd 4 (replies), each a 4-byte
+private to the service: frames on stdin (requests) and stdout (replies), each a 4-byte
 big-endian length followed by that many bytes of UTF-8 JSON. Requests are answered one
-at a time, in order. stdout and stderr stay free for logs: MLflow and model code print
-warnings there, and a print can never corrupt a reply.
+at a time, in order. The worker runs in a sandbox with no network, a read-only view of its
+environment and model, and a private /tmp as its working directory and HOME.
 
 Requests:
   {"op": "load", "path": <local model directory>}
+  {"op": "load_onnx", "path": <.onnx file>, "tools": <converter environment>, "info": <the Python load's info>}
+  {"op": "compile", "path": <local model directory>, "tools": <converter environment>}
+     loads the model, converts it to ONNX and checks parity (see compiled.py); the reply
+     carries the graph in base64 ("onnx") and the parity report, or kind "compile" and why not.
   {"op": "predict", "id": n, "columns": [name, ...] | null, "values": [[column values], ...],
    "proba": bool, "params": {...} | null}
 Replies: {"ok": true, ...} or {"ok": false, "kind": "load" | "input" | "model", "error": text}.
-End of fd 3 ends the worker.
+End of stdin ends the worker.
 """
 
+import base64
 import json
 import math
 import os
@@ -24,8 +29,24 @@ import time
 import traceback
 import warnings
 
-REQUESTS = os.fdopen(3, "rb")
-REPLIES = os.fdopen(4, "wb")
+
+def _protocol_streams():
+    """Takes stdin and stdout for the protocol and gives model code /dev/null and stderr instead.
+
+    MLflow and model code print warnings (from Python or from C libraries, straight to fd 1)
+    and may read stdin: neither may touch a frame. The duplicates are not inherited by
+    processes the model starts.
+    """
+    requests = os.fdopen(os.dup(0), "rb")
+    replies = os.fdopen(os.dup(1), "wb")
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    os.dup2(2, 1)
+    return requests, replies
+
+
+REQUESTS, REPLIES = _protocol_streams()
 
 # Numpy dtype of each MLflow column type; None (JSON null) becomes NaN in float columns.
 COLUMN_DTYPES = {
@@ -252,11 +273,15 @@ class Model:
 def as_rows(output):
     """One entry per input row, as MLflow's scoring server renders each output type."""
     import numpy as np
+
+    # numpy first: the ONNX worker never imports pandas (a second of start-up, tens of MB).
+    if isinstance(output, np.ndarray):
+        return output.tolist()
     import pandas as pd
 
     if isinstance(output, pd.DataFrame):
         return output.to_dict(orient="records")
-    if isinstance(output, (pd.Series, np.ndarray)):
+    if isinstance(output, pd.Series):
         return output.tolist()
     if isinstance(output, (list, tuple)):
         return list(output)
@@ -284,6 +309,38 @@ def handle_predict(model, request, received):
     return {"ok": True, "predictions": rows, "probabilities": probabilities, "predict_ms": predict_ms, "handled_ms": handled_ms}
 
 
+def _compiled():
+    # -I leaves the script's own directory off sys.path.
+    here = os.path.dirname(os.path.abspath(__file__))
+    if here not in sys.path:
+        sys.path.insert(0, here)
+    import compiled
+
+    return compiled
+
+
+def handle_load_onnx(request, started):
+    compiled = _compiled()
+    compiled.use_tools(request["tools"])
+    model = compiled.OnnxModel(request["path"], request["info"].get("classes"))
+    reply = {"ok": True, "info": request["info"], "load_ms": (time.perf_counter() - started) * 1000.0, "rss_bytes": rss_bytes()}
+    return model, reply
+
+
+def handle_compile(request):
+    compiled = _compiled()
+    compiled.use_tools(request["tools"])
+    try:
+        model = Model(request["path"])
+        data, report = compiled.compile_model(model, request["path"])
+    except compiled.NotCompiled as exc:
+        return {"ok": False, "kind": "compile", "error": str(exc)}
+    except BaseException as exc:  # noqa: BLE001 - a converter may raise anything
+        traceback.print_exc(file=sys.stderr)
+        return {"ok": False, "kind": "compile", "error": describe(exc)}
+    return {"ok": True, "onnx": base64.b64encode(data).decode("ascii"), "parity": report}
+
+
 def main():
     warnings.simplefilter("default")
     model = None
@@ -301,6 +358,14 @@ def main():
             except BaseException as exc:  # noqa: BLE001 - a model's import may raise anything
                 traceback.print_exc(file=sys.stderr)
                 reply = {"ok": False, "kind": "load", "error": describe(exc)}
+        elif op == "load_onnx":
+            try:
+                model, reply = handle_load_onnx(request, received)
+            except BaseException as exc:  # noqa: BLE001 - reported to the service, which keeps the Python path
+                traceback.print_exc(file=sys.stderr)
+                reply = {"ok": False, "kind": "load", "error": describe(exc)}
+        elif op == "compile":
+            reply = handle_compile(request)
         elif op == "predict" and model is not None:
             reply = handle_predict(model, request, received)
         else:

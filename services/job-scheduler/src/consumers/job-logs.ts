@@ -1,17 +1,26 @@
-import { CONSUMERS, type JobLog } from "@asgard/contracts";
-import type { Consumption } from "@asgard/bus";
+import { CONSUMERS, EVENTS, STREAMS, type JobLog } from "@asgard/contracts";
+import type { ConsumedMessage, Consumption } from "@asgard/bus";
 import { updateJob } from "../db/jobs.js";
-import { appendLines, batchesComplete, recordBatch, type NewLogLine } from "../db/logs.js";
+import { batchesComplete, recordBatch, type NewLogLine } from "../db/logs.js";
 import { planBatch, truncationMarker } from "../domain/log-plan.js";
 import { logBatchAccepted } from "../domain/state-machine.js";
-import { inJobTx, recordOutcome } from "../transitions.js";
+import { appendLog, inJobTx, recordOutcome } from "../transitions.js";
 import { tracedContext, type SchedulerContext } from "../context.js";
 
 export type BatchResult = "stored" | "dropped_stale" | "duplicate";
 
 /**
+ * Deliveries of a batch the database refuses before it is parked on the dead-letter subject.
+ * The consumer parks it itself rather than relying on JetStream's max_deliver: that would
+ * also give up on batches that only met a database outage, and its advisory says nothing of
+ * why. Only a refusal of the data can never pass; anything else is redelivered without end.
+ */
+export const DEAD_LETTER_AFTER_DELIVERIES = 3;
+
+/**
  * Stores one batch of the job's current attempt (older attempts are fenced off, repeats
- * dropped), within the job's byte bound; then finishes an outcome that waited for it.
+ * dropped), within the job's byte bound; then finishes an outcome that waited for it. Line
+ * texts arrive sanitised by the event's schema (no NUL, no lone surrogates).
  */
 export async function storeLogBatch(ctx: SchedulerContext, batch: JobLog): Promise<BatchResult> {
   return inJobTx(ctx, batch.job_id, async (tx) => {
@@ -29,7 +38,7 @@ export async function storeLogBatch(ctx: SchedulerContext, batch: JobLog): Promi
     const plan = planBatch(batch.lines, { bytes: Number(job.log_bytes), truncated: job.logs_truncated }, ctx.config.maxLogBytes);
     const lines: NewLogLine[] = plan.keep.map((l) => ({ stream: l.stream, text: l.text, at: new Date(l.at) }));
     if (plan.marker) lines.push({ stream: "system", text: truncationMarker(ctx.config.maxLogBytes), at: now });
-    await appendLines(tx.trx, job.job_id, { attempt: batch.attempt, batch: batch.batch }, lines);
+    await appendLog(ctx, tx, job.job_id, { attempt: batch.attempt, batch: batch.batch }, lines);
     const row = await updateJob(
       tx.trx,
       job.job_id,
@@ -49,9 +58,52 @@ export function consumeJobLogs(base: SchedulerContext): Consumption {
   return base.bus.consume(CONSUMERS.schedulerLogs, { jobLog: async (msg) => {
     // A batch may end the job (its outcome waited for it): "job finished" then names the trace.
     const ctx = tracedContext(base, msg.headers);
-    const result = await storeLogBatch(ctx, msg.data);
+    let result: BatchResult;
+    try {
+      result = await storeLogBatch(ctx, msg.data);
+    } catch (err) {
+      const refused = refusedData(err);
+      if (refused === null || msg.deliveryCount < DEAD_LETTER_AFTER_DELIVERIES) throw err;
+      await parkBatch(ctx, msg, refused);
+      return;
+    }
     if (result !== "stored") {
       ctx.logger.debug({ job_id: msg.data.job_id, attempt: msg.data.attempt, batch: msg.data.batch, result }, "log batch not stored");
     }
   } });
+}
+
+/**
+ * The database's reason when it refused the batch's data: SQLSTATE class 22 (data exception,
+ * e.g. a number out of range) or 54 (a program limit). Null for anything that may pass later.
+ */
+function refusedData(err: unknown): string | null {
+  const { code, message } = (err ?? {}) as { code?: unknown; message?: unknown };
+  if (typeof code !== "string" || !/^(22|54)[0-9A-Z]{3}$/.test(code)) return null;
+  return `${code}: ${typeof message === "string" ? message : "refused by the database"}`;
+}
+
+/** Records the batch on the dead-letter subject; acking it afterwards stops its redelivery. */
+async function parkBatch(ctx: SchedulerContext, msg: ConsumedMessage<JobLog>, error: string): Promise<void> {
+  const { job_id, attempt, batch, tenant } = msg.data;
+  // One id per stored message: parking it again after a lost ack is a duplicate, not a second letter.
+  const eventId = `${STREAMS.jobLogs.name}-${msg.seq}-dead`;
+  await ctx.bus.publish(
+    EVENTS.jobLogDeadLetter,
+    {
+      event_id: eventId,
+      schema_version: EVENTS.jobLogDeadLetter.schemaVersion,
+      occurred_at: ctx.now().toISOString(),
+      tenant,
+      job_id,
+      attempt,
+      batch,
+      stream: STREAMS.jobLogs.name,
+      stream_seq: msg.seq,
+      delivery_count: msg.deliveryCount,
+      error,
+    },
+    { msgId: eventId },
+  );
+  ctx.logger.error({ job_id, attempt, batch, seq: msg.seq, deliveries: msg.deliveryCount, error }, "parked a log batch the database refuses on the dead-letter subject");
 }

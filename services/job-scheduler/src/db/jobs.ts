@@ -1,16 +1,23 @@
-import type { JobPhase, JobStatus } from "@asgard/contracts";
+import type { JobPhase, JobResources, JobScope, JobStatus } from "@asgard/contracts";
 import { sql, type Updateable } from "kysely";
 import type { PageCursor } from "../domain/page-token.js";
 import type { AttemptFault, AttemptOutcome, EarlyRegistration } from "../domain/state-machine.js";
 import { jsonb, jsonbOrNull } from "./json.js";
 import type { JobRow, JobsTable, SchedulerDb, SchedulerTrx } from "./schema.js";
 
-/** Name of the unique constraint on idempotency keys (see the migration). */
-export const IDEMPOTENCY_CONSTRAINT = "jobs_idempotency_key_unique";
+/** Name of the unique constraint on a tenant's idempotency keys (see the migrations). */
+export const IDEMPOTENCY_CONSTRAINT = "jobs_tenant_idempotency_key_unique";
+
+/**
+ * First key of the transaction-scoped advisory locks that serialise the creates of one tenant
+ * (the second is a hash of the tenant's name); distinct from any other lock the database takes.
+ */
+const TENANT_CREATE_LOCK = 0x4a4f4253;
 
 /** A job as created: queued, not yet published. */
 export interface NewJob {
   job_id: string;
+  tenant: string;
   script_name: string;
   script_sha256: string;
   script_bytes: number;
@@ -27,10 +34,12 @@ export interface NewJob {
   /** The creating request's span, the parent of every event about the job; absent: untraced. */
   traceparent?: string | null;
   tracestate?: string | null;
+  /** What the job may use; null: the runner's defaults (a gateway that predates per-job limits). */
+  resources?: JobResources | null;
 }
 
-/** Throws the database's unique violation when the idempotency key is taken. */
-export async function insertJob(db: SchedulerDb, job: NewJob): Promise<JobRow> {
+/** Throws the database's unique violation when the tenant's idempotency key is taken. */
+export async function insertJob(db: SchedulerDb | SchedulerTrx, job: NewJob): Promise<JobRow> {
   return db
     .insertInto("jobs")
     .values({
@@ -38,6 +47,7 @@ export async function insertJob(db: SchedulerDb, job: NewJob): Promise<JobRow> {
       requirements: jsonb(job.requirements),
       environment_vars: jsonb(job.environment_vars),
       tags: jsonb(job.tags),
+      resources: jsonbOrNull(job.resources ?? null),
       status: "queued",
       phase: "queued",
       updated_at: job.created_at,
@@ -50,11 +60,46 @@ export async function findJob(db: SchedulerDb | SchedulerTrx, jobId: string): Pr
   return db.selectFrom("jobs").selectAll().where("job_id", "=", jobId).executeTakeFirst();
 }
 
-export async function findJobByIdempotencyKey(db: SchedulerDb, key: string): Promise<JobRow | undefined> {
-  return db.selectFrom("jobs").selectAll().where("idempotency_key", "=", key).executeTakeFirst();
+/** The job holding the tenant's idempotency key, however old. */
+export async function findJobByIdempotencyKey(db: SchedulerDb | SchedulerTrx, tenant: string, key: string): Promise<JobRow | undefined> {
+  return db
+    .selectFrom("jobs")
+    .selectAll()
+    .where("tenant", "=", tenant)
+    .where("idempotency_key", "=", key)
+    .executeTakeFirst();
+}
+
+/** Frees an expired idempotency key for a new job; the old job keeps everything else. */
+export async function releaseIdempotencyKey(trx: SchedulerTrx, jobId: string): Promise<void> {
+  await trx.updateTable("jobs").set({ idempotency_key: null }).where("job_id", "=", jobId).execute();
+}
+
+/**
+ * Takes the tenant's create lock until the transaction ends: creates in one tenant queue
+ * behind each other (a count taken after it sees every job committed before), creates in
+ * different tenants do not (unless their names' hashes collide, which only serialises them).
+ */
+export async function lockTenantCreates(trx: SchedulerTrx, tenant: string): Promise<void> {
+  await sql`select pg_advisory_xact_lock(${TENANT_CREATE_LOCK}, hashtext(${tenant}))`.execute(trx);
+}
+
+/** The tenant's queued and running jobs. */
+export async function countLiveJobs(db: SchedulerDb | SchedulerTrx, tenant: string): Promise<number> {
+  const row = await db
+    .selectFrom("jobs")
+    .select((eb) => eb.fn.countAll<string>().as("n"))
+    .where("tenant", "=", tenant)
+    .where("status", "in", ["queued", "running"])
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
 }
 
 export interface ListFilter {
+  /** Whose list it is: a non-admin scope sees its own tenant's jobs only (domain/scope.ts's rule). */
+  scope: JobScope;
+  /** Only this tenant's jobs. */
+  tenant?: string | undefined;
   status?: JobStatus | undefined;
   experimentName?: string | undefined;
   /** Keyset: only jobs strictly older than this one in (created_at, job_id) order. */
@@ -65,6 +110,8 @@ export interface ListFilter {
 /** Jobs newest first; ties on created_at broken by job id, so paging never skips or repeats. */
 export async function listJobs(db: SchedulerDb, filter: ListFilter): Promise<JobRow[]> {
   let query = db.selectFrom("jobs").selectAll();
+  if (!filter.scope.admin) query = query.where("tenant", "=", filter.scope.tenant);
+  if (filter.tenant !== undefined) query = query.where("tenant", "=", filter.tenant);
   if (filter.status) query = query.where("status", "=", filter.status);
   if (filter.experimentName !== undefined) query = query.where("experiment_name", "=", filter.experimentName);
   if (filter.after) {

@@ -48,16 +48,17 @@ export interface NewLogLine {
 }
 
 /**
- * Appends lines at the end of the job's log, numbering them on from the job's line count.
- * The caller holds the job's lock, so the count it reads cannot move under it.
+ * Appends lines (at least one) at the end of the job's log, numbering them on from the job's
+ * line count, and returns the number of the first. The caller holds the job's lock, so the count it reads
+ * cannot move under it.
  */
 export async function appendLines(
   trx: SchedulerTrx,
   jobId: string,
   origin: { attempt: number; batch: number },
   lines: readonly NewLogLine[],
-): Promise<void> {
-  if (lines.length === 0) return;
+): Promise<number> {
+  if (lines.length === 0) throw new RangeError("appendLines needs at least one line");
   const counted = await trx
     .updateTable("jobs")
     .set((eb) => ({ log_lines: eb("log_lines", "+", lines.length) }))
@@ -82,6 +83,7 @@ export async function appendLines(
       )
       .execute();
   }
+  return first;
 }
 
 /** Every stored line's text, in order. Bounded by the per-job log limit. */

@@ -1,5 +1,5 @@
-import type { ColumnType, Generated, Insertable, Selectable, Transaction, Kysely } from "kysely";
-import type { JobPhase, JobStatus, LogLine } from "@asgard/contracts";
+import type { ColumnType, Generated, Selectable, Transaction, Kysely } from "kysely";
+import type { JobPhase, JobResources, JobStatus, LogLine } from "@asgard/contracts";
 import type { AttemptFault, AttemptOutcome, EarlyRegistration, ErrorType } from "../domain/state-machine.js";
 
 /** A timestamp column: Date both ways. */
@@ -8,6 +8,8 @@ type Timestamp = ColumnType<Date, Date, Date>;
 /** The `jobs` table: one row per training job, the system of record. */
 export interface JobsTable {
   job_id: string;
+  /** The tenant the job belongs to; set once, at creation (jobs from before tenants: `default`). */
+  tenant: ColumnType<string, string, never>;
   script_name: string;
   script_sha256: string;
   script_bytes: number;
@@ -60,6 +62,8 @@ export interface JobsTable {
   faults: ColumnType<AttemptFault[], AttemptFault[] | undefined, AttemptFault[]>;
   /** Stream sequence of the message the current attempt was claimed from; int8 reads as a string. */
   claimed_seq: ColumnType<string | null, never, number | null>;
+  /** What the job may use; null for jobs stored before per-job limits (the runner's defaults apply). */
+  resources: ColumnType<JobResources | null, JobResources | null | undefined, never>;
 }
 
 /** `job_logs`: the stored output, one row per line, numbered from 0 per job. */
@@ -89,7 +93,6 @@ export interface SchedulerSchema {
 }
 
 export type JobRow = Selectable<JobsTable>;
-export type NewJobRow = Insertable<JobsTable>;
 export type LogLineRow = Selectable<JobLogsTable>;
 
 /** The job database, or a transaction on it. */

@@ -20,7 +20,9 @@ describe("planBatch", () => {
     expect(later).toEqual({ keep: [], marker: false, account: { bytes: 20, truncated: true } });
   });
   it("names the bound in the marker", () => {
-    expect(truncationMarker(1_048_576)).toBe("[log truncated: output beyond 1048576 bytes is not kept]");
+    expect(truncationMarker(1_048_576)).toBe(
+      "[asgard] output truncated: the job's output reached its cap of 1048576 bytes (MAX_LOG_BYTES); the rest is not kept",
+    );
   });
 });
 

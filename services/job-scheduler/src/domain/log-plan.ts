@@ -20,9 +20,9 @@ export interface BatchPlan {
 /** Bytes a line counts for: its UTF-8 text and the newline that joins it to the next. */
 export const lineBytes = (text: string): number => Buffer.byteLength(text, "utf8") + 1;
 
-/** The system line stored once where a job's output stops being kept. */
+/** The system line stored once where a job's output stops being kept; names the cap and its setting. */
 export const truncationMarker = (maxBytes: number): string =>
-  `[log truncated: output beyond ${maxBytes} bytes is not kept]`;
+  `[asgard] output truncated: the job's output reached its cap of ${maxBytes} bytes (MAX_LOG_BYTES); the rest is not kept`;
 
 /** The system line stored when an attempt ended but some of its log batches never came. */
 export const missingLogsMarker = (attempt: number): string => `[some log lines of attempt ${attempt} never arrived]`;

@@ -7,6 +7,7 @@ function row(overrides: Partial<JobRow> = {}): JobRow {
   const created = new Date("2026-01-01T10:00:00.000Z");
   return {
     job_id: "job-1",
+    tenant: "team-a",
     script_name: "train.py",
     script_sha256: "a".repeat(64),
     script_bytes: 12,
@@ -17,6 +18,7 @@ function row(overrides: Partial<JobRow> = {}): JobRow {
     attempt: 1,
     faults: [],
     claimed_seq: null,
+    resources: null,
     runner_id: "r1",
     requirements: ["numpy"],
     environment_vars: { TOKEN: "secret-value" },
@@ -69,6 +71,7 @@ describe("mapper", () => {
       duration_seconds: null,
       started_at: "2026-01-01T10:00:01.000Z",
       logs_truncated: false,
+      tenant: "team-a",
     });
     expect(JSON.stringify(job)).not.toContain("secret-value");
   });
@@ -96,7 +99,7 @@ describe("mapper", () => {
     });
     const event = toTrainingSubmitted(row());
     expect(TrainingSubmittedSchema.parse(event)).toEqual(event);
-    expect(event).toMatchObject({ event_id: "job-1", job_id: "job-1", script_sha256: "a".repeat(64), timeout_seconds: 300 });
+    expect(event).toMatchObject({ event_id: "job-1", job_id: "job-1", tenant: "team-a", script_sha256: "a".repeat(64), timeout_seconds: 300 });
     expect(JSON.stringify(event)).not.toContain("secret-value");
   });
 });

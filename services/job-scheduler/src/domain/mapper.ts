@@ -40,6 +40,8 @@ export function toJobSummary(row: JobRow): JobSummary {
     tags: row.tags,
     timeout: row.timeout_seconds,
     logs_truncated: row.logs_truncated,
+    tenant: row.tenant,
+    ...(row.resources !== null ? { resources: row.resources } : {}),
   };
 }
 
@@ -59,6 +61,7 @@ export function toTrainingSubmitted(row: JobRow): TrainingSubmitted {
     event_id: row.job_id,
     schema_version: EVENTS.trainingSubmitted.schemaVersion,
     occurred_at: row.created_at.toISOString(),
+    tenant: row.tenant,
     job_id: row.job_id,
     experiment_name: row.experiment_name,
     model_name: row.model_name,

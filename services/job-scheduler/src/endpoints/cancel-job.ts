@@ -1,6 +1,7 @@
 import { BusError, type RpcHandler } from "@asgard/bus";
 import { jobCancelSubject, SIGNALS, type RPC } from "@asgard/contracts";
 import { updateJob } from "../db/jobs.js";
+import { canSee } from "../domain/scope.js";
 import { cancelDecision } from "../domain/state-machine.js";
 import { finishJob, inJobTx } from "../transitions.js";
 import { tracedContext, type SchedulerContext } from "../context.js";
@@ -8,7 +9,7 @@ import { jobNotFound } from "./errors.js";
 import { jobView } from "./job-view.js";
 
 /**
- * Queued: cancelled at once (a runner that later pulls it is refused at claim). Running: marked
+ * Only the caller's own tenant's jobs (any, for an admin). Queued: cancelled at once (a runner that later pulls it is refused at claim). Running: marked
  * and the runner holding it is told; its run.completed (cancelled) ends the job.
  */
 export function cancelJobHandler(base: SchedulerContext): RpcHandler<typeof RPC.cancelJob> {
@@ -16,7 +17,7 @@ export function cancelJobHandler(base: SchedulerContext): RpcHandler<typeof RPC.
     const ctx = tracedContext(base, rpc.headers);
     const row = await inJobTx(ctx, req.job_id, async (tx) => {
       const job = tx.job;
-      if (!job) throw jobNotFound(req.job_id);
+      if (!job || !canSee(req.scope, job)) throw jobNotFound(req.job_id);
       const decision = cancelDecision(job);
       switch (decision.kind) {
         case "refuse":

@@ -71,6 +71,7 @@ export function claimJobHandler(base: SchedulerContext): RpcHandler<typeof RPC.c
       return {
         granted: true as const,
         job_id: job.job_id,
+        tenant: job.tenant,
         attempt,
         script_name: job.script_name,
         script_b64: Buffer.from(script, "utf8").toString("base64"),
@@ -81,6 +82,7 @@ export function claimJobHandler(base: SchedulerContext): RpcHandler<typeof RPC.c
         tags: job.tags,
         timeout_seconds: job.timeout_seconds,
         previous_run_id: job.run_id,
+        ...(job.resources !== null ? { resources: job.resources } : {}),
       };
     });
   };

@@ -4,12 +4,14 @@ import { join } from "node:path";
 import { inject } from "vitest";
 import { connectBus, type Bus, type ConsumedMessage, type Consumption } from "@asgard/bus";
 import {
+  DEFAULT_TENANT,
   CONSUMERS,
   EVENTS,
   jobLogSubject,
   RPC,
   SIGNALS,
   type JobLog,
+  type JobScope,
   type RpcRequest,
   type RunCompleted,
   type TrainingSubmitted,
@@ -18,7 +20,7 @@ import { migrateToLatest, openDatabase, type Database } from "@asgard/db";
 import { startNatsServer, type NatsServer } from "@asgard/infra";
 import { createFsBlobStore, type BlobStore } from "@asgard/storage";
 import { createLogger, Registry } from "@asgard/telemetry";
-import { createScratchDatabase } from "../../../../test/harness/postgres.js";
+import { createScratchDatabase } from "@asgard/test-support";
 import { migrations } from "../../src/migrations/index.js";
 import { createScheduler, type Scheduler } from "../../src/scheduler.js";
 import type { SchedulerConfig } from "../../src/config.js";
@@ -94,6 +96,8 @@ export async function startTestEnv(
   engine: Engine,
   config: Partial<SchedulerConfig> = {},
   blobStore?: BlobStore,
+  /** Runs on the fresh database and blob store before the migrations bring it to the latest schema. */
+  beforeMigrations?: (database: Database<unknown>, blobs: BlobStore) => Promise<void>,
 ): Promise<TestEnv> {
   const dir = await mkdtemp(join(infra.workDir, "scheduler-"));
   // Catalog subjects and streams are fixed names: each suite needs a NATS of its own.
@@ -101,8 +105,9 @@ export async function startTestEnv(
   const nats = await startNatsServer({ storeDir });
   const bus = await connectBus({ servers: nats.url, name: "scheduler-test", logger });
   const { database, dispose: disposeDb } = await engine.open();
-  await migrateToLatest(database.db, migrations);
   const blobs = blobStore ?? createFsBlobStore({ root: join(dir, "blobs") });
+  await beforeMigrations?.(database, blobs);
+  await migrateToLatest(database.db, migrations);
   const make = (cfg: Partial<SchedulerConfig>) => {
     const metrics = new Registry();
     return { metrics, scheduler: createScheduler({ bus, database, blobs, logger, metrics, config: { ...TEST_CONFIG, ...cfg } }) };
@@ -145,9 +150,16 @@ export const rand = (): string => randomBytes(4).toString("hex");
 
 export const b64 = (text: string): string => Buffer.from(text, "utf8").toString("base64");
 
+/** The scope the gateway sends in local mode: the default tenant, with admin's reach. */
+export const LOCAL_SCOPE: JobScope = { tenant: DEFAULT_TENANT, admin: true };
+
+/** The scope of a non-admin key of `tenant`. */
+export const memberOf = (tenant: string): JobScope => ({ tenant, admin: false });
+
 /** A valid create request; `overrides` on top. */
 export function createRequest(overrides: Partial<RpcRequest<typeof RPC.createJob>> = {}): RpcRequest<typeof RPC.createJob> {
   return {
+    scope: LOCAL_SCOPE,
     script_name: "train.py",
     script_b64: b64(`print("hello ${rand()}")\n`),
     experiment_name: `exp-${rand()}`,
@@ -166,7 +178,7 @@ export async function createJob(bus: Bus, overrides: Partial<RpcRequest<typeof R
   return (await bus.request(RPC.createJob, createRequest(overrides))).job;
 }
 
-export const getJob = (bus: Bus, jobId: string) => bus.request(RPC.getJob, { job_id: jobId });
+export const getJob = (bus: Bus, jobId: string) => bus.request(RPC.getJob, { job_id: jobId, scope: LOCAL_SCOPE });
 
 export async function claim(bus: Bus, jobId: string, runnerId = "runner-a", delivery = 1, seq?: number) {
   return bus.request(RPC.claimJob, { job_id: jobId, runner_id: runnerId, delivery, ...(seq !== undefined ? { seq } : {}) });
@@ -179,7 +191,7 @@ export async function claimGranted(bus: Bus, jobId: string, runnerId = "runner-a
   return answer.attempt;
 }
 
-const envelope = () => ({ event_id: randomUUID(), schema_version: 1, occurred_at: new Date().toISOString() });
+const envelope = () => ({ event_id: randomUUID(), schema_version: 1, occurred_at: new Date().toISOString(), tenant: DEFAULT_TENANT });
 
 export async function publishLog(
   bus: Bus,
@@ -290,5 +302,5 @@ export async function collectSubmitted(bus: Bus): Promise<SubmittedCollector> {
 
 /** A list request as the gateway forwards its parsed query (absent parameters are undefined). */
 export function listQuery(query: Partial<RpcRequest<typeof RPC.listJobs>> = {}): RpcRequest<typeof RPC.listJobs> {
-  return { status: undefined, experiment_name: undefined, page_token: undefined, limit: 50, ...query };
+  return { scope: LOCAL_SCOPE, status: undefined, experiment_name: undefined, tenant: undefined, page_token: undefined, limit: 50, ...query };
 }
