@@ -5,15 +5,11 @@ import {
   natsPermissions,
   natsStreamOwners,
   NATS_USERS,
-  PLATFORM_ACCOUNT,
-  publicEventSubjects,
-  READER_ACCOUNT,
   READER_USER,
   SERVICE_ROLES,
   type NatsRole,
   type ServiceUser,
 } from "./nats-permissions.js";
-import { renderNatsAccounts } from "./nats-server-config.js";
 import { subjectMatches } from "./subjects.js";
 
 const roles = Object.values(SERVICE_ROLES) as NatsRole[];
@@ -116,20 +112,5 @@ describe("the NATS permission map", () => {
     expect(allows(subscribe.allow, "$JS.API.INFO")).toBe(false);
     // An empty allow-list would allow everything: the deny of `>` is what forbids.
     expect(publish).toEqual({ allow: [], deny: [">"] });
-  });
-
-  it("renders the services into the platform's account with JetStream, the reader into its own importing the public events", () => {
-    const conf = renderNatsAccounts((u) => ({ env: `PW_${u.length}` }));
-    const [platform, reader] = conf.split(`  ${READER_ACCOUNT}: {`) as [string, string];
-    expect(platform).toContain(`  ${PLATFORM_ACCOUNT}: {\n    jetstream: enabled`);
-    expect(reader).not.toContain("jetstream");
-    for (const user of NATS_USERS) expect(user === READER_USER ? reader : platform).toContain(`user: "${user}"`);
-    for (const subject of publicEventSubjects()) {
-      expect(platform).toContain(`{ stream: "${subject}", accounts: ["${READER_ACCOUNT}"] }`);
-      expect(reader).toContain(`{ stream: { account: "${PLATFORM_ACCOUNT}", subject: "${subject}" } }`);
-    }
-    expect(platform).not.toMatch(/service:/);
-    expect(conf).not.toContain("no_auth_user");
-    expect(conf).not.toContain("authorization");
   });
 });

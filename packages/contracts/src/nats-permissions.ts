@@ -57,6 +57,24 @@ const role = (r: Partial<NatsRole> & { description: string }): NatsRole => ({
   ...r,
 });
 
+// The endpoints behind the gateway's HTTP API, each group served by one service: the gateway
+// calls every group, so a route added to a group is both served and callable.
+/** Jobs (the job scheduler). */
+const JOB_API: readonly RpcDef[] = [RPC.createJob, RPC.getJob, RPC.listJobs, RPC.cancelJob, RPC.getJobScript, RPC.getJobLogs];
+/** Models, aliases, versions and runs (the registry). */
+const REGISTRY_API: readonly RpcDef[] = [
+  RPC.registerModel,
+  RPC.listModels,
+  RPC.getModel,
+  RPC.setModelAlias,
+  RPC.deleteModelAlias,
+  RPC.getRun,
+  RPC.listModelVersions,
+  RPC.getModelSignature,
+];
+/** Predictions (inference). */
+const PREDICTION_API: readonly RpcDef[] = [RPC.predict, RPC.invokeModel];
+
 /** The platform's services, by NATS user name (the service's name). */
 export const SERVICE_ROLES = {
   gateway: role({
@@ -64,24 +82,7 @@ export const SERVICE_ROLES = {
     declares: [STREAMS.audit],
     publishes: Object.values(AUDIT_EVENTS),
     subscribesSignals: [SIGNALS.jobLogStored],
-    calls: [
-      RPC.createJob,
-      RPC.getJob,
-      RPC.listJobs,
-      RPC.cancelJob,
-      RPC.getJobScript,
-      RPC.getJobLogs,
-      RPC.registerModel,
-      RPC.listModels,
-      RPC.getModel,
-      RPC.setModelAlias,
-      RPC.deleteModelAlias,
-      RPC.getRun,
-      RPC.listModelVersions,
-      RPC.getModelSignature,
-      RPC.predict,
-      RPC.invokeModel,
-    ],
+    calls: [...JOB_API, ...REGISTRY_API, ...PREDICTION_API],
     buckets: [KV.apiKeys, KV.rateCounts],
     readsBuckets: [KV.status],
   }),
@@ -93,17 +94,7 @@ export const SERVICE_ROLES = {
     consumes: [CONSUMERS.schedulerLogs, CONSUMERS.schedulerRuns, CONSUMERS.schedulerRegistrations],
     publishesSignals: [SIGNALS.jobCancel, SIGNALS.jobLogStored],
     subscribesSignals: [SIGNALS.runnerHeartbeat],
-    serves: [
-      RPC.databaseHealth,
-      RPC.createJob,
-      RPC.getJob,
-      RPC.listJobs,
-      RPC.cancelJob,
-      RPC.getJobScript,
-      RPC.getJobLogs,
-      RPC.claimJob,
-      RPC.reportProgress,
-    ],
+    serves: [RPC.databaseHealth, ...JOB_API, RPC.claimJob, RPC.reportProgress],
   }),
   "python-runner": role({
     description: "Runs training jobs: pulls the queue, claims jobs, publishes their logs and outcomes.",
@@ -122,16 +113,7 @@ export const SERVICE_ROLES = {
     consumes: [CONSUMERS.registryRuns],
     publishesSignals: [SIGNALS.registryModelChanged],
     subscribesSignals: [SIGNALS.registryModelChanged],
-    serves: [
-      RPC.registerModel,
-      RPC.listModels,
-      RPC.getModel,
-      RPC.setModelAlias,
-      RPC.deleteModelAlias,
-      RPC.getRun,
-      RPC.listModelVersions,
-      RPC.getModelSignature,
-    ],
+    serves: REGISTRY_API,
     buckets: [KV.registryWatcher],
   }),
   inference: role({
@@ -140,7 +122,7 @@ export const SERVICE_ROLES = {
     consumes: [CONSUMERS.inferenceModels],
     publishesSignals: [SIGNALS.inferenceModelChanged],
     subscribesSignals: [SIGNALS.inferenceModelChanged],
-    serves: [RPC.predict, RPC.invokeModel, RPC.inferenceHealth],
+    serves: [...PREDICTION_API, RPC.inferenceHealth],
   }),
   status: role({
     description: "Probes the platform and writes the status snapshot.",
