@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { MlflowNotFoundError, MlflowValidationError } from "./errors.js";
 import type { CallOptions, Transport } from "./transport.js";
-import { ArtifactFileSchema, LoggedModelSchema, PageTokenSchema, RunSchema, recordToTags, type LoggedModel } from "./types.js";
+import { ArtifactFileSchema, LoggedModelSchema, PageTokenSchema, RunSchema, experimentSearchBody, recordToTags, type ExperimentSearchQuery, type LoggedModel } from "./types.js";
 
 const API = "/api/2.0/mlflow/logged-models";
 
@@ -15,8 +15,7 @@ export interface CreateLoggedModelInput {
   tags?: Record<string, string>;
 }
 
-export interface SearchLoggedModelsQuery {
-  experimentIds: string[];
+export interface SearchLoggedModelsQuery extends ExperimentSearchQuery {
   /**
    * MLflow filter over attributes, params, metrics and tags, ANDed, e.g.
    * `source_run_id = '<run id>' AND name = 'model'` (string values in single quotes).
@@ -24,7 +23,6 @@ export interface SearchLoggedModelsQuery {
   filter?: string;
   /** Page size; MLflow's default is 100. */
   maxResults?: number;
-  pageToken?: string;
   orderBy?: { fieldName: string; ascending?: boolean }[];
 }
 
@@ -85,10 +83,7 @@ export function loggedModelsApi(t: Transport): LoggedModelsApi {
         method: "POST",
         path: `${API}/search`,
         json: {
-          experiment_ids: q.experimentIds,
-          filter: q.filter,
-          max_results: q.maxResults,
-          page_token: q.pageToken,
+          ...experimentSearchBody(q),
           order_by: q.orderBy?.map((ob) => ({ field_name: ob.fieldName, ascending: ob.ascending ?? true })),
         },
       },

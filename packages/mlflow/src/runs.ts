@@ -2,7 +2,7 @@ import { z } from "zod";
 import { MlflowError } from "./errors.js";
 import type { ViewType } from "./experiments.js";
 import type { CallOptions, Transport } from "./transport.js";
-import { MetricSchema, PageTokenSchema, RunInfoSchema, RunSchema, metricValueToJson, recordToTags, type Metric, type Run, type RunInfo } from "./types.js";
+import { MetricSchema, PageTokenSchema, RunInfoSchema, RunSchema, experimentSearchBody, metricValueToJson, recordToTags, type ExperimentSearchQuery, type Metric, type Run, type RunInfo } from "./types.js";
 
 const API = "/api/2.0/mlflow/runs";
 
@@ -40,15 +40,13 @@ export interface LogBatchInput {
   tags?: Record<string, string>;
 }
 
-export interface SearchRunsQuery {
-  experimentIds: string[];
+export interface SearchRunsQuery extends ExperimentSearchQuery {
   /** e.g. `metrics.acc > 0.9 and tags.job = 'x'`. */
   filter?: string;
   viewType?: ViewType;
   /** Page size; MLflow's limit is 50 000. */
   maxResults?: number;
   orderBy?: string[];
-  pageToken?: string;
 }
 
 export interface RunsApi {
@@ -152,12 +150,10 @@ export function runsApi(t: Transport): RunsApi {
           method: "POST",
           path: `${API}/search`,
           json: {
-            experiment_ids: q.experimentIds,
-            filter: q.filter,
+            ...experimentSearchBody(q),
             run_view_type: q.viewType ?? "ACTIVE_ONLY",
             max_results: q.maxResults ?? 1000,
             order_by: q.orderBy,
-            page_token: q.pageToken,
           },
         },
         SearchResponse,

@@ -186,6 +186,21 @@ export function recordToTags(record: Record<string, string> | undefined): { key:
   return Object.entries(record ?? {}).map(([key, value]) => ({ key, value }));
 }
 
+/** What the searches within experiments (runs, logged models) take alike. */
+export interface ExperimentSearchQuery {
+  experimentIds: string[];
+  /** MLflow filter syntax; each search says what it filters over. */
+  filter?: string;
+  /** Page size. */
+  maxResults?: number;
+  pageToken?: string;
+}
+
+/** Those fields in the request body's form; each search adds its own (ordering, view). */
+export function experimentSearchBody(q: ExperimentSearchQuery): Record<string, unknown> {
+  return { experiment_ids: q.experimentIds, filter: q.filter, max_results: q.maxResults, page_token: q.pageToken };
+}
+
 /** `next_page_token` as MLflow sends it: absent or "" on the last page. */
 export const PageTokenSchema = z
   .string()
