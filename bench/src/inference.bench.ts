@@ -5,13 +5,13 @@ import { createServer, type Socket } from "node:net";
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { request } from "undici";
-import { spawnManaged, startMlflowServer, startNatsServer, type ManagedProcess } from "@asgard/infra";
+import { spawnManaged, type ManagedProcess } from "@asgard/infra";
 import { ensureUv, pythonExecutable, run as runCommand } from "@asgard/tools";
 import { createMlflowClient, type MlflowClient } from "@asgard/mlflow";
 import { createPyEnvManager, type EnvLease, type PyEnvManager } from "@asgard/pyenv";
 import { FROM_SOURCES } from "@asgard/test-support";
 import { LOAD_GENERATOR, load, type LoadResult } from "./load.js";
-import { freePort, startService, waitFor } from "./platform.js";
+import { freePort, startNatsAndMlflow, startService, waitFor } from "./platform.js";
 import { writeResult } from "./results.js";
 import { percentile, repeat, round, spreadOf } from "./spread.js";
 
@@ -85,14 +85,7 @@ export async function run(): Promise<void> {
   const stops: Array<() => Promise<void>> = [];
   const loadBefore = os.loadavg();
   try {
-    const nats = await startNatsServer({ storeDir: join(dir, "nats") });
-    stops.push(() => nats.stop());
-    const mlflowServer = await startMlflowServer({
-      backendStoreUri: `sqlite:///${join(dir, "mlflow", "mlflow.db")}`,
-      artifactsDestination: join(dir, "mlflow", "artifacts"),
-      logFile: join(dir, "mlflow.log"),
-    });
-    stops.push(() => mlflowServer.stop());
+    const { nats, mlflow: mlflowServer } = await startNatsAndMlflow(dir, stops);
     const mlflow = createMlflowClient({ baseUrl: mlflowServer.url, timeoutMs: 60_000 });
     stops.push(() => mlflow.close());
     const mlflowVersion = await mlflow.version();

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { freePort, spawnManaged, type ManagedProcess } from "@asgard/infra";
+import { freePort, spawnManaged, startMlflowServer, startNatsServer, type ManagedProcess, type MlflowServer, type MlflowServerOptions, type NatsServer } from "@asgard/infra";
 import { FROM_SOURCES } from "@asgard/test-support";
 
 /** Starts one service's real `main.ts` as its own process, as `npm start` does. */
@@ -29,6 +29,24 @@ export async function waitFor(url: string, check: (res: Response) => Promise<boo
 
 export { freePort };
 
+/** MLflow in a scratch directory: a SQLite store and local artifacts, its log beside them. */
+export function scratchMlflowOptions(dir: string): MlflowServerOptions {
+  return {
+    backendStoreUri: `sqlite:///${join(dir, "mlflow", "mlflow.db")}`,
+    artifactsDestination: join(dir, "mlflow", "artifacts"),
+    logFile: join(dir, "mlflow.log"),
+  };
+}
+
+/** nats-server and MLflow in a scratch directory; pushes their stops onto `stops` (run in reverse). */
+export async function startNatsAndMlflow(dir: string, stops: Array<() => Promise<void>>): Promise<{ nats: NatsServer; mlflow: MlflowServer }> {
+  const nats = await startNatsServer({ storeDir: join(dir, "nats") });
+  stops.push(() => nats.stop());
+  const mlflow = await startMlflowServer(scratchMlflowOptions(dir));
+  stops.push(() => mlflow.stop());
+  return { nats, mlflow };
+}
+
 /** nats + MLflow + the named services as processes, in a scratch directory; for benchmarks. */
 export interface BenchPlatform {
   api: string;
@@ -47,17 +65,9 @@ export async function startBenchPlatform(options: {
 }): Promise<BenchPlatform> {
   const { mkdtemp, rm } = await import("node:fs/promises");
   const { tmpdir } = await import("node:os");
-  const { startMlflowServer, startNatsServer } = await import("@asgard/infra");
   const dir = await mkdtemp(join(tmpdir(), "asgard-bench-"));
   const stops: Array<() => Promise<void>> = [];
-  const nats = await startNatsServer({ storeDir: join(dir, "nats") });
-  stops.push(() => nats.stop());
-  const mlflow = await startMlflowServer({
-    backendStoreUri: `sqlite:///${join(dir, "mlflow", "mlflow.db")}`,
-    artifactsDestination: join(dir, "mlflow", "artifacts"),
-    logFile: join(dir, "mlflow.log"),
-  });
-  stops.push(() => mlflow.stop());
+  const { nats, mlflow } = await startNatsAndMlflow(dir, stops);
   const port = await freePort();
   const env: Record<string, string> = {
     NATS_URL: nats.url,

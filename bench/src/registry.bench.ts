@@ -1,11 +1,11 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startMlflowServer, startNatsServer, spawnManaged } from "@asgard/infra";
+import { spawnManaged } from "@asgard/infra";
 import { createMlflowClient, type MlflowClient } from "@asgard/mlflow";
 import { FROM_SOURCES } from "@asgard/test-support";
 import { LOAD_GENERATOR, load, type LoadResult } from "./load.js";
-import { freePort, startService, waitFor } from "./platform.js";
+import { freePort, startNatsAndMlflow, startService, waitFor } from "./platform.js";
 import { writeResult } from "./results.js";
 import { round, spreadOf } from "./spread.js";
 
@@ -65,14 +65,7 @@ export async function run(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), "asgard-bench-registry-"));
   const stops: Array<() => Promise<void>> = [];
   try {
-    const nats = await startNatsServer({ storeDir: join(dir, "nats") });
-    stops.push(() => nats.stop());
-    const mlflow = await startMlflowServer({
-      backendStoreUri: `sqlite:///${join(dir, "mlflow", "mlflow.db")}`,
-      artifactsDestination: join(dir, "mlflow", "artifacts"),
-      logFile: join(dir, "mlflow.log"),
-    });
-    stops.push(() => mlflow.stop());
+    const { nats, mlflow } = await startNatsAndMlflow(dir, stops);
     const client = createMlflowClient({ baseUrl: mlflow.url, timeoutMs: 30_000 });
     const mlflowVersion = await client.version();
     const filledAt = Date.now();

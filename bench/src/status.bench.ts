@@ -5,7 +5,7 @@ import { startMlflowServer, startNatsServer, spawnManaged } from "@asgard/infra"
 import { createMlflowClient } from "@asgard/mlflow";
 import { FROM_SOURCES } from "@asgard/test-support";
 import { LOAD_GENERATOR, load, type LoadResult } from "./load.js";
-import { freePort, startService, waitFor } from "./platform.js";
+import { freePort, scratchMlflowOptions, startService, waitFor } from "./platform.js";
 import { writeResult } from "./results.js";
 import { round, spread, spreadOf } from "./spread.js";
 
@@ -28,11 +28,7 @@ export async function run(): Promise<void> {
   try {
     const nats = await startNatsServer({ storeDir: join(dir, "nats") });
     stops.push(() => nats.stop());
-    const mlflowOptions = {
-      backendStoreUri: `sqlite:///${join(dir, "mlflow", "mlflow.db")}`,
-      artifactsDestination: join(dir, "mlflow", "artifacts"),
-      logFile: join(dir, "mlflow.log"),
-    };
+    const mlflowOptions = scratchMlflowOptions(dir);
     let mlflow = await startMlflowServer(mlflowOptions);
     stops.push(() => mlflow.stop());
     const client = createMlflowClient({ baseUrl: mlflow.url });
