@@ -3,8 +3,8 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { call, callJson } from "./http.js";
-import { startBenchPlatform, type JobView } from "./platform.js";
-import { RAY_TERMINAL, rayJob, startRayHead, submitRayJob, submitRayJobWhenReady, uploadWorkingDir, waitForRaySuccess, type RayHead } from "./ray.js";
+import type { JobView } from "./platform.js";
+import { RAY_TERMINAL, rayJob, submitRayJob, submitRayJobWhenReady, uploadWorkingDir, waitForRaySuccess, withPlatformAndRay, type RayHead } from "./ray.js";
 import { writeResult } from "./results.js";
 import { percentile, repeat, round, spreadOf } from "./spread.js";
 
@@ -127,18 +127,11 @@ async function warmUp(side: Side): Promise<void> {
   }
 }
 
-export async function run(): Promise<void> {
-  const platform = await startBenchPlatform({
-    services: ["job-scheduler", "registry", "gateway", "python-runner"],
-    databaseUrl: process.env.DATABASE_URL ?? null,
-  });
-  let ray: RayHead | null = null;
-  try {
-    ray = await startRayHead({ dir: platform.dir, numCpus: RAY_CPUS });
-    const workingDir = await uploadWorkingDir(ray, join(platform.dir, "ray-job"), { "job.py": SCRIPT });
+export function run(): Promise<void> {
+  return withPlatformAndRay(RAY_CPUS, async (platform, head) => {
+    const workingDir = await uploadWorkingDir(head, join(platform.dir, "ray-job"), { "job.py": SCRIPT });
     const ours = ourSide(platform.api);
-    const theirs = raySide(ray, workingDir);
-    const head = ray;
+    const theirs = raySide(head, workingDir);
     // The first warm-up job builds each side's environment; Ray's first one also waits for its job agent to come up.
     await waitForRaySuccess(head, await submitRayJobWhenReady(head, rayJobSpec(workingDir)));
     await warmUp(ours);
@@ -202,8 +195,5 @@ export async function run(): Promise<void> {
     console.log(
       `jobs-vs-ray: ours ${oursFigures.jobs_per_minute.median} jobs/min, Ray ${rayFigures.jobs_per_minute.median} jobs/min -> ${file}`,
     );
-  } finally {
-    await ray?.stop();
-    await platform.stop();
-  }
+  });
 }

@@ -5,8 +5,8 @@ import { spawnManaged } from "@asgard/infra";
 import { ensureRayVenv } from "@asgard/tools";
 import { request } from "undici";
 import { call } from "./http.js";
-import { startBenchPlatform, type JobView } from "./platform.js";
-import { startRayHead, submitRayJob, submitRayJobWhenReady, uploadWorkingDir, waitForRaySuccess, type RayHead } from "./ray.js";
+import type { JobView } from "./platform.js";
+import { submitRayJob, submitRayJobWhenReady, uploadWorkingDir, waitForRaySuccess, withPlatformAndRay, type RayHead } from "./ray.js";
 import { writeResult } from "./results.js";
 import { percentile, repeat, round, spreadOf, type Spread } from "./spread.js";
 
@@ -193,16 +193,9 @@ async function measureRay(head: RayHead, workingDir: string): Promise<RunFigures
   return summarise(samples, "Ray");
 }
 
-export async function run(): Promise<void> {
-  const platform = await startBenchPlatform({
-    services: ["job-scheduler", "registry", "gateway", "python-runner"],
-    databaseUrl: process.env.DATABASE_URL ?? null,
-  });
-  let ray: RayHead | null = null;
-  try {
-    ray = await startRayHead({ dir: platform.dir, numCpus: 2 });
-    const head = ray;
-    const workingDir = await uploadWorkingDir(ray, join(platform.dir, "ray-ticker"), { "ticker.py": SCRIPT });
+export function run(): Promise<void> {
+  return withPlatformAndRay(2, async (platform, head) => {
+    const workingDir = await uploadWorkingDir(head, join(platform.dir, "ray-ticker"), { "ticker.py": SCRIPT });
     // Warm-up: our first job builds and caches its environment; Ray's waits for its job agent.
     const warm = await call(
       "POST",
@@ -276,8 +269,5 @@ export async function run(): Promise<void> {
       per_run: runs,
     });
     console.log(`log-latency: ours p99 ${worst.ours.median} ms (${worst.load}), Ray ${worst.ray.median} ms -> ${file}`);
-  } finally {
-    await ray?.stop();
-    await platform.stop();
-  }
+  });
 }

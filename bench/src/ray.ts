@@ -5,6 +5,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { freePort, spawnManaged, waitUntilReady, type ManagedProcess } from "@asgard/infra";
 import { ensureRayVenv, run } from "@asgard/tools";
 import { call } from "./http.js";
+import { startBenchPlatform, type BenchPlatform } from "./platform.js";
 
 /**
  * A single-node Ray head for the benchmarks that compare us with Ray Jobs: every port on
@@ -16,6 +17,26 @@ export interface RayHead {
   dashboardUrl: string;
   version: string;
   stop(): Promise<void>;
+}
+
+/**
+ * Our job stack as `npm start` runs it (job-scheduler, registry, gateway, one python-runner;
+ * PostgreSQL when DATABASE_URL is set) and a Ray head with `numCpus` beside it, both up for
+ * the whole of `work` and stopped after it.
+ */
+export async function withPlatformAndRay<T>(numCpus: number, work: (platform: BenchPlatform, head: RayHead) => Promise<T>): Promise<T> {
+  const platform = await startBenchPlatform({
+    services: ["job-scheduler", "registry", "gateway", "python-runner"],
+    databaseUrl: process.env.DATABASE_URL ?? null,
+  });
+  let head: RayHead | null = null;
+  try {
+    head = await startRayHead({ dir: platform.dir, numCpus });
+    return await work(platform, head);
+  } finally {
+    await head?.stop();
+    await platform.stop();
+  }
 }
 
 /** Ray terminal job statuses (`ray.job_submission.JobStatus`). */
