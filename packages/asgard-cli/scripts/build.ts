@@ -1,5 +1,5 @@
-// Bundles the CLI into one file with commander inside (no workspace or server code), lays out
-// an installable package in dist/package, and with --pack packs it with npm:
+// Bundles the CLI into one file with commander and the workspace modules it uses inside (no
+// server code), lays out an installable package in dist/package, and with --pack packs it with npm:
 //   tsx scripts/build.ts [--pack] [--out DIR]
 // The tarball's path is the last line printed.
 import { execFileSync } from "node:child_process";
@@ -24,6 +24,8 @@ await build({
   platform: "node",
   target: "node20.18",
   format: "esm",
+  // The workspace modules the CLI imports are bundled from their sources (no build of theirs needed).
+  conditions: ["@asgard/source"],
   // commander is CommonJS: its require() calls of Node built-ins need a real require in an ES module.
   banner: { js: '#!/usr/bin/env node\nimport { createRequire as __asgardRequire } from "node:module";\nconst require = __asgardRequire(import.meta.url);' },
   define: { ASGARD_CLI_VERSION: JSON.stringify(pkg.version) },

@@ -1,8 +1,8 @@
 import type { Job, JobPhase, LogEndEvent, LogLine, LogLinesEvent } from "@asgard/contracts";
+import { readSse } from "@asgard/contracts/sse";
 import type { AsgardClient } from "./client.js";
 import { ApiError, EXIT } from "./errors.js";
 import { colours, formatDuration, type Io } from "./output.js";
-import { readSse } from "./sse.js";
 
 /** How Ctrl-C reaches the follower; `process` in the CLI, a fake in tests. */
 export interface Interrupts {

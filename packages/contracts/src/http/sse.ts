@@ -1,3 +1,9 @@
+/*
+ * The client side of the API's event streams (the job log stream, `LOG_SSE_EVENTS`), shared by
+ * the CLI and the web console. Both bundle it: it imports nothing and uses only what browsers
+ * and Node have alike (streams, TextDecoder), and reads only the body its caller opened.
+ */
+
 /** One Server-Sent Event. */
 export interface SseEvent {
   event: string;
