@@ -1,5 +1,6 @@
 import type { Job, JobPhase, LogEndEvent, LogLine, LogLinesEvent } from "@asgard/contracts";
 import { readSse } from "@asgard/contracts/sse";
+import { backoffDelayMs, sleep, type BackoffPolicy } from "@asgard/retry";
 import type { AsgardClient } from "./client.js";
 import { ApiError, EXIT } from "./errors.js";
 import { colours, formatDuration, type Io } from "./output.js";
@@ -32,6 +33,8 @@ const PHASE_LABELS: Record<JobPhase, string> = {
 
 /** Attempts to reopen a dropped log stream before giving up. */
 const MAX_RECONNECTS = 10;
+/** The wait before reopening the stream: 0.5 s after a clean close, doubling per failure in a row up to 5 s. */
+const RECONNECT_BACKOFF: BackoffPolicy = { initialMs: 500, maxMs: 5_000 };
 
 /**
  * Streams a job's output until it ends, with a status line on a terminal; returns the exit
@@ -169,7 +172,7 @@ async function streamUntilEnd(
       failures += 1;
       if (failures > MAX_RECONNECTS) throw error;
     }
-    await sleep(Math.min(500 * 2 ** failures, 5000), signal);
+    await sleep(backoffDelayMs(failures + 1, RECONNECT_BACKOFF), signal);
   }
   return null;
 }
@@ -193,12 +196,6 @@ function withoutLogs(job: Job): Omit<Job, "logs"> {
   const { logs: _logs, ...rest } = job;
   return rest;
 }
-
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener("abort", () => (clearTimeout(timer), resolve()), { once: true });
-  });
 
 /** One line on stderr redrawn in place, only on a terminal. */
 class StatusLine {
