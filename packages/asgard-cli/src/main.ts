@@ -28,6 +28,15 @@ function ask(question: string, signal: AbortSignal): Promise<boolean | null> {
   });
 }
 
+// A reader that goes away first (`asgard jobs ls | head`) is not a failure of ours: stop quietly
+// instead of dying on EPIPE with a stack trace.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code !== "EPIPE") throw error;
+    process.exit(process.exitCode ?? 0);
+  });
+}
+
 const ctx: Context = { io: { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env }, interrupts: process, ask, exitCode: 0 };
 const exitCode = await run(process.argv.slice(2), ctx, version);
 // The outcome is known now: a Ctrl-C while open sockets and timers wind down must not turn

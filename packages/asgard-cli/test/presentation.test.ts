@@ -1,4 +1,4 @@
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { Readable, Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { completionScript } from "../src/completion.js";
@@ -74,5 +74,19 @@ describe("shell completion", () => {
   it("zsh gets the same script through bashcompinit; other shells are a usage error", () => {
     expect(completionScript(createProgram(ctx(), "0.0.0"), "zsh")).toMatch(/^autoload -U \+X bashcompinit && bashcompinit\n/);
     expect(() => completionScript(createProgram(ctx(), "0.0.0"), "fish")).toThrow(UsageError);
+  });
+});
+
+describe("piped output", () => {
+  it("a reader that has gone (| head) ends the CLI quietly, without an EPIPE stack", async () => {
+    const bin = new URL("../bin/asgard.mjs", import.meta.url).pathname;
+    const child = spawn(process.execPath, [bin, "--help"], { stdio: ["ignore", "pipe", "pipe"] });
+    // Closed before the CLI has even started: its first write meets a pipe with no reader.
+    child.stdout.destroy();
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+    expect(stderr).toBe("");
+    expect(code).toBe(0);
   });
 });
