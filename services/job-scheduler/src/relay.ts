@@ -10,13 +10,15 @@ const RELAY_BATCH = 100;
 
 /**
  * Publishes training.submitted for every queued job the stream has not acknowledged (a
- * publish that failed, or a scheduler that stopped between insert and publish), oldest first.
+ * publish that failed, or a scheduler that stopped between insert and publish), oldest first;
+ * a job queued again after a lost attempt keeps its creation time, so it is published at once.
  * The pass's publishes are in flight together (their acks awaited at once) and their marks
  * share one UPDATE. Returns how many were published; throws the first failure (NATS is likely
  * away) once the others of the pass have settled.
  */
 export async function relayOnce(ctx: SchedulerContext): Promise<number> {
-  const rows = await findUnpublished(ctx.db, RELAY_BATCH);
+  // A create publishes its own job within publishTimeoutMs; the relay is for those it could not.
+  const rows = await findUnpublished(ctx.db, RELAY_BATCH, new Date(ctx.now().getTime() - ctx.config.publishTimeoutMs));
   const outcomes = await Promise.allSettled(rows.map((row) => relayOne(ctx, row)));
   const failure = outcomes.find((o): o is PromiseRejectedResult => o.status === "rejected");
   if (failure) throw failure.reason;

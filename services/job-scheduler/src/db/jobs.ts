@@ -209,13 +209,17 @@ export async function updateJob(trx: SchedulerTrx, jobId: string, patch: JobPatc
     .executeTakeFirstOrThrow();
 }
 
-/** Queued jobs whose training.submitted the stream has not acknowledged yet, oldest first. */
-export async function findUnpublished(db: SchedulerDb, limit: number): Promise<JobRow[]> {
+/**
+ * Queued jobs whose training.submitted the stream has not acknowledged yet, oldest first;
+ * only jobs created before `createdBefore` (younger ones are still being published by their create).
+ */
+export async function findUnpublished(db: SchedulerDb, limit: number, createdBefore: Date): Promise<JobRow[]> {
   return db
     .selectFrom("jobs")
     .selectAll()
     .where("status", "=", "queued")
     .where("published_at", "is", null)
+    .where("created_at", "<", createdBefore)
     .orderBy("created_at")
     .limit(limit)
     .execute();
