@@ -50,7 +50,8 @@ export function createAdmissions(ctx: AdmissionContext): Batcher<NewJob, Admissi
  * own, so one bad job fails alone and never takes its batch neighbours with it.
  */
 export async function admitBatch(ctx: AdmissionContext, jobs: NewJob[]): Promise<Array<ItemOutcome<Admission>>> {
-  if (jobs.length === 1) return [await settle(admitOne(ctx, jobs[0]!))];
+  const [only] = jobs;
+  if (jobs.length === 1 && only) return [await settle(admitOne(ctx, only))];
   let decided: Array<Admission | null>;
   try {
     decided = await ctx.db.transaction().execute((trx) => decide(ctx, trx, jobs));
@@ -75,7 +76,7 @@ async function decide(ctx: AdmissionContext, trx: SchedulerTrx, jobs: NewJob[]):
 
   const keys = new Map<string, { tenant: string; key: string }>();
   for (const job of jobs) if (job.idempotency_key !== null) keys.set(keyOf(job.tenant, job.idempotency_key), { tenant: job.tenant, key: job.idempotency_key });
-  const holders = new Map((await findJobsByIdempotencyKeys(trx, [...keys.values()])).map((row) => [keyOf(row.tenant, row.idempotency_key!), row]));
+  const holders = new Map((await findJobsByIdempotencyKeys(trx, [...keys.values()])).map((row) => [keyOf(row.tenant, row.idempotency_key ?? ""), row]));
   const expired = [...holders.values()].filter((row) => !keyLive(ctx, row));
   await releaseIdempotencyKeys(trx, expired.map((row) => row.job_id));
   // A key sent twice in one batch: the first create decides for both, as if they came one after the other.
@@ -85,8 +86,9 @@ async function decide(ctx: AdmissionContext, trx: SchedulerTrx, jobs: NewJob[]):
     if (job.idempotency_key === null) return;
     const key = keyOf(job.tenant, job.idempotency_key);
     const holder = holders.get(key);
+    const leader = leaders.get(key);
     if (holder && keyLive(ctx, holder)) decided[i] = { kind: "existing", row: holder };
-    else if (leaders.has(key)) leaderOf[i] = leaders.get(key)!;
+    else if (leader !== undefined) leaderOf[i] = leader;
     else leaders.set(key, i);
   });
   const candidate = (i: number) => decided[i] === null && leaderOf[i] === null;

@@ -33,7 +33,8 @@ export function createScriptStore(blobs: BlobStore, now: () => number = Date.now
       const object = await putContentAddressed(blobs, SCRIPTS_PREFIX, script);
       stored.delete(sha256);
       stored.set(sha256, { size: object.size, until: now() + REMEMBER_MS });
-      if (stored.size > REMEMBERED) stored.delete(stored.keys().next().value!);
+      const oldest = stored.keys().next();
+      if (stored.size > REMEMBERED && !oldest.done) stored.delete(oldest.value);
       return { sha256: object.sha256, size: object.size };
     },
   };
