@@ -23,6 +23,10 @@ export interface SchedulerConfig extends Deadlines {
   activeJobsRetryAfterSeconds: number;
   /** How long an Idempotency-Key names its job; an older key makes a new job. */
   idempotencyKeyTtlMs: number;
+  /** Most jobs concurrent creates store in one transaction (and outbox marks in one UPDATE). */
+  createBatchRows: number;
+  /** Longest a create waits for others to share its transaction with; 0: only those already arrived. */
+  createBatchWaitMs: number;
 }
 
 const SECOND = 1_000;
@@ -47,6 +51,9 @@ export const DEFAULT_CONFIG: SchedulerConfig = {
   maxActiveJobsPerTenant: 1_000,
   activeJobsRetryAfterSeconds: 30,
   idempotencyKeyTtlMs: 24 * 60 * MINUTE,
+  // 22 bind parameters a row: far below PostgreSQL's 65 535 per statement.
+  createBatchRows: 128,
+  createBatchWaitMs: 1,
 };
 
 /** The defaults with `overrides` on top. */

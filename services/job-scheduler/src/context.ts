@@ -1,9 +1,13 @@
 import type { Bus } from "@asgard/bus";
 import type { BlobStore } from "@asgard/storage";
 import { childSpan, continueTrace, storedTrace, traceFields, type Logger } from "@asgard/telemetry";
+import type { Admission } from "./admission.js";
+import type { Batcher } from "./batcher.js";
 import type { SchedulerConfig } from "./config.js";
+import type { NewJob } from "./db/jobs.js";
 import type { JobRow, SchedulerDb } from "./db/schema.js";
 import type { SchedulerMetrics } from "./metrics.js";
+import type { ScriptStore } from "./script-store.js";
 
 /** What every endpoint, consumer and loop of the scheduler works with. */
 export interface SchedulerContext {
@@ -14,6 +18,12 @@ export interface SchedulerContext {
   config: SchedulerConfig;
   metrics: SchedulerMetrics;
   now(): Date;
+  /** Where creates store scripts (content-addressed in `blobs`). */
+  scripts: ScriptStore;
+  /** Stores the jobs of concurrent creates in shared transactions; answers each job's fate once committed. */
+  admissions: Batcher<NewJob, Admission>;
+  /** Records the stream's acks of training.submitted (outbox marks), many rows an UPDATE. */
+  publishedMarks: Batcher<string, void>;
   /** Asks the outbox relay for a pass now (a publish just failed). */
   wakeRelay(): void;
 }

@@ -1,5 +1,6 @@
 import { BusError } from "@asgard/bus";
 import { findUnpublished } from "./db/jobs.js";
+import type { JobRow } from "./db/schema.js";
 import { publishSubmitted } from "./outbox.js";
 import { startPeriodic, type Periodic } from "@asgard/telemetry";
 import { jobTracedContext, type SchedulerContext } from "./context.js";
@@ -9,28 +10,37 @@ const RELAY_BATCH = 100;
 
 /**
  * Publishes training.submitted for every queued job the stream has not acknowledged (a
- * publish that failed, or a scheduler that stopped between insert and publish), oldest first.
- * Returns how many were published; stops at the first failure (NATS is likely away).
+ * publish that failed, or a scheduler that stopped between insert and publish), oldest first;
+ * a job queued again after a lost attempt keeps its creation time, so it is published at once.
+ * The pass's publishes are in flight together (their acks awaited at once) and their marks
+ * share one UPDATE. Returns how many were published; throws the first failure (NATS is likely
+ * away) once the others of the pass have settled.
  */
 export async function relayOnce(ctx: SchedulerContext): Promise<number> {
-  const rows = await findUnpublished(ctx.db, RELAY_BATCH);
-  let published = 0;
-  for (const row of rows) {
-    const log = jobTracedContext(ctx, row).logger;
-    try {
-      await publishSubmitted(ctx, row);
-      published++;
-      log.info({ job_id: row.job_id }, "outbox relay published training.submitted");
-    } catch (err) {
-      // A payload the schema refuses never passes: skip it rather than block every job behind it.
-      if (err instanceof BusError && err.code === "VALIDATION_FAILED") {
-        log.error({ job_id: row.job_id, err, issues: err.issues }, "training.submitted of this job is invalid; not publishing it");
-        continue;
-      }
-      throw err;
+  // A create publishes its own job within publishTimeoutMs; the relay is for those it could not.
+  const rows = await findUnpublished(ctx.db, RELAY_BATCH, new Date(ctx.now().getTime() - ctx.config.publishTimeoutMs));
+  const outcomes = await Promise.allSettled(rows.map((row) => relayOne(ctx, row)));
+  const failure = outcomes.find((o): o is PromiseRejectedResult => o.status === "rejected");
+  if (failure) throw failure.reason;
+  return outcomes.filter((o) => o.status === "fulfilled" && o.value).length;
+}
+
+/** True when published; false for a payload the schema refuses, which never passes. */
+async function relayOne(ctx: SchedulerContext, row: JobRow): Promise<boolean> {
+  const log = jobTracedContext(ctx, row).logger;
+  try {
+    const { marked } = await publishSubmitted(ctx, row);
+    await marked;
+    log.info({ job_id: row.job_id }, "outbox relay published training.submitted");
+    return true;
+  } catch (err) {
+    // Skip it rather than block every job behind it.
+    if (err instanceof BusError && err.code === "VALIDATION_FAILED") {
+      log.error({ job_id: row.job_id, err, issues: err.issues }, "training.submitted of this job is invalid; not publishing it");
+      return false;
     }
+    throw err;
   }
-  return published;
 }
 
 export function startRelay(ctx: SchedulerContext): Periodic {

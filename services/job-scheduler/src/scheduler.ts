@@ -3,6 +3,7 @@ import type { Bus, Consumption } from "@asgard/bus";
 import type { Database } from "@asgard/db";
 import type { BlobStore } from "@asgard/storage";
 import { Registry, type Logger, type Periodic } from "@asgard/telemetry";
+import { createAdmissions } from "./admission.js";
 import { resolveConfig, type SchedulerConfig } from "./config.js";
 import { consumeJobLogs } from "./consumers/job-logs.js";
 import { consumeRegistrations } from "./consumers/registrations.js";
@@ -13,7 +14,9 @@ import { serveJobEndpoints } from "./endpoints/index.js";
 import { watchHeartbeats } from "./heartbeats.js";
 import { createSchedulerMetrics } from "./metrics.js";
 import { startReconciler } from "./reconciler.js";
+import { createPublishedMarks } from "./outbox.js";
 import { startRelay } from "./relay.js";
+import { createScriptStore } from "./script-store.js";
 
 export interface SchedulerDeps {
   bus: Bus;
@@ -41,15 +44,21 @@ export interface Scheduler {
 /** The system of record for training jobs; the only process that opens the job database. */
 export function createScheduler(deps: SchedulerDeps): Scheduler {
   let relay: Periodic | null = null;
+  // The schema is the one our migrations create; the handle is shared untyped with health checks.
+  const db = deps.database.db as unknown as SchedulerDb;
+  const config = resolveConfig(deps.config);
+  const now = deps.now ?? (() => new Date());
   const ctx: SchedulerContext = {
-    // The schema is the one our migrations create; the handle is shared untyped with health checks.
-    db: deps.database.db as unknown as SchedulerDb,
+    db,
     bus: deps.bus,
     blobs: deps.blobs,
     logger: deps.logger,
-    config: resolveConfig(deps.config),
+    config,
     metrics: createSchedulerMetrics(deps.metrics ?? new Registry()),
-    now: deps.now ?? (() => new Date()),
+    now,
+    scripts: createScriptStore(deps.blobs),
+    admissions: createAdmissions({ db, config, logger: deps.logger, now }),
+    publishedMarks: createPublishedMarks({ db, config, now }),
     wakeRelay: () => relay?.wake(),
   };
   const endpoints: Array<{ stop(): Promise<void> }> = [];
@@ -100,6 +109,8 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       reconciler = null;
       await Promise.all(subscriptions.splice(0).map((s) => s.stop()));
       await Promise.all(endpoints.splice(0).map((e) => e.stop()));
+      await ctx.admissions.drain();
+      await ctx.publishedMarks.drain();
     },
   };
 }

@@ -38,22 +38,35 @@ export interface NewJob {
   resources?: JobResources | null;
 }
 
+const queuedRow = (job: NewJob) => ({
+  ...job,
+  requirements: jsonb(job.requirements),
+  environment_vars: jsonb(job.environment_vars),
+  tags: jsonb(job.tags),
+  resources: jsonbOrNull(job.resources ?? null),
+  status: "queued" as const,
+  phase: "queued" as const,
+  updated_at: job.created_at,
+});
+
 /** Throws the database's unique violation when the tenant's idempotency key is taken. */
 export async function insertJob(db: SchedulerDb | SchedulerTrx, job: NewJob): Promise<JobRow> {
-  return db
+  return db.insertInto("jobs").values(queuedRow(job)).returningAll().executeTakeFirstOrThrow();
+}
+
+/**
+ * Inserts many jobs in one statement. A job whose tenant's idempotency key is taken (by a row
+ * committed before, by a concurrent transaction, or by an earlier job of this batch) is skipped
+ * rather than failing the others: it is missing from the rows returned.
+ */
+export async function insertJobsSkippingTakenKeys(trx: SchedulerTrx, jobs: NewJob[]): Promise<JobRow[]> {
+  if (jobs.length === 0) return [];
+  return trx
     .insertInto("jobs")
-    .values({
-      ...job,
-      requirements: jsonb(job.requirements),
-      environment_vars: jsonb(job.environment_vars),
-      tags: jsonb(job.tags),
-      resources: jsonbOrNull(job.resources ?? null),
-      status: "queued",
-      phase: "queued",
-      updated_at: job.created_at,
-    })
+    .values(jobs.map(queuedRow))
+    .onConflict((oc) => oc.constraint(IDEMPOTENCY_CONSTRAINT).doNothing())
     .returningAll()
-    .executeTakeFirstOrThrow();
+    .execute();
 }
 
 export async function findJob(db: SchedulerDb | SchedulerTrx, jobId: string): Promise<JobRow | undefined> {
@@ -70,6 +83,25 @@ export async function findJobByIdempotencyKey(db: SchedulerDb | SchedulerTrx, te
     .executeTakeFirst();
 }
 
+/** The jobs holding any of these (tenant, key) pairs, however old. */
+export async function findJobsByIdempotencyKeys(
+  db: SchedulerDb | SchedulerTrx,
+  keys: Array<{ tenant: string; key: string }>,
+): Promise<JobRow[]> {
+  if (keys.length === 0) return [];
+  return db
+    .selectFrom("jobs")
+    .selectAll()
+    .where((eb) => eb(eb.refTuple("tenant", "idempotency_key"), "in", keys.map((k) => eb.tuple(k.tenant, k.key))))
+    .execute();
+}
+
+/** Frees expired idempotency keys for new jobs; the old jobs keep everything else. */
+export async function releaseIdempotencyKeys(trx: SchedulerTrx, jobIds: string[]): Promise<void> {
+  if (jobIds.length === 0) return;
+  await trx.updateTable("jobs").set({ idempotency_key: null }).where("job_id", "in", jobIds).execute();
+}
+
 /** Frees an expired idempotency key for a new job; the old job keeps everything else. */
 export async function releaseIdempotencyKey(trx: SchedulerTrx, jobId: string): Promise<void> {
   await trx.updateTable("jobs").set({ idempotency_key: null }).where("job_id", "=", jobId).execute();
@@ -82,6 +114,19 @@ export async function releaseIdempotencyKey(trx: SchedulerTrx, jobId: string): P
  */
 export async function lockTenantCreates(trx: SchedulerTrx, tenant: string): Promise<void> {
   await sql`select pg_advisory_xact_lock(${TENANT_CREATE_LOCK}, hashtext(${tenant}))`.execute(trx);
+}
+
+/** Queued and running jobs of each of these tenants (a tenant with none is absent). */
+export async function countLiveJobsByTenant(trx: SchedulerTrx, tenants: string[]): Promise<Map<string, number>> {
+  if (tenants.length === 0) return new Map();
+  const rows = await trx
+    .selectFrom("jobs")
+    .select((eb) => ["tenant", eb.fn.countAll<string>().as("n")])
+    .where("tenant", "in", tenants)
+    .where("status", "in", ["queued", "running"])
+    .groupBy("tenant")
+    .execute();
+  return new Map(rows.map((r) => [r.tenant, Number(r.n)]));
 }
 
 /** The tenant's queued and running jobs. */
@@ -164,24 +209,29 @@ export async function updateJob(trx: SchedulerTrx, jobId: string, patch: JobPatc
     .executeTakeFirstOrThrow();
 }
 
-/** Queued jobs whose training.submitted the stream has not acknowledged yet, oldest first. */
-export async function findUnpublished(db: SchedulerDb, limit: number): Promise<JobRow[]> {
+/**
+ * Queued jobs whose training.submitted the stream has not acknowledged yet, oldest first;
+ * only jobs created before `createdBefore` (younger ones are still being published by their create).
+ */
+export async function findUnpublished(db: SchedulerDb, limit: number, createdBefore: Date): Promise<JobRow[]> {
   return db
     .selectFrom("jobs")
     .selectAll()
     .where("status", "=", "queued")
     .where("published_at", "is", null)
+    .where("created_at", "<", createdBefore)
     .orderBy("created_at")
     .limit(limit)
     .execute();
 }
 
-/** Records the stream's ack (the first one wins). */
-export async function markPublished(db: SchedulerDb, jobId: string, at: Date): Promise<void> {
+/** Records the stream's acks of these jobs in one statement (the first ack of each wins). */
+export async function markPublished(db: SchedulerDb, jobIds: string[], at: Date): Promise<void> {
+  if (jobIds.length === 0) return;
   await db
     .updateTable("jobs")
     .set({ published_at: at })
-    .where("job_id", "=", jobId)
+    .where("job_id", "in", jobIds)
     .where("published_at", "is", null)
     .execute();
 }

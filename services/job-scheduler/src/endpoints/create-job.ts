@@ -1,22 +1,14 @@
 import { randomUUID } from "node:crypto";
 import { BusError, type RpcHandler } from "@asgard/bus";
 import type { RPC, RpcRequest, RpcResponse } from "@asgard/contracts";
-import { isUniqueViolation } from "@asgard/db";
-import { putContentAddressed } from "@asgard/storage";
 import { continueTrace, formatTraceparent, traceFields } from "@asgard/telemetry";
-import {
-  countLiveJobs,
-  findJobByIdempotencyKey,
-  IDEMPOTENCY_CONSTRAINT,
-  insertJob,
-  lockTenantCreates,
-  releaseIdempotencyKey,
-  type NewJob,
-} from "../db/jobs.js";
+import { keyLive } from "../admission.js";
+import { findJobByIdempotencyKey } from "../db/jobs.js";
 import type { JobRow } from "../db/schema.js";
 import { deadlineOf } from "../domain/state-machine.js";
 import { publishSubmitted } from "../outbox.js";
-import { SCRIPTS_PREFIX, type SchedulerContext } from "../context.js";
+import type { SchedulerContext } from "../context.js";
+import { toJob } from "../domain/mapper.js";
 import { jobView } from "./job-view.js";
 
 type CreateRequest = RpcRequest<typeof RPC.createJob>;
@@ -42,6 +34,8 @@ function decodeScript(b64: string): Buffer {
  * The job belongs to the caller's tenant; so do its Idempotency-Key (a key names a job for
  * `idempotencyKeyTtlMs`, then makes a new one) and the bound on the tenant's live jobs, which
  * is checked and kept in one transaction under the tenant's lock, so a burst cannot pass it.
+ * Concurrent creates share that transaction (see admission.ts): the answer still comes only
+ * once this job's row is committed.
  */
 export function createJobHandler(ctx: SchedulerContext): RpcHandler<typeof RPC.createJob> {
   const repeat = async (existing: JobRow, req: CreateRequest): Promise<CreateResponse> => {
@@ -66,9 +60,10 @@ export function createJobHandler(ctx: SchedulerContext): RpcHandler<typeof RPC.c
       if (existing && keyLive(ctx, existing)) return repeat(existing, req);
     }
     // Before the row: a stored job always has its script.
-    const stored = await putContentAddressed(ctx.blobs, SCRIPTS_PREFIX, script);
+    const stored = await ctx.scripts.put(script);
     const now = ctx.now();
-    const admitted = await admit(ctx, {
+    // Stored together with the jobs of concurrent creates; answered once its transaction committed.
+    const admitted = await ctx.admissions.submit({
       job_id: randomUUID(),
       tenant,
       script_name: req.script_name,
@@ -101,52 +96,16 @@ export function createJobHandler(ctx: SchedulerContext): RpcHandler<typeof RPC.c
       "job created",
     );
     try {
-      await publishSubmitted(ctx, row);
+      const { marked } = await publishSubmitted(ctx, row);
+      // The answer waits for the stream's ack, not for the mark: a lost mark only means a re-publish the stream drops.
+      marked.catch((err: unknown) => log.warn({ job_id: row.job_id, err }, "training.submitted published but not marked; the relay will publish it again"));
     } catch (err) {
       log.warn({ job_id: row.job_id, err }, "training.submitted not published yet; the outbox relay will retry");
       ctx.wakeRelay();
     }
-    return { job: await jobView(ctx, row), existing: false };
+    // A job just created has no logs to read.
+    return { job: toJob(row, { logs: "", cut: false }), existing: false };
   };
-}
-
-type Admission = { kind: "created" | "existing"; row: JobRow } | { kind: "refused"; active: number };
-
-/** Whether an idempotency key still names its job. */
-function keyLive(ctx: SchedulerContext, holder: Pick<JobRow, "created_at">): boolean {
-  return holder.created_at.getTime() > ctx.now().getTime() - ctx.config.idempotencyKeyTtlMs;
-}
-
-/**
- * Inserts the job unless its tenant is at its bound of live jobs, or its idempotency key
- * names a job already. Under the tenant's lock the count and the insert cannot interleave
- * with another create of the tenant; a job ending meanwhile only lowers the count. Without a
- * bound there is nothing to count and no lock: the key's unique constraint settles races.
- */
-async function admit(ctx: SchedulerContext, job: NewJob): Promise<Admission> {
-  const limit = ctx.config.maxActiveJobsPerTenant;
-  try {
-    return await ctx.db.transaction().execute(async (trx): Promise<Admission> => {
-      if (limit > 0) await lockTenantCreates(trx, job.tenant);
-      if (job.idempotency_key !== null) {
-        const holder = await findJobByIdempotencyKey(trx, job.tenant, job.idempotency_key);
-        if (holder && keyLive(ctx, holder)) return { kind: "existing", row: holder };
-        if (holder) await releaseIdempotencyKey(trx, holder.job_id);
-      }
-      if (limit > 0) {
-        const active = await countLiveJobs(trx, job.tenant);
-        if (active >= limit) return { kind: "refused", active };
-      }
-      return { kind: "created", row: await insertJob(trx, job) };
-    });
-  } catch (err) {
-    // Two creates with one key raced (with a limit, the lock orders them and this is a second line): the key's winner answers.
-    if (job.idempotency_key !== null && isUniqueViolation(err, IDEMPOTENCY_CONSTRAINT)) {
-      const winner = await findJobByIdempotencyKey(ctx.db, job.tenant, job.idempotency_key);
-      if (winner) return { kind: "existing", row: winner };
-    }
-    throw err;
-  }
 }
 
 function tenantLimitReached(ctx: SchedulerContext, tenant: string, active: number): BusError {
