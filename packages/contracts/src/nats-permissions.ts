@@ -81,6 +81,7 @@ export const SERVICE_ROLES = {
       RPC.getModelSignature,
       RPC.predict,
       RPC.invokeModel,
+      RPC.modelServing,
     ],
     buckets: [KV.apiKeys, KV.rateCounts],
     readsBuckets: [KV.status],
@@ -140,7 +141,7 @@ export const SERVICE_ROLES = {
     consumes: [CONSUMERS.inferenceModels],
     publishesSignals: [SIGNALS.inferenceModelChanged],
     subscribesSignals: [SIGNALS.inferenceModelChanged],
-    serves: [RPC.predict, RPC.invokeModel, RPC.inferenceHealth],
+    serves: [RPC.predict, RPC.invokeModel, RPC.modelServing, RPC.inferenceHealth],
   }),
   status: role({
     description: "Probes the platform and writes the status snapshot.",
