@@ -59,6 +59,8 @@ import {
   InferenceModelChangedSchema,
   InvokeRequestSchema,
   InvokeResponseSchema,
+  ModelServingRequestSchema,
+  ModelServingResponseSchema,
   PredictRequestSchema,
   PredictResponseSchema,
 } from "./inference-internal.js";
@@ -599,6 +601,14 @@ export const RPC = {
     response: InvokeResponseSchema,
     timeoutMs: 60_000,
     description: "Predicts from one of MLflow's scoring formats (dataframe_split, dataframe_records, instances, inputs).",
+  },
+  modelServing: {
+    subject: "rpc.inference.model_serving",
+    request: ModelServingRequestSchema,
+    response: ModelServingResponseSchema,
+    // Resolving the version reads MLflow once (then cached); nothing is loaded for it.
+    timeoutMs: 10_000,
+    description: "Which path serves a tenant's model version on the replica that answers (python or onnx) and, when not onnx, why.",
   },
 } as const satisfies Record<string, RpcDef>;
 

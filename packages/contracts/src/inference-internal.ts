@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { INVOCATION_FORMATS, InferenceResponseSchema, InvocationsResponseSchema, SERVED_BY, ScalarSchema } from "./http/inference.js";
+import { INVOCATION_FORMATS, InferenceResponseSchema, InvocationsResponseSchema, ModelServingSchema, SERVED_BY, ScalarSchema } from "./http/inference.js";
 import { MLFLOW_LIMITS } from "./http/mlflow-rules.js";
 import { TenantFieldSchema } from "./tenant.js";
 
@@ -53,6 +53,17 @@ export const InvokeResponseSchema = InvocationsResponseSchema.extend({
   served_by: z.enum(SERVED_BY).optional(),
 });
 export type InvokeResponse = z.infer<typeof InvokeResponseSchema>;
+
+/** `GET /mlops/models/{model_name}/versions/{version}/serving` as the gateway hands it over. */
+export const ModelServingRequestSchema = z.object({
+  tenant: TenantFieldSchema,
+  model_name: z.string().min(1).max(1_000),
+  model_ref: ModelVersionRefSchema,
+});
+export type ModelServingRequest = z.infer<typeof ModelServingRequestSchema>;
+
+/** The HTTP answer as it is: the replica that answered fills in every field. */
+export const ModelServingResponseSchema = ModelServingSchema;
 
 /**
  * One inference replica consumed a registry event (the fleet shares one durable consumer) and

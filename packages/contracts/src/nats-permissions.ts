@@ -73,7 +73,7 @@ const REGISTRY_API: readonly RpcDef[] = [
   RPC.getModelSignature,
 ];
 /** Predictions (inference). */
-const PREDICTION_API: readonly RpcDef[] = [RPC.predict, RPC.invokeModel];
+const PREDICTION_API: readonly RpcDef[] = [RPC.predict, RPC.invokeModel, RPC.modelServing];
 
 /** The platform's services, by NATS user name (the service's name). */
 export const SERVICE_ROLES = {

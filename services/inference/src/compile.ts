@@ -26,7 +26,7 @@ export interface CompileDeps {
 export async function compileToOnnx(runtime: ModelRuntime, deps: CompileDeps): Promise<void> {
   const { pyenv, config, logger, signal } = deps;
   const fields = { model: runtime.name, version: runtime.version };
-  runtime.compileStatus = { state: "compiling", reason: null };
+  runtime.compileStatus = { state: "compiling", reason: null, compiledAt: null };
   let tools: EnvLease | null = null;
   try {
     tools = await pyenv.acquire(config.compileTools, { signal }).catch((err: unknown) => {
@@ -45,7 +45,7 @@ export async function compileToOnnx(runtime: ModelRuntime, deps: CompileDeps): P
   } catch (err) {
     if (err instanceof RuntimeClosedError || signal.aborted) return;
     const reason = describe(err);
-    runtime.compileStatus = { state: "python", reason };
+    runtime.compileStatus = { state: "python", reason, compiledAt: null };
     logger.warn({ ...fields, reason }, "model not compiled to ONNX; it stays on the Python path");
   } finally {
     await tools?.release();

@@ -1,5 +1,5 @@
 import { BusError, type Bus, type RpcContext } from "@asgard/bus";
-import { CONSUMERS, RPC, STREAMS, type InvokeRequest, type InvokeResponse, type PredictRequest, type PredictResponse } from "@asgard/contracts";
+import { CONSUMERS, RPC, STREAMS, type InvokeRequest, type InvokeResponse, type ModelServing, type ModelServingRequest, type PredictRequest, type PredictResponse } from "@asgard/contracts";
 import type { MlflowClient } from "@asgard/mlflow";
 import type { PyEnvManager } from "@asgard/pyenv";
 import { checkSandbox, type SandboxCheck } from "@asgard/sandbox";
@@ -13,6 +13,7 @@ import { ModelPool, type LoadedModel } from "./model-pool.js";
 import { RuntimeClosedError, type JobResult, type ModelRuntime } from "./model-runtime.js";
 import { prepareInputs } from "./model-schema.js";
 import { createResolver, type ResolvedVersion } from "./resolver.js";
+import { servingAnswer } from "./serving.js";
 import { startWarmup } from "./warmup.js";
 
 export interface InferenceDeps {
@@ -145,6 +146,12 @@ export function createInference(deps: InferenceDeps): Inference {
     return { predictions: result.predictions, model_version: mv.version, served_by: result.servedBy };
   }
 
+  /** Which path serves the version here; resolving it in the tenant's workspace makes another tenant's a NOT_FOUND. */
+  async function serving(req: ModelServingRequest): Promise<ModelServing> {
+    const mv = await resolver.resolve(req.tenant, req.model_name, req.model_ref);
+    return servingAnswer(mv, pool.stateOf(mv), config.instanceId);
+  }
+
   /**
    * Fails closed: a model is untrusted code, so without a working sandbox no model is loaded
    * (every prediction says why) — unless the operator opted out for development.
@@ -170,6 +177,7 @@ export function createInference(deps: InferenceDeps): Inference {
       await bus.ensureConsumer(CONSUMERS.inferenceModels);
       stoppers.push(bus.serve(RPC.predict, counted("predict", predict)));
       stoppers.push(bus.serve(RPC.invokeModel, counted("invocations", invoke)));
+      stoppers.push(bus.serve(RPC.modelServing, serving));
       stoppers.push(bus.serve(RPC.inferenceHealth, async () => ({ instance_id: config.instanceId })));
       stoppers.push(startWarmup({ bus, resolver, pool, config, logger }, deps.pullTimeoutMs === undefined ? {} : { pullTimeoutMs: deps.pullTimeoutMs }));
       logger.info({ instanceId: config.instanceId, maxBatchRows: config.maxBatchRows, maxWaitMs: config.maxWaitMs, memoryBudgetBytes: config.memoryBudgetBytes, compile: config.compile }, "inference started");

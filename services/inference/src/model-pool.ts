@@ -60,6 +60,13 @@ export interface LoadedModel {
   compile: CompileStatus;
 }
 
+/** A version as this replica holds it, for `GET …/serving`. */
+export type VersionState =
+  | { kind: "absent" }
+  | { kind: "loading"; step: string }
+  | { kind: "failed"; message: string }
+  | { kind: "ready"; servedBy: ServedBy; compile: CompileStatus };
+
 export interface PoolDeps {
   /** Unscoped: a version's files are fetched through `mlflow.inWorkspace(its tenant)`. */
   mlflow: MlflowClient;
@@ -129,6 +136,15 @@ export class ModelPool {
   /** True when the version is loaded (tests, and the warm-up's log line). */
   isLoaded(mv: Pick<ResolvedVersion, "tenant" | "name" | "version">): boolean {
     return this.#entries.get(keyOf(mv.tenant, mv.name, mv.version))?.state.kind === "ready";
+  }
+
+  /** What this replica holds of a version (nothing is loaded for it): see serving.ts. */
+  stateOf(mv: Pick<ResolvedVersion, "tenant" | "name" | "version">): VersionState {
+    const state = this.#entries.get(keyOf(mv.tenant, mv.name, mv.version))?.state;
+    if (state === undefined) return { kind: "absent" };
+    if (state.kind === "loading") return { kind: "loading", step: state.step };
+    if (state.kind === "failed") return { kind: "failed", message: state.message };
+    return { kind: "ready", servedBy: state.runtime.servedBy, compile: { ...state.runtime.compileStatus } };
   }
 
   async loaded(): Promise<LoadedModel[]> {

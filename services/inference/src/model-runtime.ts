@@ -37,6 +37,8 @@ export interface JobResult {
 export interface CompileStatus {
   state: "off" | "pending" | "compiling" | "onnx" | "python";
   reason: string | null;
+  /** When ONNX Runtime took over (ISO time); null in every other state. */
+  compiledAt: string | null;
 }
 
 /** A version's ONNX graph and the converter environment that serves it (released on close). */
@@ -95,7 +97,7 @@ export class ModelRuntime {
   private constructor(opts: RuntimeOptions) {
     this.#opts = opts;
     this.label = `model ${JSON.stringify(opts.name)} version ${opts.version}`;
-    this.compileStatus = { state: opts.onFirstPrediction ? "pending" : "off", reason: null };
+    this.compileStatus = { state: opts.onFirstPrediction ? "pending" : "off", reason: null, compiledAt: null };
     this.#batcher = new MicroBatcher({
       maxBatchRows: opts.config.maxBatchRows,
       maxWaitMs: opts.config.maxWaitMs,
@@ -177,7 +179,7 @@ export class ModelRuntime {
     const previous = this.#worker;
     this.#compiled = graph;
     this.#adopt(worker);
-    this.compileStatus = { state: "onnx", reason: null };
+    this.compileStatus = { state: "onnx", reason: null, compiledAt: new Date().toISOString() };
     await previous?.stop(this.#opts.config.workerStopGraceMs);
   }
 

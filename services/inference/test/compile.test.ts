@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SERVED_BY_HEADER, type ErrorBody, type InferenceResponse } from "@asgard/contracts";
+import { ModelServingSchema, SERVED_BY_HEADER, type ErrorBody, type InferenceResponse } from "@asgard/contracts";
 import { TRAIN_COMPILE } from "./fixtures.js";
 import { COLD_START_MS, eventually, registerVersion, runTrainingScript, startStack, unique, type LoggedFixture, type Stack } from "./support.js";
 
@@ -32,6 +32,12 @@ describe("compiled inference (ONNX Runtime after the first prediction)", () => {
     return { status: res.statusCode, body: res.json<InferenceResponse & ErrorBody>() };
   };
   const statusOf = async (name: string) => (await stack.inference.stats()).loaded.find((m) => m.name === name);
+  /** What a caller sees over HTTP: which path serves the version and, if not ONNX, why. */
+  const servingOf = async (name: string) => {
+    const res = await stack.gateway.inject({ method: "GET", url: `/mlops/models/${name}/versions/1/serving` });
+    expect(res.statusCode, res.body).toBe(200);
+    return ModelServingSchema.parse(res.json());
+  };
 
   beforeAll(async () => {
     stack = await startStack("inference-compile", { compile: "onnx", warmOnRegister: false });
@@ -47,6 +53,7 @@ describe("compiled inference (ONNX Runtime after the first prediction)", () => {
     "serves a RandomForest by Python first, then by ONNX Runtime with the same labels and probabilities within 1e-5",
     async () => {
       const body = { model_name: names.forest, inputs: models.forest.probe, return_probabilities: true };
+      expect(await servingOf(names.forest)).toMatchObject({ served_by: null, compile_state: "not_loaded" });
       const first = await stack.postWhenLoaded("/mlops/inference", body);
       expect(first.statusCode, first.body).toBe(200);
       const python = first.json<InferenceResponse>();
@@ -60,6 +67,7 @@ describe("compiled inference (ONNX Runtime after the first prediction)", () => {
       expect(compiled.body.predictions).toEqual(models.forest.predictions);
       closeTo(compiled.body.probabilities as number[][], models.forest.probabilities as number[][]);
       expect(await statusOf(names.forest)).toMatchObject({ servedBy: "onnx", compile: { state: "onnx", reason: null } });
+      expect(await servingOf(names.forest)).toMatchObject({ served_by: "onnx", compile_state: "onnx", reason: null });
 
       // /invocations keeps MLflow's body exactly and names the path in a header.
       const split = { columns: Object.keys(models.forest.probe), data: (models.forest.probe.f0 as number[]).map((_, r) => Object.values(models.forest.probe).map((col) => col[r])) };
@@ -80,6 +88,7 @@ describe("compiled inference (ONNX Runtime after the first prediction)", () => {
       const status = await eventually(() => statusOf(names.pyfunc), (s) => s?.compile.state === "python", 900, 1_000);
       expect(status?.servedBy).toBe("python");
       expect(status?.compile.reason).toContain("served through pyfunc.predict");
+      expect(await servingOf(names.pyfunc)).toMatchObject({ served_by: "python", compile_state: "python", compiled_at: null, reason: status?.compile.reason });
       const again = await infer({ model_name: names.pyfunc, inputs: models.pyfunc.probe });
       expect(again.body.served_by).toBe("python");
       expect(again.body.predictions).toEqual(models.pyfunc.predictions);

@@ -123,3 +123,57 @@ out["pyfunc"] = m
 
 print("RESULT " + json.dumps(out))
 `;
+
+/** What the booster fixtures' jobs install: the e2e suite's list, so one cached environment serves both. */
+export const BOOSTER_REQUIREMENTS = ["scikit-learn", "pandas", "lightgbm", "xgboost"];
+
+/**
+ * For the compiled path of LightGBM and XGBoost, each model logged with the plain call of
+ * MLflow's docs: an LGBMClassifier through `mlflow.lightgbm` (three classes), an
+ * XGBClassifier through `mlflow.xgboost`, a scikit-learn Pipeline ending in an XGBClassifier
+ * through `mlflow.sklearn` (the converters registered for the boosters inside a pipeline),
+ * and a raw LightGBM Booster (`lgb.train`), which no converter is given. Each records what
+ * MLflow's own pyfunc load predicts for its probe rows, and the flavor's predict_proba.
+ */
+export const TRAIN_BOOSTERS = `
+import json, os
+import lightgbm as lgb
+import mlflow, mlflow.lightgbm, mlflow.pyfunc, mlflow.sklearn, mlflow.xgboost
+import pandas as pd
+from lightgbm import LGBMClassifier
+from sklearn.datasets import load_iris, make_classification
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+from xgboost import XGBClassifier
+
+mlflow.set_experiment(os.environ["EXPERIMENT"])
+iris, species = load_iris(return_X_y=True, as_frame=True)
+iris.columns = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
+X, y = make_classification(n_samples=600, n_features=6, n_informative=4, n_redundant=0, random_state=3)
+frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(6)])
+out = {}
+
+def log(name, fn, probe, loader):
+    with mlflow.start_run() as run:
+        info = fn()
+    m = {"run_id": run.info.run_id, "model_id": info.model_id, "uri": info.model_uri}
+    m["probe"] = probe.to_dict(orient="list")
+    m["predictions"] = mlflow.pyfunc.load_model(m["uri"]).predict(probe).tolist()
+    if loader is not None:
+        m["probabilities"] = loader.load_model(m["uri"]).predict_proba(probe).tolist()
+    out[name] = m
+
+lgbm = LGBMClassifier(n_estimators=30, verbose=-1).fit(iris, species)
+log("lightgbm", lambda: mlflow.lightgbm.log_model(lgbm, name="model", input_example=iris.head()), iris.sample(20, random_state=0), mlflow.lightgbm)
+
+xgbc = XGBClassifier(n_estimators=40, max_depth=3).fit(frame, y)
+log("xgboost", lambda: mlflow.xgboost.log_model(xgbc, name="model", input_example=frame.iloc[:5]), frame.iloc[-20:], mlflow.xgboost)
+
+pipeline = Pipeline([("scale", StandardScaler()), ("classify", XGBClassifier(n_estimators=20, max_depth=3))]).fit(frame, y)
+log("pipeline", lambda: mlflow.sklearn.log_model(pipeline, name="model", input_example=frame.iloc[:5]), frame.iloc[-20:], mlflow.sklearn)
+
+booster = lgb.train({"objective": "binary", "verbose": -1}, lgb.Dataset(frame, y), num_boost_round=10)
+log("booster", lambda: mlflow.lightgbm.log_model(booster, name="model", input_example=frame.iloc[:5]), frame.iloc[:5], None)
+
+print("RESULT " + json.dumps(out))
+`;

@@ -9,7 +9,8 @@ import { createGateway } from "@asgard/gateway";
 import { startNatsServer, type NatsServer } from "@asgard/infra";
 import { ensureUv, pythonExecutable, run } from "@asgard/tools";
 import { createMlflowClient, type MlflowClient } from "@asgard/mlflow";
-import { createPyEnvManager, type EnvLease, type PyEnvManager } from "@asgard/pyenv";
+import { envExcludePackages } from "@asgard/config";
+import { createPyEnvManager, excludesFromSetting, type EnvLease, type PyEnvManager } from "@asgard/pyenv";
 import { createLogger, createMetricsRegistry, type Registry } from "@asgard/telemetry";
 import { createInference, type Inference, type InferenceConfig, type InferenceDeps } from "../src/index.js";
 
@@ -40,6 +41,8 @@ export async function testPyEnv(mlflowVersion: string): Promise<PyEnvManager> {
     uvPath: await ensureUv(),
     python: pythonExecutable(),
     pins: [`mlflow==${mlflowVersion}`],
+    // The services' default ENV_EXCLUDE_PACKAGES: XGBoost's environments leave out its GPU-only NCCL.
+    excludes: excludesFromSetting(envExcludePackages().parse(undefined)),
     logger,
   });
 }
@@ -54,10 +57,10 @@ export const JOB_RUNTIME_SHIM = join(import.meta.dirname, "..", "..", "python-ru
 /**
  * Runs a Python script as a job would (an environment with scikit-learn and the server's
  * MLflow, the platform's runtime shim), against the run's MLflow server, and returns what it
- * printed after `RESULT `.
+ * printed after `RESULT `. `requirements`: the job's requirements (scikit-learn unless told).
  */
-export async function runTrainingScript(pyenv: PyEnvManager, script: string, env: Record<string, string>): Promise<unknown> {
-  const lease: EnvLease = await pyenv.acquire(["scikit-learn"]);
+export async function runTrainingScript(pyenv: PyEnvManager, script: string, env: Record<string, string>, requirements: string[] = ["scikit-learn"]): Promise<unknown> {
+  const lease: EnvLease = await pyenv.acquire(requirements);
   const dir = await mkdtemp(join(inject("infra").workDir, "train-"));
   try {
     const file = join(dir, "train.py");

@@ -234,3 +234,26 @@ export const InvocationsResponseSchema = z.object({
 });
 export type InvocationsResponse = z.infer<typeof InvocationsResponseSchema>;
 
+
+// ---- Which path serves a version (extension: GET /mlops/models/{model_name}/versions/{version}/serving) ----
+
+/**
+ * Where a version's compiled path stands on the replica that answered: `not_loaded` (no worker
+ * yet: it loads on its first prediction or warm-up), `loading`, `off` (INFERENCE_COMPILE=off),
+ * `pending` (loaded; compiled after its first prediction), `compiling`, `onnx` (served by ONNX
+ * Runtime) or `python` (conversion or its parity check failed: it stays on Python, `reason` says why).
+ */
+export const COMPILE_STATES = ["not_loaded", "loading", "off", "pending", "compiling", "onnx", "python"] as const;
+export type CompileState = (typeof COMPILE_STATES)[number];
+
+/** Answer of `GET /mlops/models/{model_name}/versions/{version}/serving`. */
+export const ModelServingSchema = z.object({
+  model_name: z.string(),
+  model_version: z.string().describe("The version asked for (resolved from latest or an alias)."),
+  served_by: z.enum(SERVED_BY).nullable().describe("The path that serves its predictions now: python or onnx; null while it is not loaded."),
+  compile_state: z.enum(COMPILE_STATES).describe("Where its compiled path stands (see the model docs)."),
+  compiled_at: z.iso.datetime().nullable().describe("When ONNX Runtime took over; null unless served_by is onnx."),
+  reason: z.string().nullable().describe("Why it is not served by ONNX Runtime (yet); null when it is."),
+  instance_id: z.string().describe("The inference replica that answered: each replica loads and compiles the versions it serves."),
+});
+export type ModelServing = z.infer<typeof ModelServingSchema>;

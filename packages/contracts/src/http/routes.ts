@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { ErrorBodySchema } from "../errors.js";
 import { StatusSnapshotSchema } from "../status.js";
-import { InferenceRequestSchema, InferenceResponseSchema, MODEL_VERSION_HEADER, InvocationsParamsSchema, InvocationsRequestSchema, InvocationsResponseSchema } from "./inference.js";
+import { InferenceRequestSchema, InferenceResponseSchema, MODEL_VERSION_HEADER, InvocationsParamsSchema, InvocationsRequestSchema, InvocationsResponseSchema, ModelServingSchema } from "./inference.js";
 import { JobListQuerySchema, JobListResponseSchema, JobParamsSchema, JobSchema, LogEndEventSchema, LogLinesEventSchema, LogStreamQuerySchema, LOG_SSE_EVENTS } from "./jobs.js";
 import { CreateKeyRequestSchema, CreateKeyResponseSchema, KeyInfoSchema, KeyListSchema, KeyParamsSchema, type RouteAccess } from "./keys.js";
 import { HealthSchema, ReadinessSchema } from "./ops.js";
@@ -408,6 +408,25 @@ export const ROUTES = {
       400: badBody,
       404: err("No such model, version or alias."),
       422: err("The body or the version is invalid, or the inputs do not fit the model's signature."),
+      503: unavailable,
+    },
+  },
+  getModelServing: {
+    id: "getModelServing",
+    method: "GET",
+    path: "/mlops/models/{model_name}/versions/{version}/serving",
+    summary: "Which path serves a version (Python or ONNX Runtime) and, if not ONNX, why",
+    description:
+      "Answered by the inference replica that takes the request, from what it has loaded: nothing is loaded for it. A version is served by Python first and, with the compiled path on (INFERENCE_COMPILE=onnx), by ONNX Runtime once it was converted after its first prediction and passed the parity check; otherwise `reason` says why it stays on Python. `version` is a number, `latest` or `@alias`." +
+      TENANT_NAMES,
+    tags: ["inference"],
+    surface: "extension",
+    access: ["predict", "models:manage"],
+    params: InvocationsParamsSchema,
+    responses: {
+      200: { description: "The serving path.", body: named("ModelServing", ModelServingSchema) },
+      404: err("No such model, version or alias."),
+      422: err("The version is not a number, latest or @alias."),
       503: unavailable,
     },
   },

@@ -77,6 +77,7 @@ describe("buildOpenApiDocument", () => {
         "extension PUT /mlops/models/{model_name}/aliases/{alias}",
         "extension DELETE /mlops/models/{model_name}/aliases/{alias}",
         "extension POST /mlops/models/{model_name}/versions/{version}/invocations",
+        "extension GET /mlops/models/{model_name}/versions/{version}/serving",
         "extension GET /healthz",
         "extension GET /readyz",
         "extension GET /metrics",

@@ -19,7 +19,8 @@ import { bodyLength, refuseOversizedPredict } from "./inference.js";
  * model: MLflow's scoring-server protocol (`dataframe_split`, `dataframe_records`, `instances`, `inputs`), answered as
  * `{"predictions": …}` like `mlflow models serve`, so its clients switch by changing the URL.
  * The version that answered is in a header (useful for `latest` and `@alias`), and so is the
- * path that computed the predictions (`python` or `onnx`).
+ * path that computed the predictions (`python` or `onnx`). `GET …/serving` says which path
+ * serves a version and, when it is not ONNX Runtime, why.
  */
 export function invocationRoutes(app: FastifyInstance, opts: { bus: BusRef }): void {
   app.post(toFastifyPath(ROUTES.invokeModel.path), async (req, reply) => {
@@ -43,5 +44,13 @@ export function invocationRoutes(app: FastifyInstance, opts: { bus: BusRef }): v
     // MLflow's body stays exactly its own: which path answered goes in a header.
     if (served_by !== undefined) reply.header(SERVED_BY_HEADER, served_by);
     return reply.send(answer);
+  });
+
+  // Which path serves the version on the replica that answers; nothing is loaded for it.
+  app.get(toFastifyPath(ROUTES.getModelServing.path), async (req, reply) => {
+    const params = parseInvocationsParams({ ...(req.params as object) });
+    if (!params.ok) return reply.code(params.status).send(params.body);
+    const { model_name, version } = params.value;
+    return connectedBus(opts.bus).request(RPC.modelServing, { tenant: req.caller.tenant, model_name, model_ref: version }, traced(req));
   });
 }

@@ -1,0 +1,124 @@
+import { randomUUID } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { connectBus, type Bus } from "@asgard/bus";
+import { ErrorBodySchema, ModelServingSchema, STREAMS, type Tenant } from "@asgard/contracts";
+import { createInference, type Inference } from "@asgard/inference";
+import { startNatsServer, type NatsServer } from "@asgard/infra";
+import { createMlflowClient, type MlflowClient } from "@asgard/mlflow";
+import { createPyEnvManager } from "@asgard/pyenv";
+import { ensureUv, pythonExecutable } from "@asgard/tools";
+import { bearer, createKey, keyedReplica, type KeyedReplica } from "./keyed-gateway.js";
+import { logger } from "./stack.js";
+
+const tenantName = (prefix: string): Tenant => `${prefix}-${randomUUID().slice(0, 8)}`;
+
+/**
+ * A registered version over REST: the serving route reads what the inference replica holds
+ * and never loads a model, so the files need not load.
+ */
+async function registeredVersion(mlflow: MlflowClient, experimentId: string, name: string): Promise<string> {
+  const { info } = await mlflow.createRun({ experimentId });
+  const model = await mlflow.createLoggedModel({ experimentId, name: "model", sourceRunId: info.run_id });
+  await mlflow.uploadArtifact(`${model.info.artifact_uri}/MLmodel`, "artifact_path: model\nflavors: {}\n");
+  await mlflow.finalizeLoggedModel(model.info.model_id);
+  if (!(await mlflow.findRegisteredModel(name))) await mlflow.createRegisteredModel(name);
+  const mv = await mlflow.createModelVersion({ name, source: `models:/${model.info.model_id}`, runId: info.run_id, modelId: model.info.model_id });
+  await mlflow.waitForModelVersionReady(name, mv.version, { timeoutMs: 30_000, intervalMs: 100 });
+  return mv.version;
+}
+
+/**
+ * `GET /mlops/models/{model_name}/versions/{version}/serving` through a gateway with API keys
+ * and a real inference service, NATS and MLflow: the caller's tenant's version is described
+ * (a version nobody predicted with is not loaded, and says so), another tenant's is a 404
+ * like a missing one, and a version that cannot exist is a 422 naming the parameter. The
+ * loaded states (python, onnx, and why not onnx) are covered where models are served:
+ * services/inference/test/compile*.test.ts.
+ */
+describe("GET …/versions/{version}/serving (real gateway, inference, NATS and MLflow)", () => {
+  const infra = inject("infra");
+  let dir: string;
+  let nats: NatsServer;
+  let mlflow: MlflowClient;
+  let serviceBus: Bus;
+  let inference: Inference;
+  let gateway: KeyedReplica;
+  const a = tenantName("serve-a");
+  const b = tenantName("serve-b");
+  const name = "churn";
+  const keys: Record<Tenant, string> = {};
+
+  const get = (key: string, url: string) => gateway.app.inject({ method: "GET", url, headers: bearer(key) });
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(infra.workDir, "gateway-serving-"));
+    nats = await startNatsServer({ storeDir: join(dir, "nats") });
+    mlflow = createMlflowClient({ baseUrl: infra.mlflowUrl, timeoutMs: 30_000 });
+    // Only A has a `churn`: two versions and an alias.
+    await mlflow.ensureWorkspace(a);
+    await mlflow.ensureWorkspace(b);
+    const inA = mlflow.inWorkspace(a);
+    const experimentId = await inA.createExperiment(`serving-${randomUUID().slice(0, 8)}`);
+    expect(await registeredVersion(inA, experimentId, name)).toBe("1");
+    expect(await registeredVersion(inA, experimentId, name)).toBe("2");
+    await inA.setAlias(name, "champion", "1");
+
+    serviceBus = await connectBus({ servers: nats.url, name: "gateway-serving-inference", logger });
+    // The scheduler owns the stream; in a deployment inference waits for it to make it.
+    await serviceBus.ensureStream(STREAMS.models);
+    const pyenv = createPyEnvManager({ root: join(dir, "envs"), uvPath: await ensureUv(), python: pythonExecutable(), pins: [`mlflow==${await mlflow.version()}`], logger });
+    inference = createInference({ bus: serviceBus, mlflow, pyenv, logger, config: { dataDir: join(dir, "inference"), compile: "onnx" }, pullTimeoutMs: 1_000 });
+    await inference.start();
+
+    gateway = await keyedReplica(nats.url, "gateway-serving");
+    const admin = (await createKey(gateway.app, null, { name: "admin", scopes: ["admin"] })).key;
+    for (const tenant of [a, b]) keys[tenant] = (await createKey(gateway.app, admin, { name: `${tenant} app`, scopes: ["predict"], tenant })).key;
+  });
+  afterAll(async () => {
+    await gateway?.close();
+    await inference?.stop();
+    await serviceBus?.close();
+    await mlflow?.close();
+    await nats?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("describes the caller's version: not loaded (nothing is loaded for the question), with why it is not on ONNX", async () => {
+    const res = await get(keys[a] as string, `/mlops/models/${name}/versions/1/serving`);
+    expect(res.statusCode, res.body).toBe(200);
+    const body = ModelServingSchema.parse(res.json());
+    expect(body).toMatchObject({ model_name: name, model_version: "1", served_by: null, compile_state: "not_loaded", compiled_at: null });
+    expect(body.reason).toContain("not loaded on this replica");
+    expect(body.instance_id).toBe(inference.config.instanceId);
+    expect((await inference.stats()).loaded).toEqual([]);
+    expect((await inference.stats()).loads).toBe(0);
+  });
+
+  it("resolves latest and @alias in the caller's tenant", async () => {
+    const latest = await get(keys[a] as string, `/mlops/models/${name}/versions/latest/serving`);
+    expect(latest.statusCode, latest.body).toBe(200);
+    expect(ModelServingSchema.parse(latest.json()).model_version).toBe("2");
+    const alias = await get(keys[a] as string, `/mlops/models/${name}/versions/@champion/serving`);
+    expect(alias.statusCode, alias.body).toBe(200);
+    expect(ModelServingSchema.parse(alias.json()).model_version).toBe("1");
+  });
+
+  it("answers another tenant's version with the 404 a missing one gets", async () => {
+    const hidden = await get(keys[b] as string, `/mlops/models/${name}/versions/1/serving`);
+    const missing = await get(keys[b] as string, `/mlops/models/${name}-nobody/versions/1/serving`);
+    expect(hidden.statusCode, hidden.body).toBe(404);
+    expect(missing.statusCode, missing.body).toBe(404);
+    expect(ErrorBodySchema.parse(hidden.json()).message).toContain(`no registered model is named "${name}"`);
+    const noVersion = await get(keys[a] as string, `/mlops/models/${name}/versions/9/serving`);
+    expect(noVersion.statusCode, noVersion.body).toBe(404);
+    expect(ErrorBodySchema.parse(noVersion.json()).message).toContain("no version 9");
+  });
+
+  it("refuses a version that cannot exist with a 422 naming the parameter", async () => {
+    const res = await get(keys[a] as string, `/mlops/models/${name}/versions/one/serving`);
+    expect(res.statusCode, res.body).toBe(422);
+    expect(ErrorBodySchema.parse(res.json()).issues?.map((i) => i.field)).toContain("version");
+  });
+});
