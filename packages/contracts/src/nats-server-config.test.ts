@@ -15,6 +15,8 @@ describe("the NATS server's accounts config", () => {
     }
     expect(platform).not.toMatch(/service:/);
     expect(conf).not.toContain("no_auth_user");
-    expect(conf).not.toContain("authorization");
+    // The only authorization block sets the login timeout; every user lives in an account.
+    expect(conf.match(/authorization/g)).toEqual(["authorization"]);
+    expect(conf).toMatch(/^authorization \{ timeout: \d+ \}$/m);
   });
 });

@@ -60,6 +60,9 @@ function renderUser(user: NatsUser, ref: NatsPasswordRef): string {
   ].join("\n");
 }
 
+/** Seconds a client has to authenticate after it connects. */
+const NATS_AUTH_TIMEOUT_SECONDS = 10;
+
 const usersOf = (account: string, password: (user: NatsUser) => NatsPasswordRef): string =>
   NATS_USERS.filter((u) => natsAccountOf(u) === account)
     .map((u) => renderUser(u, password(u)))
@@ -78,6 +81,10 @@ export function renderNatsAccounts(password: (user: NatsUser) => NatsPasswordRef
   natsStreamOwners();
   const subjects = publicEventSubjects();
   return [
+    // A client must send its credentials within this many seconds of connecting. The default
+    // (about a second without TLS) refuses a service whose event loop is busy starting up
+    // (the embedded database's WebAssembly) on a loaded machine, and it then restarts forever.
+    `authorization { timeout: ${NATS_AUTH_TIMEOUT_SECONDS} }`,
     "accounts {",
     `  ${PLATFORM_ACCOUNT}: {`,
     "    jetstream: enabled",
