@@ -153,7 +153,7 @@ export async function requestRpc<D extends RpcDef>(
   let msg: Msg;
   try {
     const headers = recordToHeaders({ ...opts.headers, [TIMEOUT_HEADER]: String(timeoutMs) });
-    msg = await ctx.nc.request(def.subject, encodeJson(body), { timeout: timeoutMs, headers });
+    msg = await ctx.replies.request(def.subject, encodeJson(body), { timeoutMs, headers });
   } catch (err) {
     if (errorChainHas(err, NO_RESPONDERS)) {
       throw new BusError("UNAVAILABLE", `request ${def.subject}: no service is serving it`, { cause: err });
