@@ -10,12 +10,18 @@ export class NoRespondersError extends Error {
   override readonly name = "NoRespondersError";
 }
 
+/** The server refused to let this connection publish the request (a permissions violation). */
+export class PublishRefusedError extends Error {
+  override readonly name = "PublishRefusedError";
+}
+
 /** The reply could not arrive: the connection closed, or the server refused the inbox's subscription. */
 export class InboxClosedError extends Error {
   override readonly name = "InboxClosedError";
 }
 
 interface Pending {
+  subject: string;
   resolve(msg: Msg): void;
   reject(err: Error): void;
   timer: NodeJS.Timeout;
@@ -44,6 +50,7 @@ export class ReplyInbox {
     this.#nc = nc;
     this.#prefix = `${createInbox(inboxPrefix)}.`;
     void nc.closed().then(() => this.#close(new InboxClosedError("the NATS connection is closed")));
+    void this.#watchRefusals();
   }
 
   /** Requests waiting for their reply. */
@@ -62,7 +69,7 @@ export class ReplyInbox {
         this.#pending.delete(token);
         reject(new ReplyTimeoutError(`no reply within ${opts.timeoutMs} ms`));
       }, opts.timeoutMs);
-      this.#pending.set(token, { resolve, reject, timer });
+      this.#pending.set(token, { subject, resolve, reject, timer });
       try {
         this.#nc.publish(subject, data, { reply: this.#prefix + token, headers: opts.headers });
       } catch (err) {
@@ -81,6 +88,24 @@ export class ReplyInbox {
         else this.#deliver(msg);
       },
     });
+  }
+
+  /**
+   * The server answers a publish it refuses with one error naming the subject, on the
+   * connection rather than the inbox: it fails the oldest request to that subject at once
+   * (as nats.js does for its own requests), instead of leaving it to its timeout.
+   */
+  async #watchRefusals(): Promise<void> {
+    for await (const status of this.#nc.status()) {
+      if (status.type !== "error") continue;
+      const err = status.error as Error & { operation?: string; subject?: string };
+      if (err.name !== "PermissionViolationError" || err.operation !== "publish") continue;
+      for (const [token, pending] of this.#pending) {
+        if (pending.subject !== err.subject) continue;
+        this.#settle(token)?.reject(new PublishRefusedError(err.message));
+        break;
+      }
+    }
   }
 
   #deliver(msg: Msg): void {

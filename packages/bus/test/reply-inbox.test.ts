@@ -140,7 +140,11 @@ describe("the reply inbox across a server restart", () => {
     client = await openBus(`inbox-restart-${uid()}`, undefined, server.url);
     // The responder is a plain connection that reconnects on its own, so only the inbox is under test.
     serving = await connect({ servers: server.url, maxReconnectAttempts: -1, reconnectTimeWait: 200 });
-    serving.subscribe(def.subject, { callback: (_err, msg) => msg.respond(encoder.encode(JSON.stringify({ ok: true, result: msg.json() }))) });
+    serving.subscribe(def.subject, {
+      callback: (_err, msg) => {
+        msg.respond(encoder.encode(JSON.stringify({ ok: true, result: msg.json() })));
+      },
+    });
     await serving.flush();
     await expect(client.request(def, { n: 1 })).resolves.toEqual({ n: 1 });
 
