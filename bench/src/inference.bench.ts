@@ -5,6 +5,8 @@ import { createServer, type Socket } from "node:net";
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { request } from "undici";
+import { connectBus } from "@asgard/bus";
+import { STREAMS } from "@asgard/contracts";
 import { spawnManaged, startMlflowServer, startNatsServer, type ManagedProcess } from "@asgard/infra";
 import { ensureUv, pythonExecutable, run as runCommand } from "@asgard/tools";
 import { createMlflowClient, type MlflowClient } from "@asgard/mlflow";
@@ -105,6 +107,12 @@ export async function run(): Promise<void> {
     await mlflow.createRegisteredModel(modelName);
     const mv = await mlflow.createModelVersion({ name: modelName, source: trained.uri, runId: trained.run_id, modelId: trained.model_id });
     await mlflow.waitForModelVersionReady(modelName, mv.version);
+
+    // The scheduler owns the MODELS stream and the inference service waits for it; the bench
+    // runs no scheduler, so it declares the stream as the scheduler would.
+    const owner = await connectBus({ servers: nats.url, name: "bench-stream-owner" });
+    await owner.ensureStream(STREAMS.models);
+    await owner.close();
 
     // Ours: gateway + inference service (one model, so one Python worker), each its own process.
     const port = await freePort();
