@@ -5,6 +5,8 @@ import { createServer, type Socket } from "node:net";
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { request } from "undici";
+import { connectBus } from "@asgard/bus";
+import { STREAMS } from "@asgard/contracts";
 import { spawnManaged, type ManagedProcess } from "@asgard/infra";
 import { ensureUv, pythonExecutable, run as runCommand } from "@asgard/tools";
 import { createMlflowClient, type MlflowClient } from "@asgard/mlflow";
@@ -13,7 +15,7 @@ import { FROM_SOURCES } from "@asgard/test-support";
 import { LOAD_GENERATOR, load, type LoadResult } from "./load.js";
 import { freePort, startNatsAndMlflow, startService, waitFor } from "./platform.js";
 import { writeResult } from "./results.js";
-import { percentile, repeat, round, spreadOf } from "./spread.js";
+import { percentile, repeat, round, spread, spreadOf } from "./spread.js";
 
 /**
  * POST /mlops/inference (gateway → NATS → inference service → one worker of ours: ONNX Runtime
@@ -98,6 +100,12 @@ export async function run(): Promise<void> {
     await mlflow.createRegisteredModel(modelName);
     const mv = await mlflow.createModelVersion({ name: modelName, source: trained.uri, runId: trained.run_id, modelId: trained.model_id });
     await mlflow.waitForModelVersionReady(modelName, mv.version);
+
+    // The scheduler owns the MODELS stream and the inference service waits for it; the bench
+    // runs no scheduler, so it declares the stream as the scheduler would.
+    const owner = await connectBus({ servers: nats.url, name: "bench-stream-owner" });
+    await owner.ensureStream(STREAMS.models);
+    await owner.close();
 
     // Ours: gateway + inference service (one model, so one Python worker), each its own process.
     const port = await freePort();
@@ -193,14 +201,20 @@ export async function run(): Promise<void> {
     const oursInvocations = await repeat(RUNS, () => measure(oursInvocationsUrl, baselineBody, 64));
     console.log(`inference: ours /invocations c=64: ${line(oursInvocations.at(-1)!)}`);
 
-    const sequentialRuns = await repeat(RUNS, () => sequentialPair(oursUrl, oursBody, baselineUrl, baselineBody, () => scrape(metricsPort)));
+    // Our processes' CPU over each sequential run (the baseline's rounds leave them idle), per request of ours.
+    const ourPids = Object.fromEntries(Object.entries(pids).filter(([name]) => name !== "load generator"));
+    const sequentialRuns = await repeat(RUNS, async () => {
+      const cpuBefore = await cpuTimes(ourPids);
+      const pair = await sequentialPair(oursUrl, oursBody, baselineUrl, baselineBody, () => scrape(metricsPort));
+      return { ...pair, cpu_us_per_request: perRequestUs(cpuBefore, await cpuTimes(ourPids), SEQUENTIAL + 100) };
+    });
     const oursSequential = sequentialRuns.map((r) => r.ours);
     const theirSequential = sequentialRuns.map((r) => r.baseline);
     const stages = sequentialRuns.at(-1)!.stages;
     const inPredict = spreadOf(oursSequential, (r) => r.in_predict_p50_ms ?? 0);
     // Last: the inference service is stopped for good so the stand-in can take its endpoint.
     await (procs.inference as ManagedProcess).stop();
-    const floors = await repeat(RUNS, () => transportFloor(oursUrl, oursBody, { natsUrl: nats.url, spinMs: inPredict.median, dir }));
+    const floors = await repeat(RUNS, () => transportFloor(oursUrl, oursBody, { natsUrl: nats.url, spinMs: inPredict.median, dir, pids: { gateway: pids.gateway as number, nats: pids.nats as number } }));
     const floor = floors.at(-1)!;
     console.log(`inference: the same requests answered by a stand-in that only spins for ${floor.spin_ms} ms: overhead p50 ${floor.overhead_p50_ms} ms (HTTP, gateway, NATS, no model work)`);
     const hop = await loopbackRoundTrip();
@@ -251,16 +265,22 @@ export async function run(): Promise<void> {
       c1_p50_ms_baseline: seqTheirs.p50_ms.median,
       overhead_p50_ms: seqOurs.overhead_p50_ms.median,
       served_by: servedBy,
-      limits: limitsText(o64, batching.c64, cpuAtC64, seqOurs.overhead_p50_ms.median, stages, { ...floor, overhead_p50_ms: spreadOf(floors, (f) => f.overhead_p50_ms).median }),
+      limits: limitsText(o64, batching.c64, cpuAtC64, seqOurs.overhead_p50_ms.median, stages, { ...floor, overhead_p50_ms: spreadOf(floors, (f) => f.overhead_p50_ms).median }, {
+        ours: cpuSpread(sequentialRuns.map((r) => r.cpu_us_per_request)),
+        floor: cpuSpread(floors.map((f) => f.cpu_us_per_request)),
+        hop,
+      }),
       ours_by_concurrency: byConcurrency(ours),
       baseline_by_concurrency: byConcurrency(theirs),
       ours_invocations_c64: oursInvocations,
       ours_batching: batching,
       ours_cpu_at_c64: cpuAtC64,
       sequential: { ours: seqOurs, baseline: seqTheirs, runs: sequentialRuns.map((r) => ({ ours: r.ours, baseline: r.baseline })) },
+      // Where a request's time goes at concurrency 1, as CPU each process spent per request (median of runs).
+      ours_c1_cpu_us_per_request: cpuSpread(sequentialRuns.map((r) => r.cpu_us_per_request)),
       ours_c1_mean_breakdown_ms: stages,
       loopback_round_trip_ms: hop,
-      transport_floor: { overhead_p50_ms: spreadOf(floors, (f) => f.overhead_p50_ms), runs: floors },
+      transport_floor: { overhead_p50_ms: spreadOf(floors, (f) => f.overhead_p50_ms), cpu_us_per_request: cpuSpread(floors.map((f) => f.cpu_us_per_request)), runs: floors },
       in_predict_python_ms: trained.timings,
       baseline_command: baselineCommand,
     });
@@ -457,7 +477,12 @@ function limitsText(
   overheadP50Ms: number,
   stages: Record<string, number>,
   floor: TransportFloor,
+  c1: { ours: Record<string, number>; floor: Record<string, number>; hop: { busy_ms: number; after_idle_ms: number } },
 ): string {
+  const listed = (cpu: Record<string, number>) =>
+    Object.entries(cpu)
+      .map(([name, us]) => `${name} ${us} µs`)
+      .join(", ");
   const calls = batch ? o64.rps / Math.max(batch.requests_per_call, 1) : 0;
   const workerBusy = batch ? Math.round((calls * batch.worker_ms_per_call) / 10) : 0;
   const cpuTotal = Object.values(cpu).reduce((n, c) => n + c.ms_per_s, 0);
@@ -474,7 +499,10 @@ function limitsText(
     `${stages.client_gateway_and_nats} ms between the client, the gateway and NATS (HTTP, two NATS hops each way, validation on both sides). ` +
     `The same path answered by a stand-in process that only keeps a core busy for ${floor.spin_ms} ms costs ${floor.overhead_p50_ms} ms at p50 over that pause: ` +
     `${floor.overhead_p50_ms} ms of the overhead is HTTP + NATS request/reply between three processes that idle while the model computes, before any model work; ` +
-    `the rest is the inference service, its pipe to the worker and the worker's framing.`
+    `the rest is the inference service, its pipe to the worker and the worker's framing. ` +
+    `CPU per request at c=1 (median of runs): ${listed(c1.ours)}; on the stand-in path: ${listed(c1.floor)}. ` +
+    `A request at c=1 wakes a sleeping process at least ${HOPS_AT_C1} times (client → gateway → NATS → inference → worker and back); one TCP round trip between two processes (two wake-ups) takes ${c1.hop.after_idle_ms} ms here after 5 ms idle, ` +
+    `so on this machine the wake-ups alone are about ${round((HOPS_AT_C1 / 2) * c1.hop.after_idle_ms, 3)} ms and the CPU of the processes on the path the rest; with the machine shared by other work, each wake-up may also wait for a core.`
   );
 }
 
@@ -483,6 +511,22 @@ interface TransportFloor {
   p50_ms: number;
   overhead_p50_ms: number;
   overhead_p90_ms: number;
+  /** CPU each process on the path spent per request (gateway, NATS, the stand-in), in µs. */
+  cpu_us_per_request: Record<string, number>;
+}
+
+/** Process wake-ups of one request at c=1: client→gateway→NATS→inference→worker, and back to the client. */
+const HOPS_AT_C1 = 8;
+
+/** CPU (µs) each process spent per request between two readings of `cpuTimes`. */
+function perRequestUs(before: Record<string, number>, after: Record<string, number>, requests: number): Record<string, number> {
+  return Object.fromEntries(Object.keys(after).map((name) => [name, Math.round((((after[name] ?? 0) - (before[name] ?? 0)) * 1000) / requests)]));
+}
+
+/** The median over runs of each process's CPU per request. */
+function cpuSpread(runs: Record<string, number>[]): Record<string, number> {
+  const names = Object.keys(runs[0] ?? {});
+  return Object.fromEntries(names.map((name) => [name, spread(runs.map((r) => r[name] ?? 0), 0).median]));
 }
 
 /**
@@ -490,7 +534,7 @@ interface TransportFloor {
  * the same NATS endpoint after keeping a core busy for the model's p50 predict time, so the
  * client, the gateway and NATS see the same pause. The caller stops the inference service first.
  */
-async function transportFloor(url: string, body: string, opts: { natsUrl: string; spinMs: number; dir: string }): Promise<TransportFloor> {
+async function transportFloor(url: string, body: string, opts: { natsUrl: string; spinMs: number; dir: string; pids: Record<string, number> }): Promise<TransportFloor> {
   const standIn = spawnManaged({
     name: "stand-in-predictor",
     command: process.execPath,
@@ -503,6 +547,8 @@ async function transportFloor(url: string, body: string, opts: { natsUrl: string
     for (let i = 0; i < 100; i++) await post(url, body);
     const latencies: number[] = [];
     const overheads: number[] = [];
+    const pids = { ...opts.pids, "stand-in": standIn.pid };
+    const cpuBefore = await cpuTimes(pids);
     for (let i = 0; i < SEQUENTIAL; i++) {
       const { ms, text } = await timed(url, body);
       latencies.push(ms);
@@ -513,6 +559,7 @@ async function transportFloor(url: string, body: string, opts: { natsUrl: string
       p50_ms: pct(latencies, 50),
       overhead_p50_ms: pct(overheads, 50),
       overhead_p90_ms: pct(overheads, 90),
+      cpu_us_per_request: perRequestUs(cpuBefore, await cpuTimes(pids), SEQUENTIAL),
     };
   } finally {
     await standIn.stop();
@@ -544,15 +591,21 @@ function cpuShares(before: Record<string, number>, after: Record<string, number>
   return out;
 }
 
-/** The model worker the inference service started (its child running worker.py); 0 when not found. */
+/**
+ * The model worker the inference service started: the process running worker.py among its
+ * descendants (the sandbox puts bwrap in between); 0 when not found.
+ */
 async function workerPid(parent: number): Promise<number> {
-  try {
-    const children = (await readFile(`/proc/${parent}/task/${parent}/children`, "utf8")).trim().split(/\s+/).filter(Boolean).map(Number);
-    for (const pid of children) {
-      if ((await readFile(`/proc/${pid}/cmdline`, "utf8")).includes("worker.py")) return pid;
+  const queue = [parent];
+  while (queue.length > 0) {
+    const pid = queue.shift() as number;
+    try {
+      if (pid !== parent && (await readFile(`/proc/${pid}/cmdline`, "utf8")).includes("worker.py")) return pid;
+      const children = (await readFile(`/proc/${pid}/task/${pid}/children`, "utf8")).trim().split(/\s+/).filter(Boolean).map(Number);
+      queue.push(...children);
+    } catch {
+      // Not Linux, or the process is gone: the CPU table goes without it.
     }
-  } catch {
-    // Not Linux, or the process is gone: the CPU table goes without it.
   }
   return 0;
 }

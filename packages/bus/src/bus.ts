@@ -7,6 +7,7 @@ import { asBusError } from "./errors.js";
 import { openKv, type OpenKvOptions } from "./kv.js";
 import { publishEvent, type PublishAck, type PublishOptions } from "./publish.js";
 import { requestRpc, serveRpc, type RequestOptions, type RpcHandler } from "./rpc.js";
+import { ReplyInbox } from "./reply-inbox.js";
 import { publishSignal, subscribeSignal, type SignalPublishOptions, type SignalSubscribeOptions } from "./signals.js";
 import { ConnectionState } from "./state.js";
 import * as streams from "./streams.js";
@@ -90,7 +91,7 @@ export async function createBus(
   nc: NatsConnection,
   name: string,
   logger: BusLogger,
-  opts: { streamReplicas?: number } = {},
+  opts: { streamReplicas?: number; inboxPrefix?: string } = {},
 ): Promise<Bus> {
   const streamReplicas = opts.streamReplicas ?? 1;
   const state = new ConnectionState(nc, logger, name);
@@ -105,6 +106,7 @@ export async function createBus(
     streamReplicas,
     inFlight: new InFlight(),
     closers: new Closers(),
+    replies: new ReplyInbox(nc, opts.inboxPrefix),
   };
   let closing: Promise<void> | null = null;
 

@@ -30,7 +30,8 @@ export async function connectBus(opts: BusOptions): Promise<Bus> {
   }
   if ((opts.user === undefined) !== (opts.pass === undefined)) throw new BusError("INTERNAL", "NATS user and password go together");
   const nc = await firstConnect(opts, logger);
-  return createBus(nc, opts.name, logger, { streamReplicas: opts.streamReplicas });
+  const inboxPrefix = opts.user === undefined ? undefined : natsInboxPrefix(opts.user);
+  return createBus(nc, opts.name, logger, { streamReplicas: opts.streamReplicas, inboxPrefix });
 }
 
 async function firstConnect(opts: BusOptions, logger: BusLogger): Promise<NatsConnection> {
@@ -46,6 +47,7 @@ async function firstConnect(opts: BusOptions, logger: BusLogger): Promise<NatsCo
       const nc = await connect({
         servers,
         name: opts.name,
+        // The bus's reply inbox (reply-inbox.ts) uses the same prefix: the user may subscribe only there.
         ...(opts.user === undefined ? {} : { user: opts.user, pass: opts.pass, inboxPrefix: natsInboxPrefix(opts.user) }),
         maxReconnectAttempts: -1,
         reconnectTimeWait: RECONNECT_TIME_WAIT_MS,

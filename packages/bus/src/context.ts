@@ -1,6 +1,7 @@
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { BusError } from "./errors.js";
+import type { ReplyInbox } from "./reply-inbox.js";
 import type { ConnectionState } from "./state.js";
 import type { BusLogger } from "./types.js";
 
@@ -18,6 +19,8 @@ export interface BusContext {
   readonly inFlight: InFlight;
   /** Stop functions of everything running on this connection (loops, subscriptions, watchers). */
   readonly closers: Closers;
+  /** The connection's one reply subscription, shared by every request. */
+  readonly replies: ReplyInbox;
 }
 
 /**

@@ -136,6 +136,7 @@ function replySchema(def: RpcDef): ReturnType<typeof rpcReply> {
 
 const TIMEOUT = new Set(["TimeoutError"]);
 const NO_RESPONDERS = new Set(["NoRespondersError"]);
+const REFUSED = new Set(["PublishRefusedError"]);
 
 /**
  * Sends a request and returns the validated result. Connection trouble, no responders and
@@ -153,10 +154,13 @@ export async function requestRpc<D extends RpcDef>(
   let msg: Msg;
   try {
     const headers = recordToHeaders({ ...opts.headers, [TIMEOUT_HEADER]: String(timeoutMs) });
-    msg = await ctx.nc.request(def.subject, encodeJson(body), { timeout: timeoutMs, headers });
+    msg = await ctx.replies.request(def.subject, encodeJson(body), { timeoutMs, headers });
   } catch (err) {
     if (errorChainHas(err, NO_RESPONDERS)) {
       throw new BusError("UNAVAILABLE", `request ${def.subject}: no service is serving it`, { cause: err });
+    }
+    if (errorChainHas(err, REFUSED)) {
+      throw new BusError("UNAVAILABLE", `request ${def.subject}: this service may not send it (${describeError(err)})`, { cause: err });
     }
     if (errorChainHas(err, TIMEOUT)) {
       throw new BusError("UNAVAILABLE", `request ${def.subject}: no reply within ${timeoutMs} ms`, { cause: err });
