@@ -13,7 +13,7 @@ export interface JobSide {
   describe(id: string): Promise<string>;
 }
 
-export type JobPhase = "queued" | "running" | "done" | "failed";
+type JobPhase = "queued" | "running" | "done" | "failed";
 
 /** The same job for both sides: one script file and the packages it needs. */
 export interface BenchJob {

@@ -253,7 +253,7 @@ export async function waitForRaySuccess(head: RayHead, submissionId: string, tim
 }
 
 /** A Ray job running `job`'s script from an uploaded working dir, with its requirements as runtime_env pip. */
-export function rayJobSpec(workingDir: string, job: BenchJob): { entrypoint: string; runtime_env: Record<string, unknown> } {
+function rayJobSpec(workingDir: string, job: BenchJob): { entrypoint: string; runtime_env: Record<string, unknown> } {
   const pip = job.requirements.length > 0 ? { pip: job.requirements } : {};
   return { entrypoint: `python ${JOB_SCRIPT_NAME}`, runtime_env: { working_dir: workingDir, ...pip } };
 }
