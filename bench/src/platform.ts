@@ -16,7 +16,11 @@ export function startService(name: string, env: Record<string, string>, logDir: 
   });
 }
 
-export async function waitFor(url: string, check: (res: Response) => Promise<boolean> | boolean, tries = 600): Promise<void> {
+/**
+ * Polls `url` until `check` passes. The default allows 5 minutes: services started from
+ * source need more than a minute to come up when the shared machine's load is high.
+ */
+export async function waitFor(url: string, check: (res: Response) => Promise<boolean> | boolean, tries = 3_000): Promise<void> {
   for (let i = 0; i < tries; i++) {
     try {
       const res = await fetch(url);
