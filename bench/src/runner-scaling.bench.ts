@@ -39,24 +39,13 @@ export async function run(): Promise<void> {
   let ray: RayHead | null = null;
   try {
     const ours = { io: ourJobSide(platform.api, { ...LOADS.io, experiment: "bench-scaling-io" }), cpu: ourJobSide(platform.api, { ...LOADS.cpu, experiment: "bench-scaling-cpu" }) };
-    runners.push(platform.start("python-runner"));
-    // The environment and the experiments exist before anything is timed.
-    for (const load of LOAD_NAMES) await warmUp(ours[load], 1);
-
-    const loadAtStart = loadNow();
-    const scaling: Record<Load, Record<number, Spread>> = { io: {}, cpu: {} };
-    for (const replicas of REPLICAS) {
-      while (runners.length < replicas) runners.push(platform.start("python-runner"));
-      // Let new replicas connect and pull before the batch is timed.
-      await sleep(3_000);
-      for (const load of LOAD_NAMES) scaling[load][replicas] = spread(await repeat(RUNS, () => batch(ours[load])), 2);
-      console.log(`runner-scaling: ${replicas} replica(s): I/O-bound ${scaling.io[replicas]!.median} jobs/min, CPU-bound ${scaling.cpu[replicas]!.median} jobs/min`);
-    }
-
-    // The peer: Ray started only now, so it does not weigh on the scaling figures above.
+    while (runners.length < WIDEST) runners.push(platform.start("python-runner"));
     ray = await startRayHead({ dir: platform.dir, numCpus: RAY_CPUS });
     const head = ray;
+    // The environments and the experiments exist on both sides before anything is timed.
+    for (const load of LOAD_NAMES) await warmUp(ours[load], 1);
     const theirs = { io: await rayJobSide(head, join(platform.dir, "ray-io"), LOADS.io), cpu: await rayJobSide(head, join(platform.dir, "ray-cpu"), LOADS.cpu) };
+
     const loadAtPeer = loadNow();
     const peerRuns = await repeat(RUNS, async (r) => {
       const figures = { ours: { io: 0, cpu: 0 }, ray: { io: 0, cpu: 0 } };
@@ -69,6 +58,8 @@ export async function run(): Promise<void> {
       console.log(`runner-scaling vs Ray run ${r + 1}/${RUNS}: ours ${JSON.stringify(figures.ours)} jobs/min, Ray ${JSON.stringify(figures.ray)} jobs/min`);
       return figures;
     });
+    await ray.stop();
+    ray = null;
 
     const versusRay = Object.fromEntries(
       LOAD_NAMES.map((load) => {
@@ -80,36 +71,51 @@ export async function run(): Promise<void> {
     // The headline is the load on which we compare worst.
     const worst = LOAD_NAMES.reduce((a, b) => (versusRay[b].ratio < versusRay[a].ratio ? b : a));
     const headline = versusRay[worst];
-    const file = await writeResult({
-      name: "runner-scaling",
-      ours: headline.ours.median,
-      baseline: headline.ray.median,
-      ratio: headline.ratio,
-      unit: `jobs completed per minute (batches of ${JOBS} at once; worst load: ${worst === "io" ? "I/O-bound" : "CPU-bound"}; ours ${WIDEST} runner replicas vs Ray Jobs)`,
-      runs: RUNS,
-      ours_spread: headline.ours,
-      baseline_spread: headline.ray,
-      notes:
-        `${RUNS} batches per point; ${JOBS} jobs per batch submitted at once; each job sleeps 5 s (I/O-bound) or computes a fixed sum of 40 million squares ` +
-        `(CPU-bound); no requirements, warm environments. Same client for both sides (undici request), each job polled ${POLL_MS} ms after the previous answer; ` +
-        "a batch ends at the first poll that sees its last job done. " +
-        `Against Ray: ours with ${WIDEST} python-runner replicas of one slot each (at most ${WIDEST} jobs at once) against Ray ${head.version} ` +
-        `(one head node, ray start --head --num-cpus ${RAY_CPUS}, all on 127.0.0.1; jobs through POST /api/jobs/ with a working_dir package uploaded once; ` +
-        `an entrypoint reserves no CPU by default, so Ray runs all ${JOBS} at once, each a JobSupervisor actor and a driver process), alternating which side goes ` +
-        `first; both systems up. Headline: the load with the lower ratio (${worst}). Scaling detail (ours alone, before Ray was started): 1, 2 and 4 replicas. ` +
-        "On this 2-core machine the CPU-bound case cannot scale past 2 jobs at once, on either side. " +
-        `Shared 2-core machine: load average (1, 5, 15 min) ${loadAtStart.join(", ")} when the scaling runs began, ${loadAtPeer.join(", ")} when the runs against Ray ` +
-        "began; at the end in machine.load_average_at_write.",
-      load_average_at_start: { scaling: loadAtStart, versus_ray: loadAtPeer },
-      versus_ray: versusRay,
-      per_run_versus_ray: peerRuns,
-      io_bound_jobs_per_minute: scaling.io,
-      cpu_bound_jobs_per_minute: scaling.cpu,
-      jobs_per_batch: JOBS,
-      poll_interval_ms: POLL_MS,
-      concurrency: { ours_runner_replicas: WIDEST, ours_runner_slots: 1, ray_num_cpus: RAY_CPUS, ray_entrypoint_num_cpus: 0 },
-    });
+    // The widest point of the scaling detail is the comparison's own; narrower ones follow once Ray is stopped.
+    const scaling: Record<Load, Record<number, Spread>> = { io: { [WIDEST]: versusRay.io.ours }, cpu: { [WIDEST]: versusRay.cpu.ours } };
+    const loadAtScaling: number[][] = [];
+    const write = () =>
+      writeResult({
+        name: "runner-scaling",
+        ours: headline.ours.median,
+        baseline: headline.ray.median,
+        ratio: headline.ratio,
+        unit: `jobs completed per minute (batches of ${JOBS} at once; worst load: ${worst === "io" ? "I/O-bound" : "CPU-bound"}; ours ${WIDEST} runner replicas vs Ray Jobs)`,
+        runs: RUNS,
+        ours_spread: headline.ours,
+        baseline_spread: headline.ray,
+        notes:
+          `${RUNS} batches per point; ${JOBS} jobs per batch submitted at once; each job sleeps 5 s (I/O-bound) or computes a fixed sum of 40 million squares ` +
+          `(CPU-bound); no requirements, warm environments. Same client for both sides (undici request), each job polled ${POLL_MS} ms after the previous answer; ` +
+          "a batch ends at the first poll that sees its last job done. " +
+          `Against Ray: ours with ${WIDEST} python-runner replicas of one slot each (at most ${WIDEST} jobs at once) against Ray ${head.version} ` +
+          `(one head node, ray start --head --num-cpus ${RAY_CPUS}, all on 127.0.0.1; jobs through POST /api/jobs/ with a working_dir package uploaded once; ` +
+          `an entrypoint reserves no CPU by default, so Ray runs all ${JOBS} at once, each a JobSupervisor actor and a driver process), alternating which side goes ` +
+          `first; both systems up. Headline: the load with the lower ratio (${worst}). Scaling detail (ours): the ${WIDEST}-replica point is the comparison's; ` +
+          `the narrower ones (${REPLICAS.filter((n) => n !== WIDEST).join(", ")}) are measured after Ray is stopped, with the replicas beyond them stopped. ` +
+          "On this 2-core machine the CPU-bound case cannot scale past 2 jobs at once, on either side. " +
+          `Shared 2-core machine: load average (1, 5, 15 min) ${loadAtPeer.join(", ")} when the runs against Ray began` +
+          (loadAtScaling.length > 0 ? `, ${loadAtScaling.map((l) => l.join(", ")).join(" and ")} when the narrower scaling points began` : "") +
+          "; at the end in machine.load_average_at_write.",
+        load_average_at_start: { versus_ray: loadAtPeer, scaling: loadAtScaling },
+        versus_ray: versusRay,
+        per_run_versus_ray: peerRuns,
+        io_bound_jobs_per_minute: scaling.io,
+        cpu_bound_jobs_per_minute: scaling.cpu,
+        jobs_per_batch: JOBS,
+        poll_interval_ms: POLL_MS,
+        concurrency: { ours_runner_replicas: WIDEST, ours_runner_slots: 1, ray_num_cpus: RAY_CPUS, ray_entrypoint_num_cpus: 0 },
+      });
+    // Written now and again after each narrower point: the comparison stands on its own.
+    let file = await write();
     console.log(`runner-scaling: ${worst}-bound ours ${headline.ours.median} jobs/min, Ray ${headline.ray.median} jobs/min -> ${file}`);
+    for (const replicas of [...REPLICAS].reverse().filter((n) => n !== WIDEST)) {
+      while (runners.length > replicas) await runners.pop()?.stop();
+      loadAtScaling.push(loadNow());
+      for (const load of LOAD_NAMES) scaling[load][replicas] = spread(await repeat(RUNS, () => batch(ours[load])), 2);
+      console.log(`runner-scaling: ${replicas} replica(s): I/O-bound ${scaling.io[replicas]?.median} jobs/min, CPU-bound ${scaling.cpu[replicas]?.median} jobs/min`);
+      file = await write();
+    }
   } finally {
     await ray?.stop();
     await platform.stop();
