@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { run as runCommand, TOOL_VERSIONS } from "@asgard/tools";
 import { startBenchPlatform, submit, waitForTerminal } from "./platform.js";
-import { writeResult } from "./results.js";
+import { loadNow, writeResult } from "./results.js";
 import { round, spread } from "./spread.js";
 
 /**
@@ -45,6 +45,7 @@ export async function run(): Promise<void> {
       if (job.status !== "completed") throw new Error(`job ${job.status}: ${job.logs}`);
       return (Date.now() - started) / 1000;
     };
+    const loadAtStart = loadNow();
     const cold = await timeJob();
     const warm: number[] = [];
     for (let i = 0; i < ROUNDS; i++) warm.push(await timeJob());
@@ -81,7 +82,9 @@ export async function run(): Promise<void> {
       notes:
         `requirements ${JSON.stringify(REQUIREMENTS)}; ours = submit → completed through the platform with the environment cached ` +
         `(after one cold job); baseline = python -m venv + pip install mlflow==${TOOL_VERSIONS.mlflow} ${REQUIREMENTS.join(" ")} + run, ` +
-        `per job, pip's own download cache warm. ${ROUNDS} rounds each.`,
+        `per job, pip's own download cache warm. ${ROUNDS} rounds each. ` +
+        `Shared 2-core machine: load average (1, 5, 15 min) ${loadAtStart.join(", ")} when the measured runs began; at the end in machine.load_average_at_write.`,
+      load_average_at_start: loadAtStart,
       ours_cold_first_job_seconds: round(cold),
     });
     console.log(`env-cache: ours ${ours.median} s (cold first job ${round(cold)} s), seed approach ${baseline.median} s -> ${file}`);

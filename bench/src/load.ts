@@ -30,6 +30,11 @@ export interface LoadOptions {
   method?: "GET" | "POST";
   body?: string;
   headers?: Record<string, string>;
+  /**
+   * How long one answer may take before it counts as an error (default 30 s). A baseline that
+   * answers slower than that on a loaded machine needs more, or its latencies would go missing.
+   */
+  timeoutMs?: number;
   /** Also return every latency (µs), for a caller that pools several runs into one distribution. */
   keepLatencies?: boolean;
 }
@@ -62,8 +67,8 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
     connections: options.connections,
     pipelining: 1,
     keepAliveTimeout: 60_000,
-    headersTimeout: 30_000,
-    bodyTimeout: 30_000,
+    headersTimeout: options.timeoutMs ?? 30_000,
+    bodyTimeout: options.timeoutMs ?? 30_000,
   });
   const request = {
     path: `${url.pathname}${url.search}`,

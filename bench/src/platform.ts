@@ -2,6 +2,8 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { freePort, spawnManaged, startMlflowServer, startNatsServer, type ManagedProcess, type MlflowServer, type MlflowServerOptions, type NatsServer } from "@asgard/infra";
 import { FROM_SOURCES } from "@asgard/test-support";
+import { call, callJson } from "./http.js";
+import { JOB_SCRIPT_NAME, type BenchJob, type JobSide } from "./job-side.js";
 
 /** Starts one service's real `main.ts` as its own process, as `npm start` does. */
 export function startService(name: string, env: Record<string, string>, logDir: string): ManagedProcess {
@@ -14,7 +16,11 @@ export function startService(name: string, env: Record<string, string>, logDir: 
   });
 }
 
-export async function waitFor(url: string, check: (res: Response) => Promise<boolean> | boolean, tries = 600): Promise<void> {
+/**
+ * Polls `url` until `check` passes. The default allows 5 minutes: services started from
+ * source need more than a minute to come up when the shared machine's load is high.
+ */
+export async function waitFor(url: string, check: (res: Response) => Promise<boolean> | boolean, tries = 3_000): Promise<void> {
   for (let i = 0; i < tries; i++) {
     try {
       const res = await fetch(url);
@@ -106,6 +112,7 @@ export async function startBenchPlatform(options: {
 export interface JobView {
   job_id: string;
   status: string;
+  phase: string | null;
   created_at: string;
   started_at: string | null;
   completed_at: string | null;
@@ -130,4 +137,39 @@ export async function waitForTerminal(api: string, jobId: string): Promise<JobVi
     await sleep(25);
   }
   throw new Error(`job ${jobId} never finished`);
+}
+
+/**
+ * Our platform as a side of a peer comparison: the job goes to /mlops/training/upload; it is
+ * `running` once the runner reports the script started (environment ready, as Ray's RUNNING),
+ * not when a runner claims it.
+ */
+export function ourJobSide(api: string, job: BenchJob & { experiment: string }): JobSide {
+  const body = JSON.stringify({
+    script_name: JOB_SCRIPT_NAME,
+    script_content: Buffer.from(job.script).toString("base64"),
+    experiment_name: job.experiment,
+    model_name: job.experiment,
+    requirements: job.requirements,
+    timeout: 600,
+  });
+  const view = (id: string) => callJson<JobView>("GET", `${api}/mlops/training/jobs/${id}`);
+  return {
+    async submit() {
+      const res = await call("POST", `${api}/mlops/training/upload`, body);
+      if (res.status !== 202) throw new Error(`upload answered ${res.status}: ${res.text}`);
+      return (JSON.parse(res.text) as JobView).job_id;
+    },
+    async phase(id) {
+      const { status, phase } = await view(id);
+      if (status === "completed") return "done";
+      if (status === "queued") return "queued";
+      if (status !== "running") return "failed";
+      return phase === "running" || phase === "registering" ? "running" : "queued";
+    },
+    async describe(id) {
+      const j = await view(id);
+      return `${j.status}\n${j.logs}`;
+    },
+  };
 }

@@ -6,6 +6,7 @@ import { freePort, spawnManaged, waitUntilReady, type ManagedProcess } from "@as
 import { ensureRayVenv, run } from "@asgard/tools";
 import { call } from "./http.js";
 import { startBenchPlatform, type BenchPlatform } from "./platform.js";
+import { JOB_SCRIPT_NAME, type BenchJob, type JobSide } from "./job-side.js";
 
 /**
  * A single-node Ray head for the benchmarks that compare us with Ray Jobs: every port on
@@ -270,4 +271,32 @@ export async function waitForRaySuccess(head: RayHead, submissionId: string, tim
     if (Date.now() > deadline) throw new Error(`Ray job ${submissionId} still ${info.status} after ${timeoutMs} ms`);
     await sleep(250);
   }
+}
+
+/** A Ray job running `job`'s script from an uploaded working dir, with its requirements as runtime_env pip. */
+function rayJobSpec(workingDir: string, job: BenchJob): { entrypoint: string; runtime_env: Record<string, unknown> } {
+  const pip = job.requirements.length > 0 ? { pip: job.requirements } : {};
+  return { entrypoint: `python ${JOB_SCRIPT_NAME}`, runtime_env: { working_dir: workingDir, ...pip } };
+}
+
+/**
+ * Ray Jobs as a side of a peer comparison: uploads the script once, then waits for one job to
+ * succeed (it waits for the job agent and builds the runtime_env) before anything is timed.
+ */
+export async function rayJobSide(head: RayHead, dir: string, job: BenchJob): Promise<JobSide> {
+  const spec = rayJobSpec(await uploadWorkingDir(head, dir, { [JOB_SCRIPT_NAME]: job.script }), job);
+  await waitForRaySuccess(head, await submitRayJobWhenReady(head, spec));
+  return {
+    submit: () => submitRayJob(head, spec),
+    async phase(id) {
+      const { status } = await rayJob(head, id);
+      if (status === "SUCCEEDED") return "done";
+      if ((RAY_TERMINAL as readonly string[]).includes(status)) return "failed";
+      return status === "RUNNING" ? "running" : "queued";
+    },
+    async describe(id) {
+      const info = await rayJob(head, id);
+      return `${info.status}: ${info.message ?? ""}\n${await rayJobLogs(head, id)}`;
+    },
+  };
 }

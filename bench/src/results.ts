@@ -45,9 +45,12 @@ export function machine(): Record<string, unknown> {
     cores: cpus.length,
     memory_gib: Math.round(os.totalmem() / 2 ** 30),
     os: `${os.type()} ${os.release()}`,
-    load_average_at_write: os.loadavg().map((l) => Math.round(l * 100) / 100),
+    load_average_at_write: loadNow(),
   };
 }
+
+/** The 1, 5 and 15 min load averages now: benches record them when their measured runs begin. */
+export const loadNow = (): number[] => os.loadavg().map((l) => Math.round(l * 100) / 100);
 
 export function toolVersions(): Record<string, string> {
   return { node: process.version, python: pythonVersion(), ...TOOL_VERSIONS };
@@ -55,6 +58,9 @@ export function toolVersions(): Record<string, string> {
 
 export async function writeResult(result: BenchResult): Promise<string> {
   if (result.runs < 3) throw new Error(`${result.name}: every figure needs at least 3 runs (got ${result.runs})`);
+  // A run without a figure (no answer at all) becomes NaN, which JSON writes as null: refuse it.
+  const headline = [result.ours, result.baseline, result.ratio, ...result.ours_spread.runs, ...result.baseline_spread.runs];
+  if (!headline.every(Number.isFinite)) throw new Error(`${result.name}: a headline figure is not a number: ${JSON.stringify(headline)}`);
   const dir = resultsDir();
   await mkdir(dir, { recursive: true });
   const file = join(dir, `${result.name}.json`);
