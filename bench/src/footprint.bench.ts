@@ -1,14 +1,14 @@
-import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import os, { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { descendants, startMlflowServer } from "@asgard/infra";
+import { descendants, spawnManaged, type ManagedProcess } from "@asgard/infra";
 import { createMlflowClient, type MlflowClient } from "@asgard/mlflow";
 import { createPyEnvManager, type PyEnvManager } from "@asgard/pyenv";
-import { ensureUv, pythonExecutable } from "@asgard/tools";
+import { ensureMlflowVenv, ensureUv, pythonExecutable } from "@asgard/tools";
 import { compiledPath, FEATURES, modelEnvironment, post, requestBodies, startModelsServe, train, type Trained } from "./inference-model.js";
 import { LOAD_GENERATOR, load, type LoadResult } from "./load.js";
-import { npmStart, startBenchPlatform, waitFor } from "./platform.js";
+import { freePort, npmStart, startBenchPlatform, waitFor } from "./platform.js";
 import { commandsOf, directorySize, groupCpuMs, groupsOf, sampleGroups, type GroupSample } from "./proc-usage.js";
 import { writeResult } from "./results.js";
 import { repeat, round, spread, type Spread } from "./spread.js";
@@ -84,14 +84,9 @@ async function oneRun(cache: string): Promise<Run> {
     await sleep(SETTLE_SECONDS * 1000);
     const oursIdleAfterStart = await idle(oursGroups);
 
-    // The baseline's tracking server, set up as ours is (one worker, no job runner), in its own store.
-    const theirServer = await startMlflowServer({
-      backendStoreUri: `sqlite:///${join(dir, "baseline", "mlflow.db")}`,
-      artifactsDestination: join(dir, "baseline", "artifacts"),
-      logFile: join(dir, "baseline-mlflow.log"),
-      workspaces: false,
-    });
-    stops.push(() => theirServer.stop());
+    // The baseline's tracking server: MLflow's own `mlflow server`, set up as ours is (one worker, no job runner), in its own store.
+    const theirServer = await startPlainMlflowServer(join(dir, "baseline"));
+    stops.push(() => theirServer.process.stop(10_000));
     const oursMlflow = createMlflowClient({ baseUrl: ours.mlflowUrl, timeoutMs: 60_000 });
     const theirMlflow = createMlflowClient({ baseUrl: theirServer.url, timeoutMs: 60_000 });
     stops.push(async () => {
@@ -148,6 +143,29 @@ async function oneRun(cache: string): Promise<Run> {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** `mlflow server` as MLflow ships it (its CLI process and the uvicorn server it starts), from the platform's MLflow virtualenv. */
+async function startPlainMlflowServer(dir: string): Promise<{ url: string; process: ManagedProcess }> {
+  const venv = await ensureMlflowVenv();
+  const port = await freePort();
+  const args = ["server", "--host", "127.0.0.1", "--port", String(port), "--workers", "1", "--backend-store-uri", `sqlite:///${join(dir, "mlflow.db")}`, "--serve-artifacts", "--artifacts-destination", join(dir, "artifacts")];
+  await mkdir(dir, { recursive: true });
+  const proc = spawnManaged({
+    name: "baseline-mlflow-server",
+    command: join(venv, "bin", "mlflow"),
+    args,
+    env: { PATH: `${join(venv, "bin")}:${process.env.PATH ?? ""}`, HOME: process.env.HOME ?? "/tmp", LANG: "C.UTF-8", MLFLOW_SERVER_ENABLE_JOB_EXECUTION: "false" },
+    logFile: join(dir, "mlflow.log"),
+  });
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await waitFor(`${url}/health`, (r) => r.ok, 1_200);
+  } catch (err) {
+    await proc.stop();
+    throw err;
+  }
+  return { url, process: proc };
 }
 
 async function trainAndRegister(pyenv: PyEnvManager, mlflow: MlflowClient, trackingUri: string, dir: string): Promise<{ trained: Trained; version: string }> {
@@ -293,7 +311,7 @@ async function writeFootprint(runs: Run[]): Promise<void> {
     load_generator: { ...LOAD_GENERATOR, connections: CONNECTIONS, seconds: SECONDS, warmup_seconds: WARMUP_SECONDS, idle_samples: IDLE_SAMPLES, settle_seconds: SETTLE_SECONDS },
     notes:
       `ours = every process of \`npm start\` (services from built JS, embedded NATS, MLflow and database; the launcher too), grouped by supervised process with all its descendants. ` +
-      `baseline = \`mlflow server --workers 1\` (job execution off, as ours runs it) + \`${runs.length > 0 ? "mlflow models serve --env-manager local -w 1" : ""}\` started from the model's environment, serving the same model (scikit-learn RandomForestClassifier, 100 trees, ${FEATURES} features, fixed seeds, trained once into each tracking server; both answer the same prediction). ` +
+      `baseline = \`mlflow server --workers 1\` as MLflow ships it (its CLI process and the uvicorn server it starts; MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false, as ours) + \`mlflow models serve --env-manager local -w 1\` started from the model's environment, serving the same model (scikit-learn RandomForestClassifier, 100 trees, ${FEATURES} features, fixed seeds, trained once into each tracking server; both answer the same prediction). ` +
       `Idle = mean of ${IDLE_SAMPLES} samples a second apart after ${SETTLE_SECONDS} s; under load = the peak of samples taken every second during ${SECONDS} s of closed-loop c=${CONNECTIONS} single-row requests after ${WARMUP_SECONDS} s of warm-up. ` +
       `PSS splits shared pages between the processes that map them (null where smaps_rollup is unreadable). CPU s per 1,000 = utime+stime delta over the measured ${SECONDS} s divided by answered requests. ` +
       `Ratios: ${loads.map((l) => `${l.load} ×${l.ratio}`).join(", ")}. c64 throughput: ours ${oursRps.median} req/s, baseline ${theirRps.median} req/s (median of runs). Load average at each run's start: ${runs.map((r) => r.load_average.join("/")).join("; ")} on ${os.cpus().length} cores.`,
