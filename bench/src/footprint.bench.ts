@@ -56,18 +56,26 @@ interface Run {
   commands: Record<string, string[]>;
 }
 
+/**
+ * The environment cache outlives the bench, as a user's does across restarts: the model's
+ * environment and its ONNX converter take minutes to build, and are built once.
+ */
+const ENV_CACHE = join(tmpdir(), "asgard-bench-footprint-envs");
+
 export async function run(): Promise<void> {
-  const cache = await mkdtemp(join(tmpdir(), "asgard-bench-footprint-envs-"));
-  try {
-    const runs = await repeat(RUNS, async (i) => {
-      const result = await oneRun(cache);
-      console.log(`footprint run ${i + 1}/${RUNS}: ours idle ${mib(result.ours_idle_after_start.total)}, model loaded ${mib(result.ours_idle_model_loaded.total)}, c64 ${mib(result.ours_c64.total)}; baseline idle ${mib(result.baseline_idle_model_loaded.total)}, c64 ${mib(result.baseline_c64.total)}`);
-      return result;
-    });
-    await writeFootprint(runs);
-  } finally {
-    await rm(cache, { recursive: true, force: true });
-  }
+  const runs = await repeat(RUNS, async (i) => {
+    const result = await oneRun(ENV_CACHE);
+    console.log(`footprint run ${i + 1}/${RUNS}: ours idle ${mib(result.ours_idle_after_start.total)}, model loaded ${mib(result.ours_idle_model_loaded.total)}, c64 ${mib(result.ours_c64.total)}; baseline idle ${mib(result.baseline_idle_model_loaded.total)}, c64 ${mib(result.baseline_c64.total)}`);
+    return result;
+  });
+  await writeFootprint(runs);
+}
+
+/** Each figure as it is measured, so a run that fails later still leaves what it saw in the log. */
+function report(what: string, f: Footprint): Footprint {
+  const parts = Object.entries(f.groups).map(([n, g]) => `${n} ${Math.round(g.rss_mib)}`);
+  console.log(`footprint: ${what}: total ${mib(f.total)}; by process (MiB RSS): ${parts.join(", ")}`);
+  return f;
 }
 
 const mib = (s: GroupSample) => `${Math.round(s.rss_mib)} MiB RSS${s.pss_mib === null ? "" : ` (${Math.round(s.pss_mib)} PSS)`}`;
@@ -82,7 +90,7 @@ async function oneRun(cache: string): Promise<Run> {
     stops.push(() => ours.top.stop(60_000));
     const oursGroups = () => platformGroups(ours.top.pid, ours.dataDir);
     await sleep(SETTLE_SECONDS * 1000);
-    const oursIdleAfterStart = await idle(oursGroups);
+    const oursIdleAfterStart = report("ours idle after start", await idle(oursGroups));
 
     // The baseline's tracking server: MLflow's own `mlflow server`, set up as ours is (one worker, no job runner), in its own store.
     const theirServer = await startPlainMlflowServer(join(dir, "baseline"));
@@ -104,7 +112,7 @@ async function oneRun(cache: string): Promise<Run> {
     console.log("footprint: loading the model into our worker and waiting for its compiled path…");
     await waitFor(oursUrl, async () => (await post(oursUrl, bodies.ours)).status === 200, 6_000);
     const servedBy = await compiledPath(oursUrl, bodies.ours, 600);
-    const oursIdleModel = await idle(oursGroups);
+    const oursIdleModel = report(`ours idle, model loaded (${servedBy})`, await idle(oursGroups));
 
     const lease = await modelEnvironment(pyenv, theirMlflow, theirModel.trained.model_id);
     stops.push(() => lease.release());
@@ -116,17 +124,20 @@ async function oneRun(cache: string): Promise<Run> {
     if (JSON.stringify(ourAnswer.predictions) !== JSON.stringify(theirAnswer.predictions)) {
       throw new Error(`the two stacks disagree: ours ${JSON.stringify(ourAnswer.predictions)}, mlflow ${JSON.stringify(theirAnswer.predictions)}`);
     }
-    const baselineIdle = await idle(theirGroups);
+    const baselineIdle = report("baseline idle, model loaded", await idle(theirGroups));
 
     const oursC64 = await underLoad(oursUrl, bodies.ours, oursGroups);
+    report(`ours c=${CONNECTIONS} peak (${oursC64.rps} req/s; CPU s per 1,000: ${JSON.stringify(oursC64.cpu_s_per_1000)})`, oursC64);
     const baselineC64 = await underLoad(serve.url, bodies.mlflow, theirGroups);
+    report(`baseline c=${CONNECTIONS} peak (${baselineC64.rps} req/s; CPU s per 1,000: ${JSON.stringify(baselineC64.cpu_s_per_1000)})`, baselineC64);
     const jobLease = await pyenv.acquire(["scikit-learn"]);
     const env = { job: { key: jobLease.envKey, ...directorySize(jobLease.path) }, model: { key: lease.envKey, ...directorySize(lease.path) } };
     await jobLease.release();
     const commands = Object.fromEntries([...Object.entries(oursGroups()), ...Object.entries(theirGroups())].map(([name, pids]) => [name, commandsOf(pids)]));
 
     for (const stop of stops.splice(0).reverse()) await stop().catch(() => undefined);
-    const tsx = await nodeServicesUnderTsx(cache);
+    console.log(`footprint: environments on disk: ${JSON.stringify(env)}`);
+    const tsx = report("Node services idle under tsx", await nodeServicesUnderTsx(cache));
     return {
       load_average: loadAverage,
       ours_idle_after_start: oursIdleAfterStart,
@@ -312,7 +323,7 @@ async function writeFootprint(runs: Run[]): Promise<void> {
     notes:
       `ours = every process of \`npm start\` (services from built JS, embedded NATS, MLflow and database; the launcher too), grouped by supervised process with all its descendants. ` +
       `baseline = \`mlflow server --workers 1\` as MLflow ships it (its CLI process and the uvicorn server it starts; MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false, as ours) + \`mlflow models serve --env-manager local -w 1\` started from the model's environment, serving the same model (scikit-learn RandomForestClassifier, 100 trees, ${FEATURES} features, fixed seeds, trained once into each tracking server; both answer the same prediction). ` +
-      `Idle = mean of ${IDLE_SAMPLES} samples a second apart after ${SETTLE_SECONDS} s; under load = the peak of samples taken every second during ${SECONDS} s of closed-loop c=${CONNECTIONS} single-row requests after ${WARMUP_SECONDS} s of warm-up. ` +
+      `Every run is a fresh npm start in a new data directory; the environment cache is shared by the runs and kept between invocations, as a user's. Idle = mean of ${IDLE_SAMPLES} samples a second apart after ${SETTLE_SECONDS} s; under load = the peak of samples taken every second during ${SECONDS} s of closed-loop c=${CONNECTIONS} single-row requests after ${WARMUP_SECONDS} s of warm-up. ` +
       `PSS splits shared pages between the processes that map them (null where smaps_rollup is unreadable). CPU s per 1,000 = utime+stime delta over the measured ${SECONDS} s divided by answered requests. ` +
       `Ratios: ${loads.map((l) => `${l.load} ×${l.ratio}`).join(", ")}. c64 throughput: ours ${oursRps.median} req/s, baseline ${theirRps.median} req/s (median of runs). Load average at each run's start: ${runs.map((r) => r.load_average.join("/")).join("; ")} on ${os.cpus().length} cores.`,
     ours_idle_after_start: { total: totals((r) => r.ours_idle_after_start), by_process: byGroup((r) => r.ours_idle_after_start) },

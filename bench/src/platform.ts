@@ -81,8 +81,9 @@ export async function startBenchPlatform(options: {
   };
   for (const name of options.services) start(name);
   const api = `http://127.0.0.1:${port}`;
-  await waitFor(`${api}/healthz`, (r) => r.ok);
-  if (options.services.includes("job-scheduler")) await waitFor(`${api}/mlops/training/jobs?limit=1`, (r) => r.ok);
+  // Services run from their sources under tsx; on a loaded machine a fresh embedded database alone can take minutes.
+  await waitFor(`${api}/healthz`, (r) => r.ok, 3_000);
+  if (options.services.includes("job-scheduler")) await waitFor(`${api}/mlops/training/jobs?limit=1`, (r) => r.ok, 3_000);
   return {
     api,
     mlflowUrl: mlflow.url,
