@@ -150,7 +150,8 @@ export async function npmStart(opts: { dataDir: string; env?: Record<string, str
     env: { ...inherited, ASGARD_DATA_DIR: opts.dataDir, PORT: String(port), MLFLOW_PORT: String(await freePort()), ...opts.env },
     onLine: (line) => {
       output += `${line}\n`;
-      if (line === "Asgard is up.") up();
+      // The last line of the banner that follows "Asgard is up.", so the URLs are in `output`.
+      if (line === "Press Ctrl-C to stop.") up();
     },
   });
   const exited = top.exited.then((code) => {
