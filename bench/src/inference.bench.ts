@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import os, { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createServer, type Socket } from "node:net";
@@ -8,10 +8,11 @@ import { request } from "undici";
 import { connectBus } from "@asgard/bus";
 import { STREAMS } from "@asgard/contracts";
 import { spawnManaged, type ManagedProcess } from "@asgard/infra";
-import { ensureUv, pythonExecutable, run as runCommand } from "@asgard/tools";
-import { createMlflowClient, type MlflowClient } from "@asgard/mlflow";
-import { createPyEnvManager, type EnvLease, type PyEnvManager } from "@asgard/pyenv";
+import { ensureUv, pythonExecutable, } from "@asgard/tools";
+import { createMlflowClient, } from "@asgard/mlflow";
+import { createPyEnvManager, } from "@asgard/pyenv";
 import { FROM_SOURCES } from "@asgard/test-support";
+import { compiledPath, cpuTimes, FEATURES, modelEnvironment, post, requestBodies, startModelsServe, train, workerPid } from "./inference-model.js";
 import { LOAD_GENERATOR, load, type LoadResult } from "./load.js";
 import { freePort, startNatsAndMlflow, startService, waitFor } from "./platform.js";
 import { writeResult } from "./results.js";
@@ -30,46 +31,6 @@ const SECONDS = 10;
 const WARMUP_SECONDS = 3;
 /** Sequential requests timed one by one, alternating between the two servers. */
 const SEQUENTIAL = 1_000;
-const FEATURES = 20;
-/** The folder the python-runner puts on every job's PYTHONPATH (the job runtime shim). */
-const JOB_RUNTIME_SHIM = join(import.meta.dirname, "..", "..", "services", "python-runner", "src", "python");
-
-const TRAIN = `
-import json, os, time
-import mlflow, mlflow.sklearn
-import pandas as pd
-from sklearn.datasets import make_classification
-from sklearn.ensemble import RandomForestClassifier
-
-X, y = make_classification(n_samples=2000, n_features=${FEATURES}, n_informative=10, random_state=0)
-frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(${FEATURES})])
-mlflow.set_experiment(os.environ["EXPERIMENT"])
-with mlflow.start_run() as run:
-    model = RandomForestClassifier(n_estimators=100, random_state=0).fit(frame, y)
-    info = mlflow.sklearn.log_model(model, name="model", input_example=frame.iloc[:2])
-
-def per_call_ms(fn, rows, reps=300):
-    batch = frame.iloc[:rows]
-    for _ in range(20):
-        fn(batch)
-    started = time.perf_counter()
-    for _ in range(reps):
-        fn(batch)
-    return (time.perf_counter() - started) / reps * 1000
-
-timings = {f"{name}_{rows}_rows_ms": round(per_call_ms(getattr(model, name), rows), 3) for name in ("predict", "predict_proba") for rows in (1, 64)}
-import sklearn
-print("RESULT " + json.dumps({"run_id": run.info.run_id, "model_id": info.model_id, "uri": info.model_uri, "row": frame.iloc[0].tolist(), "timings": timings, "sklearn": sklearn.__version__}))
-`;
-
-interface Trained {
-  run_id: string;
-  model_id: string;
-  uri: string;
-  row: number[];
-  timings: Record<string, number>;
-  sklearn: string;
-}
 
 interface Sequential {
   p50_ms: number;
@@ -128,9 +89,9 @@ export async function run(): Promise<void> {
       pids[name] = proc.pid;
       stops.push(() => proc.stop());
     }
-    const columns = Array.from({ length: FEATURES }, (_, i) => `f${i}`);
+    const bodies = requestBodies(modelName, mv.version, trained.row);
     const oursUrl = `http://127.0.0.1:${port}/mlops/inference`;
-    const oursBody = JSON.stringify({ model_name: modelName, model_version: mv.version, inputs: Object.fromEntries(columns.map((c, i) => [c, [trained.row[i]]])) });
+    const oursBody = bodies.ours;
     console.log("inference: loading the model into our worker (builds its environment from its requirements)…");
     await waitFor(oursUrl, async () => (await post(oursUrl, oursBody)).status === 200, 6_000);
     // The first prediction came from Python; the service compiles the model to ONNX after it
@@ -142,24 +103,13 @@ export async function run(): Promise<void> {
 
     // Baseline: MLflow's scoring server, started from the very environment our worker runs in.
     const lease = await modelEnvironment(pyenv, mlflow, trained.model_id);
-    const baselinePort = await freePort();
-    const baselineArgs = ["models", "serve", "-m", `models:/${modelName}/${mv.version}`, "--env-manager", "local", "-w", "1", "-h", "127.0.0.1", "-p", String(baselinePort)];
-    const baselineCommand = `mlflow ${baselineArgs.join(" ")}`;
-    const baseline: ManagedProcess = spawnManaged({
-      name: "mlflow-models-serve",
-      command: join(lease.binDir, "mlflow"),
-      args: baselineArgs,
-      env: { PATH: `${lease.binDir}:/usr/bin:/bin`, HOME: dir, LANG: "C.UTF-8", MLFLOW_TRACKING_URI: mlflowServer.url, MLFLOW_DISABLE_TELEMETRY: "true" },
-      logFile: join(dir, "mlflow-models-serve.log"),
-    });
-    stops.push(async () => {
-      await baseline.stop();
-      await lease.release();
-    });
-    const baselineUrl = `http://127.0.0.1:${baselinePort}/invocations`;
-    const baselineBody = JSON.stringify({ dataframe_split: { columns, data: [trained.row] } });
-    console.log(`inference: starting the baseline: ${baselineCommand}`);
-    await waitFor(baselineUrl, async () => (await post(baselineUrl, baselineBody)).status === 200, 6_000);
+    stops.push(() => lease.release());
+    console.log("inference: starting the baseline: mlflow models serve");
+    const baseline = await startModelsServe({ lease, trackingUri: mlflowServer.url, modelUri: `models:/${modelName}/${mv.version}`, body: bodies.mlflow, dir });
+    stops.push(() => baseline.process.stop());
+    const baselineCommand = baseline.command;
+    const baselineUrl = baseline.url;
+    const baselineBody = bodies.mlflow;
 
     // Same prediction from both, or the comparison means nothing.
     const ourAnswer = JSON.parse((await post(oursUrl, oursBody)).text) as { predictions: unknown[] };
@@ -289,54 +239,6 @@ export async function run(): Promise<void> {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
     await rm(dir, { recursive: true, force: true });
   }
-}
-
-async function train(pyenv: PyEnvManager, trackingUri: string, dir: string): Promise<Trained> {
-  const lease = await pyenv.acquire(["scikit-learn"]);
-  try {
-    const script = join(dir, "train.py");
-    await writeFile(script, TRAIN);
-    const { stdout } = await runCommand(lease.python, [script], {
-      cwd: dir,
-      timeoutMs: 15 * 60_000,
-      // The platform's job runtime shim, as every job has it: it chooses the model's serialization format.
-      env: { PATH: `${lease.binDir}:/usr/bin:/bin`, HOME: dir, LANG: "C.UTF-8", PYTHONPATH: JOB_RUNTIME_SHIM, MLFLOW_TRACKING_URI: trackingUri, MLFLOW_DISABLE_TELEMETRY: "true", EXPERIMENT: "bench-inference" },
-    });
-    const result = stdout.split("\n").find((l) => l.startsWith("RESULT "));
-    if (!result) throw new Error(`training printed no result:\n${stdout.slice(-2000)}`);
-    return JSON.parse(result.slice("RESULT ".length)) as Trained;
-  } finally {
-    await lease.release();
-  }
-}
-
-/** The environment the inference service built for the model: same requirements, same pins, same cache. */
-async function modelEnvironment(pyenv: PyEnvManager, mlflow: MlflowClient, modelId: string): Promise<EnvLease> {
-  const model = await mlflow.getLoggedModel(modelId);
-  const text = (await mlflow.downloadArtifact(`${model.info.artifact_uri}/requirements.txt`)).toString("utf8");
-  // As the service does: MLflow itself comes from the platform pin (the server's version).
-  const requirements = text
-    .split("\n")
-    .map((l) => l.replace(/(^|\s)#.*$/, "").trim())
-    .filter((l) => l !== "" && !/^mlflow(-skinny|-tracing)?\b/i.test(l));
-  return pyenv.acquire(requirements);
-}
-
-/** Posts once a second until an answer says `onnx`; after `tries`, the path the last answer named. */
-async function compiledPath(url: string, body: string, tries: number): Promise<string> {
-  let last = "unknown";
-  for (let i = 0; i < tries; i++) {
-    const res = await post(url, body);
-    if (res.status === 200) last = (JSON.parse(res.text) as { served_by?: string }).served_by ?? "unknown";
-    if (last === "onnx") return last;
-    await sleep(1_000);
-  }
-  return last;
-}
-
-async function post(url: string, body: string): Promise<{ status: number; text: string }> {
-  const res = await request(url, { method: "POST", body, headers: { "content-type": "application/json" } });
-  return { status: res.statusCode, text: await res.body.text() };
 }
 
 /** Requests one at a time, alternating between the servers in rounds so both see the same machine. */
@@ -566,20 +468,6 @@ async function transportFloor(url: string, body: string, opts: { natsUrl: string
   }
 }
 
-/** CPU time (user + system, ms) of each process so far, from /proc; 0 where it cannot be read. */
-async function cpuTimes(pids: Record<string, number>): Promise<Record<string, number>> {
-  const out: Record<string, number> = {};
-  for (const [name, pid] of Object.entries(pids)) {
-    try {
-      const fields = (await readFile(`/proc/${pid}/stat`, "utf8")).split(") ")[1]?.split(" ") ?? [];
-      out[name] = (Number(fields[11]) + Number(fields[12])) * (1000 / 100);
-    } catch {
-      out[name] = 0;
-    }
-  }
-  return out;
-}
-
 /** Each process's CPU over a load run (warm-up included): per second, and per measured request (approximate). */
 function cpuShares(before: Record<string, number>, after: Record<string, number>, requests: number, seconds: number) {
   const out: Record<string, { ms_per_s: number; us_per_request: number }> = {};
@@ -589,25 +477,6 @@ function cpuShares(before: Record<string, number>, after: Record<string, number>
     out[name] = { ms_per_s: round(ms / seconds, 1), us_per_request: round(((ms / seconds) * 1000) / Math.max(1, perSecondRequests), 0) };
   }
   return out;
-}
-
-/**
- * The model worker the inference service started: the process running worker.py among its
- * descendants (the sandbox puts bwrap in between); 0 when not found.
- */
-async function workerPid(parent: number): Promise<number> {
-  const queue = [parent];
-  while (queue.length > 0) {
-    const pid = queue.shift() as number;
-    try {
-      if (pid !== parent && (await readFile(`/proc/${pid}/cmdline`, "utf8")).includes("worker.py")) return pid;
-      const children = (await readFile(`/proc/${pid}/task/${pid}/children`, "utf8")).trim().split(/\s+/).filter(Boolean).map(Number);
-      queue.push(...children);
-    } catch {
-      // Not Linux, or the process is gone: the CPU table goes without it.
-    }
-  }
-  return 0;
 }
 
 const line = (r: LoadResult) => `${r.rps} req/s, p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms, errors ${r.errors + r.non2xx}`;

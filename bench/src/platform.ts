@@ -61,6 +61,8 @@ export interface BenchPlatform {
   dir: string;
   env: Record<string, string>;
   start(name: string, extra?: Record<string, string>): ManagedProcess;
+  /** The services started so far, by name (runners by their RUNNER_ID). */
+  processes: Record<string, ManagedProcess>;
   stop(): Promise<void>;
 }
 
@@ -85,16 +87,19 @@ export async function startBenchPlatform(options: {
     ...options.env,
   };
   let runners = 0;
+  const processes: Record<string, ManagedProcess> = {};
   const start = (name: string, extra: Record<string, string> = {}) => {
     const id: Record<string, string> = name === "python-runner" ? { RUNNER_ID: `bench-runner-${++runners}` } : {};
     const proc = startService(name, { ...env, ...id, ...extra }, dir);
+    processes[id.RUNNER_ID && runners > 1 ? id.RUNNER_ID : name] = proc;
     stops.push(() => proc.stop());
     return proc;
   };
   for (const name of options.services) start(name);
   const api = `http://127.0.0.1:${port}`;
-  await waitFor(`${api}/healthz`, (r) => r.ok);
-  if (options.services.includes("job-scheduler")) await waitFor(`${api}/mlops/training/jobs?limit=1`, (r) => r.ok);
+  // Services run from their sources under tsx; on a loaded machine a fresh embedded database alone can take minutes.
+  await waitFor(`${api}/healthz`, (r) => r.ok, 3_000);
+  if (options.services.includes("job-scheduler")) await waitFor(`${api}/mlops/training/jobs?limit=1`, (r) => r.ok, 3_000);
   return {
     api,
     mlflowUrl: mlflow.url,
@@ -102,6 +107,7 @@ export async function startBenchPlatform(options: {
     dir,
     env,
     start,
+    processes,
     async stop() {
       for (const stop of stops.reverse()) await stop().catch(() => undefined);
       await rm(dir, { recursive: true, force: true });
@@ -172,4 +178,40 @@ export function ourJobSide(api: string, job: BenchJob & { experiment: string }):
       return `${j.status}\n${j.logs}`;
     },
   };
+}
+
+/** `npm start` as a user runs it (bootstrap.mjs: build, then the built launcher), in a data directory of its own. */
+export interface NpmStart {
+  top: ManagedProcess;
+  api: string;
+  mlflowUrl: string;
+  dataDir: string;
+  output: () => string;
+}
+
+export async function npmStart(opts: { dataDir: string; env?: Record<string, string> }): Promise<NpmStart> {
+  const { DATABASE_URL: _db, NATS_URL: _nats, MLFLOW_TRACKING_URI: _mlflow, ...inherited } = process.env;
+  const port = await freePort();
+  let output = "";
+  let up: () => void = () => undefined;
+  const isUp = new Promise<void>((resolve) => (up = resolve));
+  const top = spawnManaged({
+    name: "npm-start",
+    command: process.execPath,
+    args: [join(process.cwd(), "packages", "cli", "bootstrap.mjs"), "start"],
+    env: { ...inherited, ASGARD_DATA_DIR: opts.dataDir, PORT: String(port), MLFLOW_PORT: String(await freePort()), ...opts.env },
+    onLine: (line) => {
+      output += `${line}\n`;
+      // The last line of the banner that follows "Asgard is up.", so the URLs are in `output`.
+      if (line === "Press Ctrl-C to stop.") up();
+    },
+  });
+  const exited = top.exited.then((code) => {
+    throw new Error(`npm start exited with ${code}:\n${output.slice(-3000)}`);
+  });
+  await Promise.race([isUp, exited]);
+  // The launcher prints the MLflow it started ("  MLflow     http://127.0.0.1:<port>").
+  const mlflowUrl = /^\s+MLflow\s+(http\S+)/m.exec(output)?.[1];
+  if (!mlflowUrl) throw new Error(`npm start printed no MLflow URL:\n${output}`);
+  return { top, api: `http://127.0.0.1:${port}`, mlflowUrl, dataDir: opts.dataDir, output: () => output };
 }
