@@ -11,12 +11,19 @@ export interface EmbeddedDatabase<T> {
   close(): Promise<void>;
 }
 
+/**
+ * PostgreSQL's default shared_buffers (128 MB) is WebAssembly memory here, resident in the
+ * job-scheduler from the start: 16 MB keeps the job tables' hot pages, and whatever does not
+ * fit is a read from the data directory, which the OS caches anyway.
+ */
+const START_PARAMS = [...PGlite.defaultStartParams, "-c", "shared_buffers=16MB"];
+
 /** Opens PGlite in `dataDir` (locked for this process), or in memory when absent. */
 export async function openEmbedded<T>(dataDir: string | undefined): Promise<EmbeddedDatabase<T>> {
   const unlock = dataDir ? await lockDataDir(dataDir) : async () => undefined;
   let pglite: PGlite;
   try {
-    pglite = await PGlite.create({ ...(dataDir ? { dataDir } : {}), parsers: pgliteParsers });
+    pglite = await PGlite.create({ ...(dataDir ? { dataDir } : {}), parsers: pgliteParsers, startParams: START_PARAMS });
   } catch (err) {
     await unlock();
     throw new DatabaseError("UNAVAILABLE", `cannot open the embedded database ${dataDir ?? "(in memory)"}`, {

@@ -78,6 +78,28 @@ async function authArgsAndEnv(auth: MlflowAuthOptions | undefined): Promise<{ ar
 }
 
 /**
+ * `mlflow server` with one change: its CLI process becomes the uvicorn server (exec) instead of
+ * starting it as a child and waiting for it. The CLI imports all of MLflow only to prepare the
+ * store and build uvicorn's command line; kept alive, it holds about as much memory as the
+ * server itself, for nothing.
+ * Only while MLflow's job runner is off (always, as we start it): with it on, the CLI process
+ * also supervises the runner and must stay. The pid stays the same, so the death ties hold.
+ */
+const MLFLOW_SERVER_EXEC = [
+  "import os, sys",
+  "import mlflow.server",
+  "from mlflow.cli import cli",
+  "spawn = mlflow.server._exec_cmd",
+  "def become(cmd, *, extra_env=None, **kwargs):",
+  "    if os.environ.get('MLFLOW_SERVER_ENABLE_JOB_EXECUTION', '').lower() != 'false':",
+  "        return spawn(cmd, extra_env=extra_env, **kwargs)",
+  "    os.execvpe(cmd[0], cmd, {**os.environ, **(extra_env or {})})",
+  "mlflow.server._exec_cmd = become",
+  "sys.argv[0] = 'mlflow'",
+  "sys.exit(cli())",
+].join("\n");
+
+/**
  * Starts an MLflow 3 tracking server with proxied artifacts, from the managed virtualenv.
  * Only this process gets artifact-store credentials: clients upload through it.
  */
@@ -90,8 +112,9 @@ export async function startMlflowServer(options: MlflowServerOptions): Promise<M
   const auth = await authArgsAndEnv(options.auth);
   const proc = spawnManaged({
     name: "mlflow",
-    command: join(venv, "bin", "mlflow"),
+    command: join(venv, "bin", "python"),
     args: [
+      "-c", MLFLOW_SERVER_EXEC,
       "server",
       "--host", "127.0.0.1",
       "--port", String(port),
