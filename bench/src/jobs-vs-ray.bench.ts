@@ -1,10 +1,9 @@
 import { loadavg } from "node:os";
 import { join } from "node:path";
-import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
-import { call, callJson } from "./http.js";
-import type { JobView } from "./platform.js";
-import { RAY_TERMINAL, rayJob, submitRayJob, submitRayJobWhenReady, uploadWorkingDir, waitForRaySuccess, withPlatformAndRay, type RayHead } from "./ray.js";
+import { alternate, timeBatch, warmUp, type BenchJob, type JobSide } from "./job-side.js";
+import { ourJobSide } from "./platform.js";
+import { rayJobSide, withPlatformAndRay } from "./ray.js";
 import { writeResult } from "./results.js";
 import { percentile, repeat, round, spreadOf } from "./spread.js";
 
@@ -23,14 +22,7 @@ const RAY_CPUS = 2;
 const REQUIREMENTS = ["tabulate==0.9.0"];
 const SCRIPT = 'import tabulate\n\nprint(tabulate.tabulate([["job", "ok"]]))\n';
 
-type Phase = "queued" | "running" | "done" | "failed";
-
-/** One system under test, seen through its own HTTP API. */
-interface Side {
-  submit(): Promise<string>;
-  phase(id: string): Promise<Phase>;
-  describe(id: string): Promise<string>;
-}
+const JOB: BenchJob = { script: SCRIPT, requirements: REQUIREMENTS };
 
 interface BatchFigures {
   jobs_per_minute: number;
@@ -41,108 +33,30 @@ interface BatchFigures {
 }
 
 /** Submits every job at once and polls each until it is done; times are client-side. */
-async function batch(side: Side): Promise<BatchFigures> {
-  const start = performance.now();
-  const jobs = await Promise.all(
-    Array.from({ length: JOBS }, async () => {
-      const sent = performance.now();
-      const id = await side.submit();
-      let running: number | null = null;
-      for (;;) {
-        const phase = await side.phase(id);
-        const now = performance.now();
-        // A job that finished between two polls was running before it: its first sighting counts.
-        if (running === null && (phase === "running" || phase === "done")) running = now - sent;
-        if (phase === "done") return { running: running ?? now - sent, completed: now - sent, end: now };
-        if (phase === "failed") throw new Error(`job ${id} failed: ${await side.describe(id)}`);
-        await sleep(POLL_MS);
-      }
-    }),
-  );
-  const seconds = (Math.max(...jobs.map((j) => j.end)) - start) / 1_000;
+async function batch(side: JobSide): Promise<BatchFigures> {
+  const { jobs_per_minute, jobs } = await timeBatch(side, JOBS, POLL_MS);
+  const running = jobs.map((j) => j.running_ms);
   return {
-    jobs_per_minute: round((JOBS / seconds) * 60, 2),
-    batch_seconds: round(seconds, 2),
-    submit_to_running_p50_ms: round(percentile(jobs.map((j) => j.running), 50), 0),
-    submit_to_running_p99_ms: round(percentile(jobs.map((j) => j.running), 99), 0),
-    submit_to_completed_p50_ms: round(percentile(jobs.map((j) => j.completed), 50), 0),
+    jobs_per_minute,
+    batch_seconds: round((JOBS / jobs_per_minute) * 60, 2),
+    submit_to_running_p50_ms: round(percentile(running, 50), 0),
+    submit_to_running_p99_ms: round(percentile(running, 99), 0),
+    submit_to_completed_p50_ms: round(percentile(jobs.map((j) => j.completed_ms), 50), 0),
   };
-}
-
-function ourSide(api: string): Side {
-  const body = JSON.stringify({
-    script_name: "job.py",
-    script_content: Buffer.from(SCRIPT).toString("base64"),
-    experiment_name: "bench-vs-ray",
-    model_name: "bench-vs-ray",
-    requirements: REQUIREMENTS,
-    timeout: 600,
-  });
-  const job = (id: string) => callJson<JobView>("GET", `${api}/mlops/training/jobs/${id}`);
-  return {
-    async submit() {
-      const res = await call("POST", `${api}/mlops/training/upload`, body);
-      if (res.status !== 202) throw new Error(`upload answered ${res.status}: ${res.text}`);
-      return (JSON.parse(res.text) as JobView).job_id;
-    },
-    async phase(id) {
-      const { status } = await job(id);
-      return status === "completed" ? "done" : status === "queued" || status === "running" ? status : "failed";
-    },
-    async describe(id) {
-      const j = await job(id);
-      return `${j.status}\n${j.logs}`;
-    },
-  };
-}
-
-const rayJobSpec = (workingDir: string) => ({ entrypoint: "python job.py", runtime_env: { working_dir: workingDir, pip: REQUIREMENTS } });
-
-function raySide(head: RayHead, workingDir: string): Side {
-  const job = rayJobSpec(workingDir);
-  return {
-    submit: () => submitRayJob(head, job),
-    async phase(id) {
-      const { status } = await rayJob(head, id);
-      if (status === "SUCCEEDED") return "done";
-      if ((RAY_TERMINAL as readonly string[]).includes(status)) return "failed";
-      return status === "RUNNING" ? "running" : "queued";
-    },
-    async describe(id) {
-      const info = await rayJob(head, id);
-      return `${info.status}: ${info.message ?? ""}`;
-    },
-  };
-}
-
-async function warmUp(side: Side): Promise<void> {
-  for (let i = 0; i < WARM_UP_JOBS; i++) {
-    const id = await side.submit();
-    for (;;) {
-      const phase = await side.phase(id);
-      if (phase === "done") break;
-      if (phase === "failed") throw new Error(`warm-up job ${id} failed: ${await side.describe(id)}`);
-      await sleep(250);
-    }
-  }
 }
 
 export function run(): Promise<void> {
   return withPlatformAndRay(RAY_CPUS, async (platform, head) => {
-    const workingDir = await uploadWorkingDir(head, join(platform.dir, "ray-job"), { "job.py": SCRIPT });
-    const ours = ourSide(platform.api);
-    const theirs = raySide(head, workingDir);
-    // The first warm-up job builds each side's environment; Ray's first one also waits for its job agent to come up.
-    await waitForRaySuccess(head, await submitRayJobWhenReady(head, rayJobSpec(workingDir)));
-    await warmUp(ours);
-    await warmUp(theirs);
+    const ours = ourJobSide(platform.api, { ...JOB, experiment: "bench-vs-ray" });
+    // Builds Ray's environment, after its job agent came up, with one job of its own.
+    const theirs = await rayJobSide(head, join(platform.dir, "ray-job"), JOB);
+    await warmUp(ours, WARM_UP_JOBS);
+    await warmUp(theirs, WARM_UP_JOBS);
 
     const loadAtStart = loadavg().map((l) => round(l, 2));
     const runs = await repeat(RUNS, async (r) => {
-      // Alternate which side goes first, so neither always inherits the other's aftermath.
-      const order = r % 2 === 0 ? (["ours", "ray"] as const) : (["ray", "ours"] as const);
       const figures: Partial<Record<"ours" | "ray", BatchFigures>> = {};
-      for (const name of order) {
+      for (const name of alternate(r, ["ours", "ray"] as const)) {
         figures[name] = await batch(name === "ours" ? ours : theirs);
         await sleep(2_000);
       }
@@ -176,7 +90,7 @@ export function run(): Promise<void> {
         `${RUNS} runs; each submits ${JOBS} copies of the same script (imports ${REQUIREMENTS.join(", ")}, prints a table) at once to each side, ` +
         `alternating which side goes first, after ${WARM_UP_JOBS} warm-up jobs per side (Ray: one more first) built and cached both environments. ` +
         `Same client for both (undici request): each job's status polled ${POLL_MS} ms after the previous answer; ` +
-        `submit → running is from the submit call to the first poll that sees it running (or done), so it carries up to one poll interval. ` +
+        `submit → running is from the submit call to the first poll that sees the script started (ours: phase running; Ray: RUNNING) or the job done, so it carries up to one poll interval. ` +
         `Ours: ${process.env.DATABASE_URL ? "PostgreSQL" : "embedded database"}, job-scheduler, registry, gateway and one python-runner with npm start's defaults ` +
         `(RUNNER_SLOTS=1: jobs run one at a time; bubblewrap sandbox), submitted to /mlops/training/upload with requirements. ` +
         `Ray ${head.version}: one head node (ray start --head --num-cpus ${RAY_CPUS}, all on 127.0.0.1), jobs submitted to POST /api/jobs/ with runtime_env pip ` +
