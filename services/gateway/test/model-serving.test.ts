@@ -4,11 +4,9 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { connectBus, type Bus } from "@asgard/bus";
 import { ErrorBodySchema, ModelServingSchema, STREAMS, type Tenant } from "@asgard/contracts";
-import { createInference, type Inference } from "@asgard/inference";
-import { startNatsServer, type NatsServer } from "@asgard/infra";
+import { startNatsServer, type ManagedProcess, type NatsServer } from "@asgard/infra";
 import { createMlflowClient, type MlflowClient } from "@asgard/mlflow";
-import { createPyEnvManager } from "@asgard/pyenv";
-import { ensureUv, pythonExecutable } from "@asgard/tools";
+import { startServiceProcess } from "@asgard/test-support";
 import { bearer, createKey, keyedReplica, type KeyedReplica } from "./keyed-gateway.js";
 import { logger } from "./stack.js";
 
@@ -43,7 +41,8 @@ describe("GET …/versions/{version}/serving (real gateway, inference, NATS and 
   let nats: NatsServer;
   let mlflow: MlflowClient;
   let serviceBus: Bus;
-  let inference: Inference;
+  let inference: ManagedProcess & { output: () => string };
+  const instanceId = `serving-${randomUUID().slice(0, 8)}`;
   let gateway: KeyedReplica;
   const a = tenantName("serve-a");
   const b = tenantName("serve-b");
@@ -68,13 +67,26 @@ describe("GET …/versions/{version}/serving (real gateway, inference, NATS and 
     serviceBus = await connectBus({ servers: nats.url, name: "gateway-serving-inference", logger });
     // The scheduler owns the stream; in a deployment inference waits for it to make it.
     await serviceBus.ensureStream(STREAMS.models);
-    const pyenv = createPyEnvManager({ root: join(dir, "envs"), uvPath: await ensureUv(), python: pythonExecutable(), pins: [`mlflow==${await mlflow.version()}`], logger });
-    inference = createInference({ bus: serviceBus, mlflow, pyenv, logger, config: { dataDir: join(dir, "inference"), compile: "onnx" }, pullTimeoutMs: 1_000 });
-    await inference.start();
+    // The inference service as a deployment runs it: its own process, from its entry point.
+    inference = startServiceProcess("inference", {
+      NATS_URL: nats.url,
+      MLFLOW_TRACKING_URI: infra.mlflowUrl,
+      ASGARD_DATA_DIR: join(dir, "inference"),
+      INFERENCE_INSTANCE_ID: instanceId,
+      INFERENCE_COMPILE: "onnx",
+      METRICS_PORT: "0",
+    });
 
     gateway = await keyedReplica(nats.url, "gateway-serving");
     const admin = (await createKey(gateway.app, null, { name: "admin", scopes: ["admin"] })).key;
     for (const tenant of [a, b]) keys[tenant] = (await createKey(gateway.app, admin, { name: `${tenant} app`, scopes: ["predict"], tenant })).key;
+    // Until the inference process serves its endpoints, the gateway answers 503.
+    for (let tries = 0; ; tries++) {
+      const res = await get(keys[a] as string, `/mlops/models/${name}/versions/1/serving`);
+      if (res.statusCode !== 503) break;
+      if (tries > 1200) throw new Error(`inference never answered:\n${inference.output()}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
   });
   afterAll(async () => {
     await gateway?.close();
@@ -91,9 +103,10 @@ describe("GET …/versions/{version}/serving (real gateway, inference, NATS and 
     const body = ModelServingSchema.parse(res.json());
     expect(body).toMatchObject({ model_name: name, model_version: "1", served_by: null, compile_state: "not_loaded", compiled_at: null });
     expect(body.reason).toContain("not loaded on this replica");
-    expect(body.instance_id).toBe(inference.config.instanceId);
-    expect((await inference.stats()).loaded).toEqual([]);
-    expect((await inference.stats()).loads).toBe(0);
+    expect(body.instance_id).toBe(instanceId);
+    // Asking loaded nothing: the version is still not loaded.
+    const again = ModelServingSchema.parse((await get(keys[a] as string, `/mlops/models/${name}/versions/1/serving`)).json());
+    expect(again.compile_state).toBe("not_loaded");
   });
 
   it("resolves latest and @alias in the caller's tenant", async () => {
