@@ -4,6 +4,7 @@ import type { SchedulerContext } from "./context.js";
 import {
   countLiveJobs,
   countLiveJobsByTenant,
+  findJob,
   findJobByIdempotencyKey,
   findJobsByIdempotencyKeys,
   IDEMPOTENCY_CONSTRAINT,
@@ -57,7 +58,7 @@ export async function admitBatch(ctx: AdmissionContext, jobs: NewJob[]): Promise
     decided = await ctx.db.transaction().execute((trx) => decide(ctx, trx, jobs));
   } catch (err) {
     ctx.logger.warn({ err, jobs: jobs.length }, "a batch of creates failed; storing each job on its own");
-    return Promise.all(jobs.map((job) => settle(admitOne(ctx, job))));
+    return Promise.all(jobs.map((job) => settle(admitUnlessStored(ctx, job))));
   }
   // Skipped by the INSERT: a concurrent create took the key and committed; the key's winner answers.
   return Promise.all(
@@ -115,6 +116,20 @@ async function decide(ctx: AdmissionContext, trx: SchedulerTrx, jobs: NewJob[]):
   });
   return decided;
 }
+
+/**
+ * After a failed batch: a COMMIT whose answer was lost may still have stored the batch, so a
+ * job already there is answered as created (the relay publishes it) instead of being stored
+ * twice or failed while it exists.
+ */
+async function admitUnlessStored(ctx: AdmissionContext, job: NewJob): Promise<Admission> {
+  const stored = await findJob(ctx.db, job.job_id);
+  return stored && isThisJob(stored, job) ? { kind: "created", row: stored } : admitOne(ctx, job);
+}
+
+/** The stored row is this very create (not another job under the same id). */
+const isThisJob = (row: JobRow, job: NewJob): boolean =>
+  row.tenant === job.tenant && row.request_hash === job.request_hash && row.experiment_name === job.experiment_name && new Date(row.created_at).getTime() === job.created_at.getTime();
 
 function settle<T>(promise: Promise<T>): Promise<ItemOutcome<T>> {
   return promise.then(

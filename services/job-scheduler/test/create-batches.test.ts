@@ -138,6 +138,20 @@ describe(suiteTitle("job-scheduler: creates stored in batches"), () => {
       expect((await findJob(db(), existing.job_id))?.experiment_name).toBe(existing.experiment_name);
     });
 
+    it("answers a job its failed batch had stored anyway (a lost COMMIT answer) as created, once", async () => {
+      // The batch that carried `lost` committed, but its caller heard an error; its retry finds the row.
+      const lost = newJob();
+      await admitBatch(admissions(), [lost]);
+      const other = newJob();
+      const clash = newJob({ job_id: other.job_id });
+      await admitBatch(admissions(), [other]);
+      const outcomes = await admitBatch(admissions(), [lost, clash, newJob()]);
+      expect(created(outcomes[0])?.job_id).toBe(lost.job_id);
+      expect(outcomes[1]!.ok).toBe(false);
+      expect(outcomes[2]!.ok).toBe(true);
+      expect((await findJob(db(), lost.job_id))?.experiment_name).toBe(lost.experiment_name);
+    });
+
     it("applies the tenant's bound of live jobs within a batch, in arrival order", async () => {
       const tenant = `bound-${rand()}`;
       const batch = Array.from({ length: LIMIT + 3 }, () => newJob({ tenant }));
