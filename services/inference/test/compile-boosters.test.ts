@@ -1,21 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ModelServingSchema, SERVED_BY_HEADER, type ErrorBody, type InferenceResponse } from "@asgard/contracts";
 import { BOOSTER_REQUIREMENTS, TRAIN_BOOSTERS } from "./fixtures.js";
-import { COLD_START_MS, eventually, registerVersion, runTrainingScript, startStack, unique, type LoggedFixture, type Stack } from "./support.js";
+import { closeTo, COLD_START_MS, eventually, registerVersion, runTrainingScript, startStack, unique, type LoggedFixture, type Stack } from "./support.js";
 
 type Fixtures = Record<"lightgbm" | "xgboost" | "pipeline" | "booster", LoggedFixture>;
 type Compiled = "lightgbm" | "xgboost" | "pipeline";
-
-/** The parity the worker checks before switching: relative 1e-5, values under 1 in magnitude at 1e-5 absolute. */
-const closeTo = (got: number[][], want: number[][]) => {
-  expect(got.length).toBe(want.length);
-  got.forEach((row, r) =>
-    row.forEach((v, c) => {
-      const w = (want[r] as number[])[c] as number;
-      expect(Math.abs(v - w)).toBeLessThanOrEqual(1e-5 * Math.max(Math.abs(w), 1));
-    }),
-  );
-};
 
 /**
  * The compiled path for LightGBM and XGBoost on real infrastructure: models logged with the

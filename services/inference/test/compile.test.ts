@@ -1,20 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ModelServingSchema, SERVED_BY_HEADER, type ErrorBody, type InferenceResponse } from "@asgard/contracts";
 import { TRAIN_COMPILE } from "./fixtures.js";
-import { COLD_START_MS, eventually, registerVersion, runTrainingScript, startStack, unique, type LoggedFixture, type Stack } from "./support.js";
+import { closeTo, COLD_START_MS, eventually, registerVersion, runTrainingScript, startStack, unique, type LoggedFixture, type Stack } from "./support.js";
 
 type Fixtures = Record<"forest" | "pyfunc", LoggedFixture>;
-
-/** The parity the worker checks before switching: relative 1e-5, values under 1 in magnitude at 1e-5 absolute. */
-const closeTo = (got: number[][], want: number[][]) => {
-  expect(got.length).toBe(want.length);
-  got.forEach((row, r) =>
-    row.forEach((v, c) => {
-      const w = (want[r] as number[])[c] as number;
-      expect(Math.abs(v - w)).toBeLessThanOrEqual(1e-5 * Math.max(Math.abs(w), 1));
-    }),
-  );
-};
 
 /**
  * The compiled path on real infrastructure: a model is served by Python first, compiled to

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { FastifyInstance, LightMyRequestResponse } from "fastify";
-import { inject } from "vitest";
+import { expect, inject } from "vitest";
 import { connectBus, type Bus } from "@asgard/bus";
 import { DEFAULT_TENANT, buildOpenApiDocument, EVENTS, STREAMS, type ModelAliasChanged, type ModelRegistered, type Tenant } from "@asgard/contracts";
 import { createGateway } from "@asgard/gateway";
@@ -250,3 +250,14 @@ export async function histogram(metrics: Registry, name: string): Promise<{ sum:
   const find = (suffix: string) => values.find((v) => v.metricName === `${name}_${suffix}`)?.value ?? 0;
   return { sum: find("sum"), count: find("count") };
 }
+
+/** The parity the worker checks before switching: relative 1e-5, values under 1 in magnitude at 1e-5 absolute. */
+export const closeTo = (got: number[][], want: number[][]) => {
+  expect(got.length).toBe(want.length);
+  got.forEach((row, r) =>
+    row.forEach((v, c) => {
+      const w = (want[r] as number[])[c] as number;
+      expect(Math.abs(v - w)).toBeLessThanOrEqual(1e-5 * Math.max(Math.abs(w), 1));
+    }),
+  );
+};
