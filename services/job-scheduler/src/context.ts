@@ -4,7 +4,7 @@ import { childSpan, continueTrace, storedTrace, traceFields, type Logger } from 
 import type { Admission } from "./admission.js";
 import type { Batcher } from "./batcher.js";
 import type { SchedulerConfig } from "./config.js";
-import type { NewJob } from "./db/jobs.js";
+import type { NewJob, PublishedAttempt } from "./db/jobs.js";
 import type { JobRow, SchedulerDb } from "./db/schema.js";
 import type { SchedulerMetrics } from "./metrics.js";
 import type { ScriptStore } from "./script-store.js";
@@ -23,7 +23,7 @@ export interface SchedulerContext {
   /** Stores the jobs of concurrent creates in shared transactions; answers each job's fate once committed. */
   admissions: Batcher<NewJob, Admission>;
   /** Records the stream's acks of training.submitted (outbox marks), many rows an UPDATE. */
-  publishedMarks: Batcher<string, void>;
+  publishedMarks: Batcher<PublishedAttempt, void>;
   /** Asks the outbox relay for a pass now (a publish just failed). */
   wakeRelay(): void;
 }

@@ -1,7 +1,7 @@
 import { EVENTS } from "@asgard/contracts";
 import { storedTrace, traceHeaders } from "@asgard/telemetry";
 import { createBatcher, type Batcher } from "./batcher.js";
-import { markPublished } from "./db/jobs.js";
+import { markPublished, type PublishedAttempt } from "./db/jobs.js";
 import type { JobRow } from "./db/schema.js";
 import { toTrainingSubmitted } from "./domain/mapper.js";
 import type { SchedulerContext } from "./context.js";
@@ -21,20 +21,20 @@ export async function publishSubmitted(ctx: SchedulerContext, row: JobRow): Prom
     timeoutMs: ctx.config.publishTimeoutMs,
     ...(trace ? { headers: traceHeaders(trace) } : {}),
   });
-  return { marked: ctx.publishedMarks.submit(row.job_id) };
+  return { marked: ctx.publishedMarks.submit({ jobId: row.job_id, attempt: row.attempt }) };
 }
 
 /**
  * Outbox marks of concurrent publishes, one UPDATE a batch. A mark that is lost (the database
  * went away) only means the relay publishes the job again, which the stream drops as a duplicate.
  */
-export function createPublishedMarks(ctx: Pick<SchedulerContext, "db" | "config" | "now">): Batcher<string, void> {
-  return createBatcher<string, void>({
+export function createPublishedMarks(ctx: Pick<SchedulerContext, "db" | "config" | "now">): Batcher<PublishedAttempt, void> {
+  return createBatcher<PublishedAttempt, void>({
     maxItems: ctx.config.createBatchRows,
     maxWaitMs: ctx.config.createBatchWaitMs,
-    async flush(jobIds) {
-      await markPublished(ctx.db, jobIds, ctx.now());
-      return jobIds.map(() => ({ ok: true as const, value: undefined }));
+    async flush(acks) {
+      await markPublished(ctx.db, acks, ctx.now());
+      return acks.map(() => ({ ok: true as const, value: undefined }));
     },
   });
 }

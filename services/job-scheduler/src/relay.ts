@@ -4,6 +4,7 @@ import type { JobRow } from "./db/schema.js";
 import { publishSubmitted } from "./outbox.js";
 import { startPeriodic, type Periodic } from "@asgard/telemetry";
 import { jobTracedContext, type SchedulerContext } from "./context.js";
+import { finishJob, inJobTx } from "./transitions.js";
 
 /** Rows per pass; a longer backlog continues on the next pass. */
 const RELAY_BATCH = 100;
@@ -25,7 +26,7 @@ export async function relayOnce(ctx: SchedulerContext): Promise<number> {
   return outcomes.filter((o) => o.status === "fulfilled" && o.value).length;
 }
 
-/** True when published; false for a payload the schema refuses, which never passes. */
+/** True when published; false for a payload the schema refuses, which never passes: that job fails. */
 async function relayOne(ctx: SchedulerContext, row: JobRow): Promise<boolean> {
   const log = jobTracedContext(ctx, row).logger;
   try {
@@ -34,13 +35,22 @@ async function relayOne(ctx: SchedulerContext, row: JobRow): Promise<boolean> {
     log.info({ job_id: row.job_id }, "outbox relay published training.submitted");
     return true;
   } catch (err) {
-    // Skip it rather than block every job behind it.
+    // It would never pass: left queued, it would come back on every pass and a page of such jobs would hold up every job behind them.
     if (err instanceof BusError && err.code === "VALIDATION_FAILED") {
-      log.error({ job_id: row.job_id, err, issues: err.issues }, "training.submitted of this job is invalid; not publishing it");
+      log.error({ job_id: row.job_id, err, issues: err.issues }, "training.submitted of this job is invalid; failing the job");
+      await failUnpublishable(ctx, row, err.message);
       return false;
     }
     throw err;
   }
+}
+
+/** Ends a job whose training.submitted cannot be built, unless it moved on meanwhile. */
+async function failUnpublishable(ctx: SchedulerContext, row: JobRow, why: string): Promise<void> {
+  await inJobTx(ctx, row.job_id, async (tx) => {
+    if (tx.job?.status !== "queued" || tx.job.attempt !== row.attempt) return;
+    await finishJob(ctx, tx, tx.job, { status: "failed", error: `the job could not be handed to a runner: ${why}`, errorType: null });
+  });
 }
 
 export function startRelay(ctx: SchedulerContext): Periodic {

@@ -89,6 +89,45 @@ describe(suiteTitle("job-scheduler: outbox relay and reconciler"), () => {
       }
     });
 
+    it("fails a stored job whose training.submitted is invalid, and publishes the jobs behind it", async () => {
+      await env.scheduler.stop();
+      const script = await putContentAddressed(env.blobs, "scripts", "print('outbox')\n");
+      const now = new Date();
+      // Rows written by an older release can break a rule that came later; 0 s is no valid timeout.
+      const stored = (timeout_seconds: number, createdAt: Date) => ({
+        job_id: randomUUID(),
+        tenant: "default",
+        script_name: "outbox.py",
+        script_sha256: script.sha256,
+        script_bytes: script.size,
+        experiment_name: "outbox",
+        model_name: "outbox-model",
+        requirements: [],
+        environment_vars: {},
+        tags: {},
+        timeout_seconds,
+        idempotency_key: null,
+        request_hash: "h",
+        created_at: createdAt,
+        deadline_at: new Date(now.getTime() + 3_600_000),
+      });
+      const invalid = stored(0, new Date(now.getTime() - 2_000));
+      const valid = stored(60, now);
+      await insertJob(db(), invalid);
+      await insertJob(db(), valid);
+      const submitted = await collectSubmitted(env.bus);
+      try {
+        await env.restart();
+        const failed = await eventually(() => findJob(db(), invalid.job_id), (j) => j?.status !== "queued");
+        expect(failed).toMatchObject({ status: "failed", error_type: null, phase: null });
+        expect(failed?.error).toMatch(/could not be handed to a runner/);
+        await eventually(async () => submitted.messages.filter((m) => m.data.job_id === valid.job_id), (m) => m.length > 0);
+        expect(submitted.messages.filter((m) => m.data.job_id === invalid.job_id)).toHaveLength(0);
+      } finally {
+        await submitted.stop();
+      }
+    });
+
     it("fails a job that no runner claims within the queued deadline", async () => {
       await env.restart({ queuedMs: 300 });
       const job = await createJob(env.bus);

@@ -4,7 +4,9 @@ import {
   findJob,
   IDEMPOTENCY_CONSTRAINT,
   insertJob,
+  insertJobsSkippingTakenKeys,
   listJobs,
+  markPublished,
   recordHeartbeat,
   updateJob,
   withLockedJob,
@@ -117,6 +119,23 @@ describe(suiteTitle("job-scheduler repositories"), () => {
         [2, "system", "c"],
       ]);
       expect((await findJob(db, job.job_id))?.log_lines).toBe(3);
+    });
+
+    it("marks a job published only for the attempt its message was for", async () => {
+      const row = await insertJob(db, newJob());
+      await withLockedJob(db, row.job_id, (trx) => updateJob(trx, row.job_id, { attempt: 1 }, new Date()));
+      await markPublished(db, [{ jobId: row.job_id, attempt: 0 }], new Date());
+      expect((await findJob(db, row.job_id))?.published_at).toBeNull();
+      const at = new Date();
+      await markPublished(db, [{ jobId: row.job_id, attempt: 1 }], at);
+      expect((await findJob(db, row.job_id))?.published_at?.getTime()).toBe(at.getTime());
+    });
+
+    it("stores a batch in any key order and returns every row it stored", async () => {
+      const keys = ["k-b", "k-a", null, "k-c"];
+      const jobs = keys.map((idempotency_key) => newJob({ idempotency_key: idempotency_key && `${idempotency_key}-${rand()}` }));
+      const rows = await db.transaction().execute((trx) => insertJobsSkippingTakenKeys(trx, jobs));
+      expect(rows.map((r) => r.job_id).sort()).toEqual(jobs.map((j) => j.job_id).sort());
     });
 
     it("records heartbeats for the running attempt only, never moving them back", async () => {

@@ -46,4 +46,20 @@ describe("readSse", () => {
   it("drops an event the stream cut off before its blank line", async () => {
     expect(await collect(["event: log\ndata: partial"])).toEqual([]);
   });
+
+  it("closes the body when its reader stops before the stream ends", async () => {
+    let cancelled: unknown = "not cancelled";
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode("event: end\ndata: {}\n\n"));
+        // The server keeps the connection open after its last event.
+      },
+      cancel(reason) {
+        cancelled = reason;
+      },
+    });
+    for await (const event of readSse(body)) if (event.event === "end") break;
+    expect(cancelled).toBeUndefined();
+    expect(body.locked).toBe(false);
+  });
 });

@@ -26,6 +26,7 @@ export async function* readSse(body: ReadableStream<Uint8Array>, signal?: AbortS
   // Ends a pending read at once, whatever the body's source does with the abort.
   const stop = () => void reader.cancel().catch(() => {});
   signal?.addEventListener("abort", stop, { once: true });
+  let ended = false;
   try {
     for (;;) {
       const { value, done } = await reader.read();
@@ -48,10 +49,15 @@ export async function* readSse(body: ReadableStream<Uint8Array>, signal?: AbortS
         else if (field === "data") data.push(value);
         else if (field === "id") id = value;
       }
-      if (done) return;
+      if (done) {
+        ended = true;
+        return;
+      }
     }
   } finally {
     signal?.removeEventListener("abort", stop);
+    // A caller that stops early (its last event came, or it threw) closes the body: the connection is not left open to the server.
+    if (!ended) await reader.cancel().catch(() => {});
     reader.releaseLock();
   }
 }

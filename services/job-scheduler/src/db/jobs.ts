@@ -61,13 +61,20 @@ export async function insertJob(db: SchedulerDb | SchedulerTrx, job: NewJob): Pr
  */
 export async function insertJobsSkippingTakenKeys(trx: SchedulerTrx, jobs: NewJob[]): Promise<JobRow[]> {
   if (jobs.length === 0) return [];
+  // Rows go in key order: two batches inserting the same keys then wait on each other in one
+  // order, never in a cycle (a deadlock would cost a second and a retry of both batches job by job).
+  const inKeyOrder = [...jobs].sort((a, b) => compareKeys(a, b));
   return trx
     .insertInto("jobs")
-    .values(jobs.map(queuedRow))
+    .values(inKeyOrder.map(queuedRow))
     .onConflict((oc) => oc.constraint(IDEMPOTENCY_CONSTRAINT).doNothing())
     .returningAll()
     .execute();
 }
+
+const byCodeUnits = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+const compareKeys = (a: NewJob, b: NewJob): number =>
+  a.tenant === b.tenant ? byCodeUnits(a.idempotency_key ?? "", b.idempotency_key ?? "") : byCodeUnits(a.tenant, b.tenant);
 
 export async function findJob(db: SchedulerDb | SchedulerTrx, jobId: string): Promise<JobRow | undefined> {
   return db.selectFrom("jobs").selectAll().where("job_id", "=", jobId).executeTakeFirst();
@@ -225,13 +232,23 @@ export async function findUnpublished(db: SchedulerDb, limit: number, createdBef
     .execute();
 }
 
-/** Records the stream's acks of these jobs in one statement (the first ack of each wins). */
-export async function markPublished(db: SchedulerDb, jobIds: string[], at: Date): Promise<void> {
-  if (jobIds.length === 0) return;
+/** An acknowledged training.submitted: the job and the attempt it was published for. */
+export interface PublishedAttempt {
+  jobId: string;
+  attempt: number;
+}
+
+/**
+ * Records the stream's acks in one statement (the first ack of each wins). An ack counts only
+ * for the attempt it was published for: a late mark of an earlier attempt must not hide a job
+ * queued again after a lost attempt, whose own message may not be out yet.
+ */
+export async function markPublished(db: SchedulerDb, acks: PublishedAttempt[], at: Date): Promise<void> {
+  if (acks.length === 0) return;
   await db
     .updateTable("jobs")
     .set({ published_at: at })
-    .where("job_id", "in", jobIds)
+    .where(({ eb, refTuple, tuple }) => eb(refTuple("job_id", "attempt"), "in", acks.map((a) => tuple(a.jobId, a.attempt))))
     .where("published_at", "is", null)
     .execute();
 }
