@@ -17,8 +17,16 @@ const traces = new WeakMap<IncomingMessage, TraceContext>();
 export const tracedChildLogger: NonNullable<FastifyServerOptions["childLoggerFactory"]> = (logger, bindings, opts, rawReq) => {
   const trace = continueTrace(rawReq.headers);
   traces.set(rawReq, trace);
-  return logger.child({ ...bindings, ...traceFields(trace) }, opts);
+  // Fastify passes `{}` when a route sets no log options; pino builds a child much faster
+  // without an options object (it skips re-deriving formatters and redaction per child).
+  return logger.child({ ...bindings, ...traceFields(trace) }, hasOptions(opts) ? opts : undefined);
 };
+
+function hasOptions(opts: object | undefined): boolean {
+  if (!opts) return false;
+  for (const _ in opts) return true;
+  return false;
+}
 
 /** The request's span. */
 export function requestTrace(req: FastifyRequest): TraceContext {
