@@ -73,6 +73,22 @@ describe("request/reply", () => {
     expect(err).toMatchObject({ code: "VALIDATION_FAILED", issues: [{ field: "b" }] });
   });
 
+  it("sends a request marked validated without checking it, and the server still refuses a bad one", async () => {
+    const def = addRpc();
+    let called = 0;
+    const svc = server.serve(def, async (req) => {
+      called++;
+      return { sum: req.a + req.b, servedBy: "x" };
+    });
+    await server.rtt(); // the subscription has reached the server
+    await expect(client.request(def, { a: 2, b: 3 }, { validated: true })).resolves.toEqual({ sum: 5, servedBy: "x" });
+    const err = await client.request(def, { a: 1 } as unknown as { a: number; b: number }, { validated: true }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RemoteError);
+    expect(err).toMatchObject({ code: "VALIDATION_FAILED", issues: [{ field: "b" }] });
+    expect(called).toBe(1);
+    await svc.stop();
+  });
+
   it("propagates a thrown BusError's code, message and issues as a RemoteError", async () => {
     const def = addRpc();
     const svc = server.serve(def, async () => {

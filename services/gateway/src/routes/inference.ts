@@ -45,7 +45,9 @@ export function inferenceRoutes(app: FastifyInstance, opts: { bus: BusRef }): vo
     const { model_name, model_ref, inputs, return_probabilities } = parsed.value;
     const request: PredictRequest = { tenant: req.caller.tenant, model_name, model_ref, inputs, return_probabilities };
     refuseOversizedPredict(request, bodyLength(req.headers["content-length"]));
-    const result = await connectedBus(opts.bus).request(RPC.predict, request, traced(req));
+    // Built from a body the contract just parsed (its rules are stricter than the internal
+    // schema's), so the bus sends it without a second parse; the inference service validates it.
+    const result = await connectedBus(opts.bus).request(RPC.predict, request, { ...traced(req), validated: true });
     const body: InferenceResponse = { ...result, warnings: parsed.warnings };
     return body;
   });
