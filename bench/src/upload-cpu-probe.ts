@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -95,6 +96,12 @@ async function pidsWith(needle: string): Promise<number[]> {
 
 type Sample = Record<string, number>;
 
+/** Transactions committed in the database so far (psql, so the probe needs no driver of its own). */
+function commitsOf(adminUrl: string, database: string): number {
+  const out = execFileSync("psql", [adminUrl, "-Atc", `SELECT xact_commit FROM pg_stat_database WHERE datname = '${database}'`], { encoding: "utf8" });
+  return Number(out.trim());
+}
+
 async function measureOnce(root: string, natsUrl: string, dir: string): Promise<Sample> {
   const scratch = await createScratchDatabase(baseUrl, "asgard_probe");
   const database = new URL(scratch.url).pathname.slice(1);
@@ -137,6 +144,7 @@ async function measureOnce(root: string, natsUrl: string, dir: string): Promise<
     before.postgres = (await Promise.all(backends.map(cpuMsOf))).reduce((a, b) => a + b, 0);
     const natsPid = Number(process.env.NATS_PID ?? "0");
     before.nats = await cpuMsOf(natsPid);
+    const commitsBefore = commitsOf(scratch.adminUrl, database);
     const ioBefore = await Promise.all(Object.values(pids).map(syscallsOf));
     await send(url, uploads);
     const after: Sample = {};
@@ -145,10 +153,13 @@ async function measureOnce(root: string, natsUrl: string, dir: string): Promise<
     const backendsAfter = await pidsWith(` ${database} `);
     after.postgres = (await Promise.all([...new Set([...backends, ...backendsAfter])].map(cpuMsOf))).reduce((a, b) => a + b, 0);
     after.nats = await cpuMsOf(natsPid);
+    const commitsAfter = commitsOf(scratch.adminUrl, database);
     const ioAfter = await Promise.all(Object.values(pids).map(syscallsOf));
     const perUpload: Sample = {};
     for (const name of Object.keys(after)) perUpload[name] = round((((after[name] ?? 0) - (before[name] ?? 0)) * 1000) / uploads, 0);
     perUpload.total = Object.values(perUpload).reduce((a, b) => a + b, 0);
+    // Not CPU: commits per upload (pg_stat_database is updated when a backend goes idle: near enough).
+    perUpload.commits = round((commitsAfter - commitsBefore) / uploads, 3);
     // Not CPU: system calls per upload, for the two Node processes (gateway, then job-scheduler).
     Object.keys(pids).forEach((name, i) => {
       perUpload[`${name}_writes`] = round(((ioAfter[i]?.w ?? 0) - (ioBefore[i]?.w ?? 0)) / uploads, 2);
