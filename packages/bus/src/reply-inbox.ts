@@ -27,6 +27,13 @@ interface Pending {
   timer: NodeJS.Timeout;
 }
 
+interface Outgoing {
+  token: string;
+  subject: string;
+  data: Uint8Array;
+  headers: MsgHdrs | undefined;
+}
+
 /**
  * One reply subscription per connection (`<inbox>.*`) and a map of the requests waiting on it,
  * by token. nats.js's own `request()` muxes replies the same way, but also builds a timeout
@@ -42,6 +49,7 @@ export class ReplyInbox {
   readonly #nc: NatsConnection;
   readonly #prefix: string;
   readonly #pending = new Map<string, Pending>();
+  #outbox: Outgoing[] = [];
   #sub: Subscription | null = null;
   #closed: Error | null = null;
   #next = 0;
@@ -70,13 +78,31 @@ export class ReplyInbox {
         reject(new ReplyTimeoutError(`no reply within ${opts.timeoutMs} ms`));
       }, opts.timeoutMs);
       this.#pending.set(token, { subject, resolve, reject, timer });
+      if (this.#outbox.length === 0) setImmediate(this.#sendOutbox);
+      this.#outbox.push({ token, subject, data, headers: opts.headers });
+    });
+  }
+
+  /**
+   * Sends the requests made since the last turn of the event loop together. nats.js writes what
+   * was published within one run of microtasks in one socket write, and a server handles each
+   * HTTP request in a callback of its own: sent at once, every upload in a gateway cost one write
+   * (a system call, and a wake-up of nats-server) for its request alone. One turn later, the
+   * requests of every callback of that turn share one.
+   */
+  readonly #sendOutbox = (): void => {
+    const outbox = this.#outbox;
+    this.#outbox = [];
+    for (const { token, subject, data, headers } of outbox) {
+      // Timed out or failed while it waited: nobody hears a reply any more.
+      if (!this.#pending.has(token)) continue;
       try {
-        this.#nc.publish(subject, data, { reply: this.#prefix + token, headers: opts.headers });
+        this.#nc.publish(subject, data, { reply: this.#prefix + token, headers });
       } catch (err) {
         this.#settle(token)?.reject(err instanceof Error ? err : new Error(String(err)));
       }
-    });
-  }
+    }
+  };
 
   #subscribe(): void {
     if (this.#sub) return;

@@ -47,6 +47,25 @@ describe("the shared reply inbox", () => {
     expect(inbox.waiting).toBe(0);
   });
 
+  it("sends the requests made in one turn of the event loop together, in the order they were made", async () => {
+    const subject = `inbox.test.${uid()}`;
+    const seen: string[] = [];
+    responder.subscribe(subject, {
+      callback: (_err, msg) => {
+        seen.push(text(msg));
+        msg.respond(msg.data);
+      },
+    });
+    await responder.flush();
+    const inbox = new ReplyInbox(nc);
+    const first = Array.from({ length: 10 }, (_, i) => inbox.request(subject, encoder.encode(`q${i}`), { timeoutMs: 10_000 }));
+    await new Promise((resolve) => setImmediate(resolve));
+    const second = Array.from({ length: 10 }, (_, i) => inbox.request(subject, encoder.encode(`q${10 + i}`), { timeoutMs: 10_000 }));
+    expect((await Promise.all([...first, ...second])).map(text)).toEqual(Array.from({ length: 20 }, (_, i) => `q${i}`));
+    expect(seen).toEqual(Array.from({ length: 20 }, (_, i) => `q${i}`));
+    expect(inbox.waiting).toBe(0);
+  });
+
   it("times out a request nobody answers, and drops its reply when it comes late", async () => {
     const subject = `inbox.test.${uid()}`;
     const late: Msg[] = [];

@@ -55,7 +55,9 @@ export async function admitBatch(ctx: AdmissionContext, jobs: NewJob[]): Promise
   if (jobs.length === 1 && only) return [await settle(admitOne(ctx, only))];
   let decided: Array<Admission | null>;
   try {
-    decided = await ctx.db.transaction().execute((trx) => decide(ctx, trx, jobs));
+    decided = insertsAlone(ctx, jobs)
+      ? createdOrNull(jobs, await insertJobsSkippingTakenKeys(ctx.db, jobs))
+      : await ctx.db.transaction().execute((trx) => decide(ctx, trx, jobs));
   } catch (err) {
     ctx.logger.warn({ err, jobs: jobs.length }, "a batch of creates failed; storing each job on its own");
     return Promise.all(jobs.map((job) => settle(admitUnlessStored(ctx, job))));
@@ -68,6 +70,22 @@ export async function admitBatch(ctx: AdmissionContext, jobs: NewJob[]): Promise
     }),
   );
 }
+
+/**
+ * Nothing to lock, count or look up: no tenant bound and no idempotency key. The INSERT alone
+ * decides, and one statement is a transaction of its own: BEGIN and COMMIT would only add two
+ * round trips to every batch.
+ */
+const insertsAlone = (ctx: AdmissionContext, jobs: NewJob[]): boolean =>
+  ctx.config.maxActiveJobsPerTenant <= 0 && jobs.every((job) => job.idempotency_key === null);
+
+const createdOrNull = (jobs: NewJob[], inserted: JobRow[]): Array<Admission | null> => {
+  const byId = new Map(inserted.map((row) => [row.job_id, row]));
+  return jobs.map((job) => {
+    const row = byId.get(job.job_id);
+    return row ? { kind: "created", row } : null;
+  });
+};
 
 async function decide(ctx: AdmissionContext, trx: SchedulerTrx, jobs: NewJob[]): Promise<Array<Admission | null>> {
   const limit = ctx.config.maxActiveJobsPerTenant;
@@ -104,11 +122,9 @@ async function decide(ctx: AdmissionContext, trx: SchedulerTrx, jobs: NewJob[]):
     });
   }
 
-  const inserted = await insertJobsSkippingTakenKeys(trx, jobs.filter((_, i) => candidate(i)));
-  const byId = new Map(inserted.map((row) => [row.job_id, row]));
-  jobs.forEach((job, i) => {
-    const row = byId.get(job.job_id);
-    if (candidate(i) && row) decided[i] = { kind: "created", row };
+  const created = createdOrNull(jobs, await insertJobsSkippingTakenKeys(trx, jobs.filter((_, i) => candidate(i))));
+  jobs.forEach((_, i) => {
+    if (candidate(i) && created[i]) decided[i] = created[i];
   });
   leaderOf.forEach((leader, i) => {
     const first = leader === null ? null : decided[leader];
@@ -146,6 +162,7 @@ function settle<T>(promise: Promise<T>): Promise<ItemOutcome<T>> {
  */
 export async function admitOne(ctx: AdmissionContext, job: NewJob): Promise<Admission> {
   const limit = ctx.config.maxActiveJobsPerTenant;
+  if (insertsAlone(ctx, [job])) return { kind: "created", row: await insertJob(ctx.db, job) };
   try {
     return await ctx.db.transaction().execute(async (trx): Promise<Admission> => {
       if (limit > 0) await lockTenantCreates(trx, job.tenant);

@@ -25,13 +25,22 @@ export async function publishSubmitted(ctx: SchedulerContext, row: JobRow): Prom
 }
 
 /**
+ * How long an outbox mark waits for others to share its UPDATE. No answer waits for a mark, and
+ * the relay leaves a job alone for `publishTimeoutMs` after its creation, so marks can wait far
+ * longer than creates do: a burst of uploads then pays one UPDATE (and one commit) per
+ * `createBatchRows` jobs rather than one per batch of creates.
+ */
+export const MARK_WAIT_MS = 50;
+
+/**
  * Outbox marks of concurrent publishes, one UPDATE a batch. A mark that is lost (the database
  * went away) only means the relay publishes the job again, which the stream drops as a duplicate.
  */
 export function createPublishedMarks(ctx: Pick<SchedulerContext, "db" | "config" | "now">): Batcher<PublishedAttempt, void> {
   return createBatcher<PublishedAttempt, void>({
     maxItems: ctx.config.createBatchRows,
-    maxWaitMs: ctx.config.createBatchWaitMs,
+    // A quarter of publishTimeoutMs at most: a mark still lands before the relay looks at its job.
+    maxWaitMs: Math.max(ctx.config.createBatchWaitMs, Math.min(MARK_WAIT_MS, ctx.config.publishTimeoutMs / 4)),
     async flush(acks) {
       await markPublished(ctx.db, acks, ctx.now());
       return acks.map(() => ({ ok: true as const, value: undefined }));

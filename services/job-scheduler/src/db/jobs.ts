@@ -59,7 +59,7 @@ export async function insertJob(db: SchedulerDb | SchedulerTrx, job: NewJob): Pr
  * committed before, by a concurrent transaction, or by an earlier job of this batch) is skipped
  * rather than failing the others: it is missing from the rows returned.
  */
-export async function insertJobsSkippingTakenKeys(trx: SchedulerTrx, jobs: NewJob[]): Promise<JobRow[]> {
+export async function insertJobsSkippingTakenKeys(trx: SchedulerDb | SchedulerTrx, jobs: NewJob[]): Promise<JobRow[]> {
   if (jobs.length === 0) return [];
   // Rows go in key order: two batches inserting the same keys then wait on each other in one
   // order, never in a cycle (a deadlock would cost a second and a retry of both batches job by job).
