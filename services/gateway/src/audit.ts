@@ -27,7 +27,7 @@ export interface AuditLog {
 /**
  * Writes each audit record as a log line at once, then publishes it on the AUDIT stream in
  * the background: the request does not wait for it, and an event that cannot be published
- * (NATS away) is logged as such — the log line stays the record.
+ * (NATS away) is logged whole at warn level — that line is then the record.
  */
 export function createAuditLog(deps: { bus: BusRef; logger: Logger }): AuditLog {
   let declared: Promise<void> | null = null;
@@ -53,8 +53,10 @@ export function createAuditLog(deps: { bus: BusRef; logger: Logger }): AuditLog 
         key_id: actor.keyId,
         target,
       } as Payload<typeof def>;
-      log.info({ audit: action, tenant: actor.tenant, key_id: actor.keyId, target, event_id: event.event_id }, `audit: ${action}`);
-      publish(def, event).catch((err: unknown) => log.warn({ audit: action, event_id: event.event_id, err }, "audit event not published; the log line above is the record"));
+      const fields = { audit: action, tenant: actor.tenant, key_id: actor.keyId, target, event_id: event.event_id };
+      log.info(fields, `audit: ${action}`);
+      // The whole record again: with LOG_LEVEL above info the line above was never written, and this one is then the only record.
+      publish(def, event).catch((err: unknown) => log.warn({ ...fields, err }, `audit event not published; this line is the record: ${action}`));
     },
   };
 }
