@@ -1,13 +1,24 @@
 import { CONSUMERS, EVENTS, STREAMS, type JobLog } from "@asgard/contracts";
 import type { ConsumedMessage, Consumption } from "@asgard/bus";
 import { updateJob } from "../db/jobs.js";
-import { batchesComplete, recordBatch, type NewLogLine } from "../db/logs.js";
+import { batchesComplete, recordBatch, storedBatches, type NewLogLine } from "../db/logs.js";
 import { planBatch, truncationMarker } from "../domain/log-plan.js";
 import { logBatchAccepted } from "../domain/state-machine.js";
 import { appendLog, inJobTx, recordOutcome } from "../transitions.js";
 import { tracedContext, type SchedulerContext } from "../context.js";
 
-export type BatchResult = "stored" | "dropped_stale" | "duplicate";
+/** `early`: the attempt's batch before it is not stored yet, so this one was left for later. */
+export type BatchResult = "stored" | "dropped_stale" | "duplicate" | "early";
+
+/**
+ * How a batch that came before the one it follows waits for it: redelivered this much later,
+ * at most this many times (about a second), then stored anyway. A runner publishes batches in
+ * order but may have two awaiting the store, and two scheduler replicas may pull them at once;
+ * the wait keeps their lines in order. A batch that never comes (its publish failed for good,
+ * it was parked) costs the next one this wait once, never its lines.
+ */
+export const ORDER_RETRY_MS = 50;
+export const ORDER_WAIT_DELIVERIES = 20;
 
 /**
  * Deliveries of a batch the database refuses before it is parked on the dead-letter subject.
@@ -20,12 +31,19 @@ export const DEAD_LETTER_AFTER_DELIVERIES = 3;
 /**
  * Stores one batch of the job's current attempt (older attempts are fenced off, repeats
  * dropped), within the job's byte bound; then finishes an outcome that waited for it. Line
- * texts arrive sanitised by the event's schema (no NUL, no lone surrogates).
+ * texts arrive sanitised by the event's schema (no NUL, no lone surrogates). With `inOrder`,
+ * a batch whose predecessor is not stored yet is left alone ("early").
  */
-export async function storeLogBatch(ctx: SchedulerContext, batch: JobLog): Promise<BatchResult> {
+export async function storeLogBatch(ctx: SchedulerContext, batch: JobLog, opts: { inOrder: boolean } = { inOrder: false }): Promise<BatchResult> {
   return inJobTx(ctx, batch.job_id, async (tx) => {
     const job = tx.job;
     if (!job || !logBatchAccepted(job, batch.attempt)) return "dropped_stale";
+    if (opts.inOrder && batch.batch > 1) {
+      // Under the job's lock: a predecessor stored by another replica is seen once it committed.
+      const stored = await storedBatches(tx.trx, job.job_id, batch.attempt, [batch.batch - 1, batch.batch]);
+      if (stored.has(batch.batch)) return "duplicate";
+      if (!stored.has(batch.batch - 1)) return "early";
+    }
     const now = ctx.now();
     const fresh = await recordBatch(tx.trx, {
       jobId: job.job_id,
@@ -60,11 +78,15 @@ export function consumeJobLogs(base: SchedulerContext): Consumption {
     const ctx = tracedContext(base, msg.headers);
     let result: BatchResult;
     try {
-      result = await storeLogBatch(ctx, msg.data);
+      result = await storeLogBatch(ctx, msg.data, { inOrder: msg.deliveryCount <= ORDER_WAIT_DELIVERIES });
     } catch (err) {
       const refused = refusedData(err);
       if (refused === null || msg.deliveryCount < DEAD_LETTER_AFTER_DELIVERIES) throw err;
       await parkBatch(ctx, msg, refused);
+      return;
+    }
+    if (result === "early") {
+      msg.nak(ORDER_RETRY_MS);
       return;
     }
     if (result !== "stored") {

@@ -26,6 +26,18 @@ export async function recordBatch(
   return inserted !== undefined;
 }
 
+/** Which of `batches` of the attempt are stored. */
+export async function storedBatches(trx: SchedulerTrx, jobId: string, attempt: number, batches: readonly number[]): Promise<Set<number>> {
+  const rows = await trx
+    .selectFrom("job_log_batches")
+    .select("batch")
+    .where("job_id", "=", jobId)
+    .where("attempt", "=", attempt)
+    .where("batch", "in", batches)
+    .execute();
+  return new Set(rows.map((r) => r.batch));
+}
+
 /** Whether batches 1..lastBatch of the attempt are all stored. */
 export async function batchesComplete(trx: SchedulerTrx, jobId: string, attempt: number, lastBatch: number): Promise<boolean> {
   if (lastBatch === 0) return true;
