@@ -23,6 +23,14 @@ export interface LogBatchOptions {
    */
   storedWaitMs: number;
   /**
+   * Batches that may be published and not yet stored at once (at least 1). With 2, the lines
+   * that come while the scheduler stores one batch already go to JetStream as the next, and the
+   * scheduler stores that one straight after: the rest of a burst waits for one store, not for
+   * the store, its signal, a publish and a second pull. More would only queue small batches at a
+   * busy scheduler. The scheduler keeps them in batch order.
+   */
+  unstoredBatches: number;
+  /**
    * Bytes held for the attempt at most: lines not yet sent plus batches waiting for NATS.
    * Past it a line is dropped (and counted) rather than held, so a flood while NATS is slow
    * costs the runner this much memory, never more, and never stalls the script's pipe.
@@ -56,12 +64,13 @@ export function lineBytes(text: string): number {
 
 /**
  * Collects a job attempt's output lines and publishes them as `job.log.<job_id>` batches,
- * one at a time and in order, so batch n is stored before batch n+1 is sent. Each batch's
- * message id makes a re-send after a NATS hiccup a duplicate, not a second copy.
+ * one publish at a time and in order, with at most `unstoredBatches` of them not yet stored
+ * by the scheduler. Each batch's message id makes a re-send after a NATS hiccup a duplicate,
+ * not a second copy.
  *
  * Batching is Nagle-like: a line is published once the read loop is idle (everything the pipe
  * held is read) and no batch is in flight; lines that come while one is in flight gather
- * and go as the next batch when it is acknowledged. A quiet job's line waits for no timer, a
+ * and go as the next batch when it is acknowledged (and, past `unstoredBatches`, stored). A quiet job's line waits for no timer, a
  * flood still makes few, large batches.
  *
  * Output past the rate cap, or past the buffer bound while NATS lags, is dropped with one
@@ -241,7 +250,8 @@ export class LogBatcher {
     } finally {
       this.heldBytes -= bytes;
     }
-    await this.untilStored(payload.batch);
+    // The batch that must be stored before the next one goes: this one's predecessor with 2.
+    await this.untilStored(payload.batch - Math.max(1, this.options.unstoredBatches) + 1);
   }
 
   private untilStored(batch: number): Promise<void> {
