@@ -1,7 +1,7 @@
 import { CONSUMERS, EVENTS, STREAMS, type JobLog } from "@asgard/contracts";
 import type { ConsumedMessage, Consumption } from "@asgard/bus";
 import { updateJob } from "../db/jobs.js";
-import { batchesComplete, recordBatch, storedBatches, type NewLogLine } from "../db/logs.js";
+import { batchesComplete, recordBatch, type NewLogLine } from "../db/logs.js";
 import { planBatch, truncationMarker } from "../domain/log-plan.js";
 import { logBatchAccepted } from "../domain/state-machine.js";
 import { appendLog, inJobTx, recordOutcome } from "../transitions.js";
@@ -38,21 +38,14 @@ export async function storeLogBatch(ctx: SchedulerContext, batch: JobLog, opts: 
   return inJobTx(ctx, batch.job_id, async (tx) => {
     const job = tx.job;
     if (!job || !logBatchAccepted(job, batch.attempt)) return "dropped_stale";
-    if (opts.inOrder && batch.batch > 1) {
-      // Under the job's lock: a predecessor stored by another replica is seen once it committed.
-      const stored = await storedBatches(tx.trx, job.job_id, batch.attempt, [batch.batch - 1, batch.batch]);
-      if (stored.has(batch.batch)) return "duplicate";
-      if (!stored.has(batch.batch - 1)) return "early";
-    }
     const now = ctx.now();
-    const fresh = await recordBatch(tx.trx, {
-      jobId: job.job_id,
-      attempt: batch.attempt,
-      batch: batch.batch,
-      lineCount: batch.lines.length,
-      at: now,
-    });
-    if (!fresh) return "duplicate";
+    // Under the job's lock: a predecessor stored by another replica is seen once it committed.
+    const recorded = await recordBatch(
+      tx.trx,
+      { jobId: job.job_id, attempt: batch.attempt, batch: batch.batch, lineCount: batch.lines.length, at: now },
+      opts.inOrder && batch.batch > 1 ? batch.batch - 1 : null,
+    );
+    if (recorded !== "fresh") return recorded;
     const plan = planBatch(batch.lines, { bytes: Number(job.log_bytes), truncated: job.logs_truncated }, ctx.config.maxLogBytes);
     const lines: NewLogLine[] = plan.keep.map((l) => ({ stream: l.stream, text: l.text, at: new Date(l.at) }));
     if (plan.marker) lines.push({ stream: "system", text: truncationMarker(ctx.config.maxLogBytes), at: now });
