@@ -31,6 +31,12 @@ export interface LogBatchOptions {
    */
   unstoredBatches: number;
   /**
+   * How long a batch whose lines came several in one read of the pipe (the script is writing a
+   * burst) waits for the rest of the burst, once, before it goes: a burst goes as one batch and
+   * costs one store instead of two, one after the other. A line on its own goes at once. 0: never.
+   */
+  burstWaitMs: number;
+  /**
    * Bytes held for the attempt at most: lines not yet sent plus batches waiting for NATS.
    * Past it a line is dropped (and counted) rather than held, so a flood while NATS is slow
    * costs the runner this much memory, never more, and never stalls the script's pipe.
@@ -164,7 +170,7 @@ export class LogBatcher {
   private hold(stream: Stream, text: string, size: number): void {
     this.pending.push({ stream, text, at: new Date().toISOString() });
     this.heldBytes += size;
-    this.schedule();
+    this.schedule(true);
   }
 
   /** Token bucket: `burstBytes` at most, refilled at `bytesPerSecond`. */
@@ -188,9 +194,14 @@ export class LogBatcher {
     this.hold("system", text, lineBytes(text));
   }
 
-  /** Arranges the next send, unless one is arranged or a batch is in flight (its end sends on). */
-  private schedule(): void {
+  /**
+   * Arranges the next send, unless one is arranged or a batch is in flight (its end sends on).
+   * `byLine`: called for a line just held, rather than after a batch.
+   */
+  private schedule(byLine = false): void {
     if (this.timer || this.sending || this.pending.length === 0) return;
+    // The first line since the output went quiet: its read may be the start of a burst.
+    const afterQuiet = byLine && this.pending.length === 1;
     // Capped: a wall clock set back must not hold the output.
     const wait = Math.min(this.options.minIntervalMs, this.sentAt + this.options.minIntervalMs - this.now());
     const start = () => {
@@ -202,7 +213,14 @@ export class LogBatcher {
       this.timer = { cancel: () => clearTimeout(timeout) };
     } else {
       // setImmediate runs after the pending I/O callbacks: the lines of one read go in one batch.
-      const immediate = setImmediate(start);
+      const immediate = setImmediate(() => {
+        if (afterQuiet && this.pending.length > 1 && this.options.burstWaitMs > 0 && !this.closing) {
+          const timeout = setTimeout(start, this.options.burstWaitMs);
+          this.timer = { cancel: () => clearTimeout(timeout) };
+          return;
+        }
+        start();
+      });
       this.timer = { cancel: () => clearImmediate(immediate) };
     }
   }
