@@ -236,7 +236,7 @@ describe("LogBatcher", () => {
   it("sizes batches by their JSON: a flood of control characters never makes a message over NATS's 1 MiB", async () => {
     const nats = fakeBus();
     // The runner's own batch settings; lines as long as the sandbox passes them.
-    const runner: LogBatchOptions = { maxLines: 200, maxBytes: 256 * 1024, minIntervalMs: 10, storedWaitMs: 0, unstoredBatches: 2, burstWaitMs: 5, bufferBytes: 64 * 1024 * 1024 };
+    const runner: LogBatchOptions = { maxLines: 1_000, maxBytes: 256 * 1024, minIntervalMs: 10, storedWaitMs: 0, unstoredBatches: 2, burstWaitMs: 5, bufferBytes: 64 * 1024 * 1024 };
     const logs = new LogBatcher(nats.bus, of, runner, UNCAPPED);
     const control = "\u0001\u001b\u0007\u0000".repeat(MAX_LINE_BYTES / 4);
     const mixed = `${"\u0002".repeat(100)}text`;
