@@ -76,8 +76,9 @@ export function lineBytes(text: string): number {
  *
  * Batching is Nagle-like: a line is published once the read loop is idle (everything the pipe
  * held is read) and no batch is in flight; lines that come while one is in flight gather
- * and go as the next batch when it is acknowledged (and, past `unstoredBatches`, stored). A quiet job's line waits for no timer, a
- * flood still makes few, large batches.
+ * and go as the next batch when it is acknowledged (and, past `unstoredBatches`, stored).
+ * A quiet job's line waits for no timer; a read of several lines waits `burstWaitMs` for the
+ * rest of its burst; a flood still makes few, large batches.
  *
  * Output past the rate cap, or past the buffer bound while NATS lags, is dropped with one
  * `[asgard] … output truncated …` line naming the cap; the job itself goes on.
