@@ -89,6 +89,28 @@ describe(suiteTitle("job-scheduler: logs, outcomes and registration"), () => {
       }
     });
 
+    it("stores a batch that overtook the one before it after that one", async () => {
+      const { jobId, attempt } = await runningJob();
+      const signals: JobLogStored[] = [];
+      const sub = env.bus.subscribeSignal(SIGNALS.jobLogStored, (s) => void signals.push(s), { subject: jobLogStoredSubject(jobId) });
+      try {
+        await publishLog(env.bus, jobId, attempt, 1, ["one"]);
+        await eventually(async () => signals, (all) => all.length === 1);
+        // As two scheduler replicas may pull a runner's two unstored batches: the second first.
+        await publishLog(env.bus, jobId, attempt, 3, ["three"]);
+        await publishLog(env.bus, jobId, attempt, 2, ["two"]);
+        await eventually(() => getJob(env.bus, jobId), (j) => j.logs === "one\ntwo\nthree");
+        await eventually(async () => signals, (all) => all.length === 3);
+        expect(signals.map(({ batch, offset, next_offset }) => ({ batch, offset, next_offset }))).toEqual([
+          { batch: 1, offset: 0, next_offset: 1 },
+          { batch: 2, offset: 1, next_offset: 2 },
+          { batch: 3, offset: 2, next_offset: 3 },
+        ]);
+      } finally {
+        await sub.stop();
+      }
+    });
+
     it("stores a line with NUL bytes without them, and the batches after it", async () => {
       const { jobId, attempt } = await runningJob();
       await publishLog(env.bus, jobId, attempt, 1, ["before", "bin\u0000ary\u0000", "\u0000"]);
@@ -173,6 +195,8 @@ describe(suiteTitle("job-scheduler: logs, outcomes and registration"), () => {
       await publishLog(env.bus, jobId, attempt, 1, ["a"]);
       await publishRunCompleted(env.bus, jobId, attempt, { outcome: "failed", exit_code: 3, last_log_batch: 3 });
       await publishLog(env.bus, jobId, attempt, 3, ["c"]);
+      // Batch 2 never comes in time: 3 is stored after its wait for it.
+      await eventually(() => getJob(env.bus, jobId), (j) => j.logs === "a\nc");
       await runsBarrier();
       const waiting = await getJob(env.bus, jobId);
       expect(waiting).toMatchObject({ status: "running", completed_at: null });

@@ -101,8 +101,13 @@ describe(suiteTitle("job-scheduler repositories"), () => {
     it("numbers appended lines on from the job's count and records each batch once", async () => {
       const job = await insertJob(db, newJob());
       await withLockedJob(db, job.job_id, async (trx) => {
-        expect(await recordBatch(trx, { jobId: job.job_id, attempt: 1, batch: 1, lineCount: 2, at: new Date() })).toBe(true);
-        expect(await recordBatch(trx, { jobId: job.job_id, attempt: 1, batch: 1, lineCount: 2, at: new Date() })).toBe(false);
+        expect(await recordBatch(trx, { jobId: job.job_id, attempt: 1, batch: 1, lineCount: 2, at: new Date() })).toBe("fresh");
+        expect(await recordBatch(trx, { jobId: job.job_id, attempt: 1, batch: 1, lineCount: 2, at: new Date() })).toBe("duplicate");
+        // In order only (attempt 2): batch 2 waits for 1, and only the attempt's own batch 1 counts.
+        expect(await recordBatch(trx, { jobId: job.job_id, attempt: 2, batch: 2, lineCount: 1, at: new Date() }, 1)).toBe("early");
+        expect(await recordBatch(trx, { jobId: job.job_id, attempt: 2, batch: 1, lineCount: 1, at: new Date() })).toBe("fresh");
+        expect(await recordBatch(trx, { jobId: job.job_id, attempt: 2, batch: 2, lineCount: 1, at: new Date() }, 1)).toBe("fresh");
+        expect(await recordBatch(trx, { jobId: job.job_id, attempt: 2, batch: 2, lineCount: 1, at: new Date() }, 1)).toBe("duplicate");
         await appendLines(trx, job.job_id, { attempt: 1, batch: 1 }, [
           { stream: "stdout", text: "a", at: new Date() },
           { stream: "stderr", text: "b", at: new Date() },

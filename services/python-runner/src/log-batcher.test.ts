@@ -32,7 +32,7 @@ function fakeBus() {
 }
 
 const of = { jobId: "job-1", attempt: 1, tenant: "default" };
-const BATCH: LogBatchOptions = { maxLines: 100, maxBytes: 64 * 1024, minIntervalMs: 10, storedWaitMs: 0, bufferBytes: 1024 * 1024 };
+const BATCH: LogBatchOptions = { maxLines: 100, maxBytes: 64 * 1024, minIntervalMs: 10, storedWaitMs: 0, unstoredBatches: 1, burstWaitMs: 0, bufferBytes: 1024 * 1024 };
 const UNCAPPED: LogRateOptions = { bytesPerSecond: 1024 ** 3, burstBytes: 1024 ** 3 };
 const KIB_LINE = "x".repeat(1024 - 64); // 1 KiB with the per-line overhead
 
@@ -78,6 +78,24 @@ describe("LogBatcher", () => {
     expect(nats.batches.map((b) => b.lines.map((l) => l.text))).toEqual([["a", "b"]]);
     await logs.close();
     expect(nats.batches).toHaveLength(1);
+  });
+
+  it("with burstWaitMs, sends a line on its own at once and waits once for the rest of a burst", async () => {
+    const nats = fakeBus();
+    const logs = new LogBatcher(nats.bus, of, { ...BATCH, minIntervalMs: 0, burstWaitMs: 60_000 }, UNCAPPED);
+    logs.line("stdout", "alone");
+    await expect.poll(() => nats.batches.length).toBe(1);
+    // Several lines in one read: the start of a burst, so the batch waits for the rest.
+    logs.line("stdout", "burst 0");
+    logs.line("stdout", "burst 1");
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    logs.line("stdout", "burst 2");
+    await new Promise((r) => setImmediate(r));
+    expect(nats.batches).toHaveLength(1);
+    // Closing sends what waits at once.
+    await logs.close();
+    expect(nats.batches.map((b) => b.lines.map((l) => l.text))).toEqual([["alone"], ["burst 0", "burst 1", "burst 2"]]);
   });
 
   it("gathers lines while a batch is in flight and sends them together once it is acknowledged", async () => {
@@ -130,6 +148,30 @@ describe("LogBatcher", () => {
     // No signal ever comes: the wait ends by itself.
     await expect.poll(() => lost.batches.length).toBe(2);
     await quick.close();
+  });
+
+  it("with unstoredBatches 2, sends the next batch while the last one is being stored, never a third before the first is stored", async () => {
+    const nats = fakeBus();
+    const logs = new LogBatcher(nats.bus, of, { ...BATCH, minIntervalMs: 0, storedWaitMs: 60_000, unstoredBatches: 2 }, UNCAPPED);
+    logs.line("stdout", "first");
+    await expect.poll(() => nats.batches.length).toBe(1);
+    logs.line("stdout", "second");
+    // Batch 1 is not stored yet: the rest of a burst still goes to JetStream at once.
+    await expect.poll(() => nats.batches.length).toBe(2);
+    for (let i = 0; i < 3; i++) {
+      logs.line("stdout", `meanwhile ${i}`);
+      await new Promise((r) => setImmediate(r));
+    }
+    // Two batches await the store: the lines gather.
+    expect(nats.batches).toHaveLength(2);
+    logs.stored(2, 1); // another attempt's batch says nothing about this one
+    await new Promise((r) => setImmediate(r));
+    expect(nats.batches).toHaveLength(2);
+    logs.stored(1, 1);
+    await expect.poll(() => nats.batches.length).toBe(3);
+    expect(nats.batches.map((b) => b.lines.map((l) => l.text))).toEqual([["first"], ["second"], ["meanwhile 0", "meanwhile 1", "meanwhile 2"]]);
+    await logs.close();
+    expect(nats.batches.map((b) => b.batch)).toEqual([1, 2, 3]);
   });
 
   it("holds at most bufferBytes while NATS does not take batches, drops the rest and says how much", async () => {
@@ -194,7 +236,7 @@ describe("LogBatcher", () => {
   it("sizes batches by their JSON: a flood of control characters never makes a message over NATS's 1 MiB", async () => {
     const nats = fakeBus();
     // The runner's own batch settings; lines as long as the sandbox passes them.
-    const runner: LogBatchOptions = { maxLines: 200, maxBytes: 256 * 1024, minIntervalMs: 10, storedWaitMs: 0, bufferBytes: 64 * 1024 * 1024 };
+    const runner: LogBatchOptions = { maxLines: 1_000, maxBytes: 256 * 1024, minIntervalMs: 10, storedWaitMs: 0, unstoredBatches: 2, burstWaitMs: 5, bufferBytes: 64 * 1024 * 1024 };
     const logs = new LogBatcher(nats.bus, of, runner, UNCAPPED);
     const control = "\u0001\u001b\u0007\u0000".repeat(MAX_LINE_BYTES / 4);
     const mixed = `${"\u0002".repeat(100)}text`;

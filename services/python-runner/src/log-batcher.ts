@@ -23,6 +23,20 @@ export interface LogBatchOptions {
    */
   storedWaitMs: number;
   /**
+   * Batches that may be published and not yet stored at once (at least 1). With 2, the lines
+   * that come while the scheduler stores one batch already go to JetStream as the next, and the
+   * scheduler stores that one straight after: the rest of a burst waits for one store, not for
+   * the store, its signal, a publish and a second pull. More would only queue small batches at a
+   * busy scheduler. The scheduler keeps them in batch order.
+   */
+  unstoredBatches: number;
+  /**
+   * How long a batch whose lines came several in one read of the pipe (the script is writing a
+   * burst) waits for the rest of the burst, once, before it goes: a burst goes as one batch and
+   * costs one store instead of two, one after the other. A line on its own goes at once. 0: never.
+   */
+  burstWaitMs: number;
+  /**
    * Bytes held for the attempt at most: lines not yet sent plus batches waiting for NATS.
    * Past it a line is dropped (and counted) rather than held, so a flood while NATS is slow
    * costs the runner this much memory, never more, and never stalls the script's pipe.
@@ -56,13 +70,15 @@ export function lineBytes(text: string): number {
 
 /**
  * Collects a job attempt's output lines and publishes them as `job.log.<job_id>` batches,
- * one at a time and in order, so batch n is stored before batch n+1 is sent. Each batch's
- * message id makes a re-send after a NATS hiccup a duplicate, not a second copy.
+ * one publish at a time and in order, with at most `unstoredBatches` of them not yet stored
+ * by the scheduler. Each batch's message id makes a re-send after a NATS hiccup a duplicate,
+ * not a second copy.
  *
  * Batching is Nagle-like: a line is published once the read loop is idle (everything the pipe
  * held is read) and no batch is in flight; lines that come while one is in flight gather
- * and go as the next batch when it is acknowledged. A quiet job's line waits for no timer, a
- * flood still makes few, large batches.
+ * and go as the next batch when it is acknowledged (and, past `unstoredBatches`, stored).
+ * A quiet job's line waits for no timer; a read of several lines waits `burstWaitMs` for the
+ * rest of its burst; a flood still makes few, large batches.
  *
  * Output past the rate cap, or past the buffer bound while NATS lags, is dropped with one
  * `[asgard] … output truncated …` line naming the cap; the job itself goes on.
@@ -155,7 +171,7 @@ export class LogBatcher {
   private hold(stream: Stream, text: string, size: number): void {
     this.pending.push({ stream, text, at: new Date().toISOString() });
     this.heldBytes += size;
-    this.schedule();
+    this.schedule(true);
   }
 
   /** Token bucket: `burstBytes` at most, refilled at `bytesPerSecond`. */
@@ -179,9 +195,14 @@ export class LogBatcher {
     this.hold("system", text, lineBytes(text));
   }
 
-  /** Arranges the next send, unless one is arranged or a batch is in flight (its end sends on). */
-  private schedule(): void {
+  /**
+   * Arranges the next send, unless one is arranged or a batch is in flight (its end sends on).
+   * `byLine`: called for a line just held, rather than after a batch.
+   */
+  private schedule(byLine = false): void {
     if (this.timer || this.sending || this.pending.length === 0) return;
+    // The first line since the output went quiet: its read may be the start of a burst.
+    const afterQuiet = byLine && this.pending.length === 1;
     // Capped: a wall clock set back must not hold the output.
     const wait = Math.min(this.options.minIntervalMs, this.sentAt + this.options.minIntervalMs - this.now());
     const start = () => {
@@ -193,7 +214,14 @@ export class LogBatcher {
       this.timer = { cancel: () => clearTimeout(timeout) };
     } else {
       // setImmediate runs after the pending I/O callbacks: the lines of one read go in one batch.
-      const immediate = setImmediate(start);
+      const immediate = setImmediate(() => {
+        if (afterQuiet && this.pending.length > 1 && this.options.burstWaitMs > 0 && !this.closing) {
+          const timeout = setTimeout(start, this.options.burstWaitMs);
+          this.timer = { cancel: () => clearTimeout(timeout) };
+          return;
+        }
+        start();
+      });
       this.timer = { cancel: () => clearImmediate(immediate) };
     }
   }
@@ -241,7 +269,8 @@ export class LogBatcher {
     } finally {
       this.heldBytes -= bytes;
     }
-    await this.untilStored(payload.batch);
+    // The batch that must be stored before the next one goes: this one's predecessor with 2.
+    await this.untilStored(payload.batch - Math.max(1, this.options.unstoredBatches) + 1);
   }
 
   private untilStored(batch: number): Promise<void> {

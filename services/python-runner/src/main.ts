@@ -113,7 +113,8 @@ async function main(): Promise<void> {
       heartbeatMs: env.RUNNER_HEARTBEAT_MS,
       shutdownGraceMs: env.RUNNER_SHUTDOWN_GRACE_MS,
       workingMs: Math.floor(CONSUMERS.runners.ackWaitMs / 3),
-      logBatch: { maxLines: 200, maxBytes: 256 * 1024, minIntervalMs: 10, storedWaitMs: 200, bufferBytes: env.RUNNER_LOG_BUFFER_BYTES },
+      // maxBytes bounds a batch; 1 000 lines (one INSERT at the scheduler) lets a burst of a few hundred short lines go as one.
+      logBatch: { maxLines: 1_000, maxBytes: 256 * 1024, minIntervalMs: 10, storedWaitMs: 200, unstoredBatches: 2, burstWaitMs: 5, bufferBytes: env.RUNNER_LOG_BUFFER_BYTES },
       logRate: { bytesPerSecond: env.RUNNER_LOG_RATE_BYTES_PER_SECOND, burstBytes: env.RUNNER_LOG_BURST_BYTES },
     },
   });

@@ -113,7 +113,7 @@ export function runnerConfig(workRoot: string, overrides: Partial<RunnerConfig> 
     heartbeatMs: 1_000,
     shutdownGraceMs: 1_000,
     workingMs: 5_000,
-    logBatch: { maxLines: 100, maxBytes: 64 * 1024, minIntervalMs: 10, storedWaitMs: 200, bufferBytes: 8 * 1024 * 1024 },
+    logBatch: { maxLines: 100, maxBytes: 64 * 1024, minIntervalMs: 10, storedWaitMs: 200, unstoredBatches: 2, burstWaitMs: 5, bufferBytes: 8 * 1024 * 1024 },
     logRate: { bytesPerSecond: 512 * 1024, burstBytes: 4 * 1024 * 1024 },
     ...overrides,
   };

@@ -7,7 +7,18 @@ import { logBatchAccepted } from "../domain/state-machine.js";
 import { appendLog, inJobTx, recordOutcome } from "../transitions.js";
 import { tracedContext, type SchedulerContext } from "../context.js";
 
-export type BatchResult = "stored" | "dropped_stale" | "duplicate";
+/** `early`: the attempt's batch before it is not stored yet, so this one was left for later. */
+export type BatchResult = "stored" | "dropped_stale" | "duplicate" | "early";
+
+/**
+ * How a batch that came before the one it follows waits for it: redelivered this much later,
+ * at most this many times (about a second), then stored anyway. A runner publishes batches in
+ * order but may have two awaiting the store, and two scheduler replicas may pull them at once;
+ * the wait keeps their lines in order. A batch that never comes (its publish failed for good,
+ * it was parked) costs the next one this wait once, never its lines.
+ */
+export const ORDER_RETRY_MS = 50;
+export const ORDER_WAIT_DELIVERIES = 20;
 
 /**
  * Deliveries of a batch the database refuses before it is parked on the dead-letter subject.
@@ -20,21 +31,21 @@ export const DEAD_LETTER_AFTER_DELIVERIES = 3;
 /**
  * Stores one batch of the job's current attempt (older attempts are fenced off, repeats
  * dropped), within the job's byte bound; then finishes an outcome that waited for it. Line
- * texts arrive sanitised by the event's schema (no NUL, no lone surrogates).
+ * texts arrive sanitised by the event's schema (no NUL, no lone surrogates). With `inOrder`,
+ * a batch whose predecessor is not stored yet is left alone ("early").
  */
-export async function storeLogBatch(ctx: SchedulerContext, batch: JobLog): Promise<BatchResult> {
+export async function storeLogBatch(ctx: SchedulerContext, batch: JobLog, opts: { inOrder: boolean } = { inOrder: false }): Promise<BatchResult> {
   return inJobTx(ctx, batch.job_id, async (tx) => {
     const job = tx.job;
     if (!job || !logBatchAccepted(job, batch.attempt)) return "dropped_stale";
     const now = ctx.now();
-    const fresh = await recordBatch(tx.trx, {
-      jobId: job.job_id,
-      attempt: batch.attempt,
-      batch: batch.batch,
-      lineCount: batch.lines.length,
-      at: now,
-    });
-    if (!fresh) return "duplicate";
+    // Under the job's lock: a predecessor stored by another replica is seen once it committed.
+    const recorded = await recordBatch(
+      tx.trx,
+      { jobId: job.job_id, attempt: batch.attempt, batch: batch.batch, lineCount: batch.lines.length, at: now },
+      opts.inOrder && batch.batch > 1 ? batch.batch - 1 : null,
+    );
+    if (recorded !== "fresh") return recorded;
     const plan = planBatch(batch.lines, { bytes: Number(job.log_bytes), truncated: job.logs_truncated }, ctx.config.maxLogBytes);
     const lines: NewLogLine[] = plan.keep.map((l) => ({ stream: l.stream, text: l.text, at: new Date(l.at) }));
     if (plan.marker) lines.push({ stream: "system", text: truncationMarker(ctx.config.maxLogBytes), at: now });
@@ -60,11 +71,15 @@ export function consumeJobLogs(base: SchedulerContext): Consumption {
     const ctx = tracedContext(base, msg.headers);
     let result: BatchResult;
     try {
-      result = await storeLogBatch(ctx, msg.data);
+      result = await storeLogBatch(ctx, msg.data, { inOrder: msg.deliveryCount <= ORDER_WAIT_DELIVERIES });
     } catch (err) {
       const refused = refusedData(err);
       if (refused === null || msg.deliveryCount < DEAD_LETTER_AFTER_DELIVERIES) throw err;
       await parkBatch(ctx, msg, refused);
+      return;
+    }
+    if (result === "early") {
+      msg.nak(ORDER_RETRY_MS);
       return;
     }
     if (result !== "stored") {

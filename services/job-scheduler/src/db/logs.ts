@@ -5,25 +5,60 @@ import type { LogLineRow, SchedulerDb, SchedulerTrx } from "./schema.js";
 const INSERT_CHUNK = 1_000;
 
 /**
- * Records that a batch of an attempt arrived; false when it was stored before (a redelivery).
+ * Records that a batch of an attempt arrived: "fresh" the first time, "duplicate" for a
+ * redelivery. With `afterStored`, only once that earlier batch of the attempt is recorded
+ * ("early" until then); the check rides on the insert, so a batch in order costs no query more.
  */
 export async function recordBatch(
   trx: SchedulerTrx,
   batch: { jobId: string; attempt: number; batch: number; lineCount: number; at: Date },
-): Promise<boolean> {
-  const inserted = await trx
-    .insertInto("job_log_batches")
-    .values({
-      job_id: batch.jobId,
-      attempt: batch.attempt,
-      batch: batch.batch,
-      line_count: batch.lineCount,
-      stored_at: batch.at,
-    })
+  afterStored: number | null = null,
+): Promise<"fresh" | "duplicate" | "early"> {
+  const row = {
+    job_id: batch.jobId,
+    attempt: batch.attempt,
+    batch: batch.batch,
+    line_count: batch.lineCount,
+    stored_at: batch.at,
+  };
+  const insert = trx.insertInto("job_log_batches");
+  const query =
+    afterStored === null
+      ? insert.values(row)
+      : insert.columns(["job_id", "attempt", "batch", "line_count", "stored_at"]).expression(
+          trx
+            .selectNoFrom((eb) => [
+              eb.cast<string>(eb.val(row.job_id), "text").as("job_id"),
+              eb.cast<number>(eb.val(row.attempt), "integer").as("attempt"),
+              eb.cast<number>(eb.val(row.batch), "integer").as("batch"),
+              eb.cast<number>(eb.val(row.line_count), "integer").as("line_count"),
+              eb.cast<Date>(eb.val(row.stored_at), "timestamptz").as("stored_at"),
+            ])
+            .where((eb) =>
+              eb.exists(
+                eb
+                  .selectFrom("job_log_batches")
+                  .select("batch")
+                  .where("job_id", "=", row.job_id)
+                  .where("attempt", "=", row.attempt)
+                  .where("batch", "=", afterStored),
+              ),
+            ),
+        );
+  const inserted = await query
     .onConflict((oc) => oc.columns(["job_id", "attempt", "batch"]).doNothing())
     .returning("batch")
     .executeTakeFirst();
-  return inserted !== undefined;
+  if (inserted !== undefined) return "fresh";
+  if (afterStored === null) return "duplicate";
+  const stored = await trx
+    .selectFrom("job_log_batches")
+    .select("batch")
+    .where("job_id", "=", row.job_id)
+    .where("attempt", "=", row.attempt)
+    .where("batch", "=", row.batch)
+    .executeTakeFirst();
+  return stored ? "duplicate" : "early";
 }
 
 /** Whether batches 1..lastBatch of the attempt are all stored. */
