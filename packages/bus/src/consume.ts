@@ -39,6 +39,7 @@ class Delivery<T> implements ConsumedMessage<T> {
   readonly headers: Record<string, string>;
   readonly seq: number;
   readonly deliveryCount: number;
+  readonly storedAt: Date;
 
   constructor(
     private readonly msg: JsMsg,
@@ -48,6 +49,7 @@ class Delivery<T> implements ConsumedMessage<T> {
     this.headers = headersToRecord(msg.headers);
     this.seq = msg.seq;
     this.deliveryCount = msg.info.deliveryCount;
+    this.storedAt = new Date(Math.floor(msg.info.timestampNanos / 1_000_000));
   }
 
   get settled(): boolean {

@@ -47,6 +47,8 @@ export interface ConsumedMessage<T> {
   seq: number;
   /** 1 on first delivery, 2 on the first redelivery, … */
   deliveryCount: number;
+  /** When the stream stored the message (its publish), by the server's clock. */
+  storedAt: Date;
   /** Acknowledges and waits for the server to confirm it. */
   ack(): Promise<void>;
   /** Asks for redelivery, after `delayMs` when given. */

@@ -26,8 +26,8 @@ const START_PARAMS = [...PGlite.defaultStartParams, "-c", "shared_buffers=16MB"]
 /** Opens PGlite in `dataDir` (locked for this process), or in memory when absent. */
 export async function openEmbedded<T>(dataDir: string | undefined): Promise<EmbeddedDatabase<T>> {
   const unlock = dataDir ? await lockDataDir(dataDir) : async () => undefined;
-  // PGlite runs initdb when the directory holds no cluster yet (always in memory).
-  const creates = !dataDir || !existsSync(join(dataDir, "PG_VERSION"));
+  // PGlite runs initdb when the directory holds no cluster yet.
+  const creates = dataDir !== undefined && !existsSync(join(dataDir, "PG_VERSION"));
   let pglite: PGlite;
   try {
     pglite = await PGlite.create({ ...(dataDir ? { dataDir } : {}), parsers: pgliteParsers, startParams: START_PARAMS });
@@ -37,7 +37,9 @@ export async function openEmbedded<T>(dataDir: string | undefined): Promise<Embe
       cause: err,
     });
   }
-  if (creates) await collectInitdbGarbage();
+  // Memory only (a failure costs nothing else). In memory (tests, one-off tools) the database
+  // lives as long as its short process: nothing to gain there.
+  if (creates) await collectInitdbGarbage().catch(() => undefined);
   const db = new Kysely<T>({ dialect: new PGliteDialect(pglite) });
   return {
     db,

@@ -12,6 +12,6 @@ describe("audit log", () => {
     audit.record("job.submitted", { tenant: "acme", keyId: "key-1" }, target);
     await new Promise((r) => setImmediate(r));
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatchObject({ level: 40, audit: "job.submitted", tenant: "acme", key_id: "key-1", target, event_id: expect.any(String) });
+    expect(lines[0]).toMatchObject({ level: 40, audit: "job.submitted", tenant: "acme", key_id: "key-1", target, event_id: expect.any(String), unpublished: true });
   });
 });

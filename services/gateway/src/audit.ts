@@ -56,7 +56,7 @@ export function createAuditLog(deps: { bus: BusRef; logger: Logger }): AuditLog 
       const fields = { audit: action, tenant: actor.tenant, key_id: actor.keyId, target, event_id: event.event_id };
       log.info(fields, `audit: ${action}`);
       // The whole record again: with LOG_LEVEL above info the line above was never written, and this one is then the only record.
-      publish(def, event).catch((err: unknown) => log.warn({ ...fields, err }, `audit event not published; this line is the record: ${action}`));
+      publish(def, event).catch((err: unknown) => log.warn({ ...fields, unpublished: true, err }, `audit event not published; this line is the record: ${action}`));
     },
   };
 }

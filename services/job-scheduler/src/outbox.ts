@@ -39,7 +39,7 @@ export const MARK_WAIT_MS = 50;
 export function createPublishedMarks(ctx: Pick<SchedulerContext, "db" | "config" | "now">): Batcher<PublishedAttempt, void> {
   return createBatcher<PublishedAttempt, void>({
     maxItems: ctx.config.createBatchRows,
-    // A quarter of publishTimeoutMs at most: a mark still lands before the relay looks at its job.
+    // Well within publishTimeoutMs (a quarter of it, unless a create batch waits longer): a mark still lands before the relay looks at its job.
     maxWaitMs: Math.max(ctx.config.createBatchWaitMs, Math.min(MARK_WAIT_MS, ctx.config.publishTimeoutMs / 4)),
     async flush(acks) {
       await markPublished(ctx.db, acks, ctx.now());

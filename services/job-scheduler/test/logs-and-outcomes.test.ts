@@ -111,6 +111,18 @@ describe(suiteTitle("job-scheduler: logs, outcomes and registration"), () => {
       }
     });
 
+    it("keeps a batch waiting for the one before it for seconds, as long as that one's redeliveries after failures take", async () => {
+      const { jobId, attempt } = await runningJob();
+      await publishLog(env.bus, jobId, attempt, 1, ["one"]);
+      await eventually(() => getJob(env.bus, jobId), (j) => j.logs === "one");
+      await publishLog(env.bus, jobId, attempt, 3, ["three"]);
+      // Batch 2 back after its first two failed deliveries (1 s, then 2 s of back-off).
+      await new Promise((r) => setTimeout(r, 3_000));
+      expect((await getJob(env.bus, jobId)).logs).toBe("one");
+      await publishLog(env.bus, jobId, attempt, 2, ["two"]);
+      await eventually(() => getJob(env.bus, jobId), (j) => j.logs === "one\ntwo\nthree");
+    });
+
     it("stores a line with NUL bytes without them, and the batches after it", async () => {
       const { jobId, attempt } = await runningJob();
       await publishLog(env.bus, jobId, attempt, 1, ["before", "bin\u0000ary\u0000", "\u0000"]);
@@ -195,8 +207,8 @@ describe(suiteTitle("job-scheduler: logs, outcomes and registration"), () => {
       await publishLog(env.bus, jobId, attempt, 1, ["a"]);
       await publishRunCompleted(env.bus, jobId, attempt, { outcome: "failed", exit_code: 3, last_log_batch: 3 });
       await publishLog(env.bus, jobId, attempt, 3, ["c"]);
-      // Batch 2 never comes in time: 3 is stored after its wait for it.
-      await eventually(() => getJob(env.bus, jobId), (j) => j.logs === "a\nc");
+      // Batch 2 never comes in time: 3 is stored after its wait for it (ORDER_WAIT_MS).
+      await eventually(() => getJob(env.bus, jobId), (j) => j.logs === "a\nc", 300);
       await runsBarrier();
       const waiting = await getJob(env.bus, jobId);
       expect(waiting).toMatchObject({ status: "running", completed_at: null });

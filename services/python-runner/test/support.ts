@@ -143,6 +143,7 @@ export function deliveredMessage(claim: Granted): ConsumedMessage<unknown> & { s
     headers: {},
     seq: 1,
     deliveryCount: 1,
+    storedAt: new Date(),
     settledAs: null as string | null,
     get settled() {
       return msg.settledAs !== null;

@@ -48,7 +48,7 @@ export const JobLogDeadLetterSchema = z.object({
   /** The stream holding the original message, and its sequence there. */
   stream: z.string(),
   stream_seq: z.number().int().positive(),
-  /** Deliveries that failed before it was parked. */
+  /** Deliveries before it was parked: the failed ones, and any spent waiting for the batch before it. */
   delivery_count: z.number().int().positive(),
   /** Why the last delivery failed (the database's error code and message). */
   error: z.string(),

@@ -12,19 +12,25 @@ export type BatchResult = "stored" | "dropped_stale" | "duplicate" | "early";
 
 /**
  * How a batch that came before the one it follows waits for it: redelivered this much later,
- * at most this many times (about a second), then stored anyway. A runner publishes batches in
- * order but may have two awaiting the store, and two scheduler replicas may pull them at once;
- * the wait keeps their lines in order. A batch that never comes (its publish failed for good,
- * it was parked) costs the next one this wait once, never its lines.
+ * until this long after its own publish, then stored anyway. A runner publishes batches in
+ * order but may have two awaiting the store, and two scheduler replicas may pull them at once,
+ * or the one before may be redelivered after a failure (after 1, 2, 4… s); the wait keeps their
+ * lines in order. It is counted in time, not deliveries: the failed deliveries of the batch
+ * before are spaced by the back-off, and it must be able to fail a few times and still come
+ * first. A batch that never comes (its publish failed for good, it was parked) costs the next
+ * one this wait once, never its lines; an outage longer than this may still reorder lines.
  */
 export const ORDER_RETRY_MS = 50;
-export const ORDER_WAIT_DELIVERIES = 20;
+export const ORDER_WAIT_MS = 10_000;
+/** Bounds the wait if the scheduler's clock runs behind the server's (about 20 s of retries). */
+const ORDER_WAIT_DELIVERIES = 400;
 
 /**
  * Deliveries of a batch the database refuses before it is parked on the dead-letter subject.
  * The consumer parks it itself rather than relying on JetStream's max_deliver: that would
  * also give up on batches that only met a database outage, and its advisory says nothing of
  * why. Only a refusal of the data can never pass; anything else is redelivered without end.
+ * Deliveries spent waiting for the batch before count too: a refusal of the data is final anyway.
  */
 export const DEAD_LETTER_AFTER_DELIVERIES = 3;
 
@@ -71,7 +77,7 @@ export function consumeJobLogs(base: SchedulerContext): Consumption {
     const ctx = tracedContext(base, msg.headers);
     let result: BatchResult;
     try {
-      result = await storeLogBatch(ctx, msg.data, { inOrder: msg.deliveryCount <= ORDER_WAIT_DELIVERIES });
+      result = await storeLogBatch(ctx, msg.data, { inOrder: waitsForOrder(ctx.now(), msg) });
     } catch (err) {
       const refused = refusedData(err);
       if (refused === null || msg.deliveryCount < DEAD_LETTER_AFTER_DELIVERIES) throw err;
@@ -87,6 +93,9 @@ export function consumeJobLogs(base: SchedulerContext): Consumption {
     }
   } });
 }
+
+const waitsForOrder = (now: Date, msg: { storedAt: Date; deliveryCount: number }): boolean =>
+  now.getTime() - msg.storedAt.getTime() < ORDER_WAIT_MS && msg.deliveryCount <= ORDER_WAIT_DELIVERIES;
 
 /**
  * The database's reason when it refused the batch's data: SQLSTATE class 22 (data exception,

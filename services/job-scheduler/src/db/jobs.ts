@@ -218,15 +218,17 @@ export async function updateJob(trx: SchedulerTrx, jobId: string, patch: JobPatc
 
 /**
  * Queued jobs whose training.submitted the stream has not acknowledged yet, oldest first;
- * only jobs created before `createdBefore` (younger ones are still being published by their create).
+ * only jobs created before `createdBefore` (younger ones are still being published by their create),
+ * and none of `excluding`.
  */
-export async function findUnpublished(db: SchedulerDb, limit: number, createdBefore: Date): Promise<JobRow[]> {
+export async function findUnpublished(db: SchedulerDb, limit: number, createdBefore: Date, excluding: string[] = []): Promise<JobRow[]> {
   return db
     .selectFrom("jobs")
     .selectAll()
     .where("status", "=", "queued")
     .where("published_at", "is", null)
     .where("created_at", "<", createdBefore)
+    .$if(excluding.length > 0, (q) => q.where("job_id", "not in", excluding))
     .orderBy("created_at")
     .limit(limit)
     .execute();
