@@ -16,6 +16,7 @@ import {
   publishLog,
   publishRunCompleted,
   startTestEnv,
+  storedJob,
   suiteTitle,
   type TestEnv,
 } from "./support/harness.js";
@@ -59,25 +60,8 @@ describe(suiteTitle("job-scheduler: outbox relay and reconciler"), () => {
     it("publishes a job stored by a scheduler that stopped before publishing it", async () => {
       await env.scheduler.stop();
       const script = await putContentAddressed(env.blobs, "scripts", "print('outbox')\n");
-      const now = new Date();
       const jobId = randomUUID();
-      await insertJob(db(), {
-        job_id: jobId,
-        tenant: "default",
-        script_name: "outbox.py",
-        script_sha256: script.sha256,
-        script_bytes: script.size,
-        experiment_name: "outbox",
-        model_name: "outbox-model",
-        requirements: [],
-        environment_vars: {},
-        tags: {},
-        timeout_seconds: 60,
-        idempotency_key: null,
-        request_hash: "h",
-        created_at: now,
-        deadline_at: new Date(now.getTime() + 3_600_000),
-      });
+      await insertJob(db(), storedJob(script, { job_id: jobId }));
       const submitted = await collectSubmitted(env.bus);
       try {
         await env.restart();
@@ -94,26 +78,8 @@ describe(suiteTitle("job-scheduler: outbox relay and reconciler"), () => {
       const script = await putContentAddressed(env.blobs, "scripts", "print('outbox')\n");
       const now = new Date();
       // Rows written by an older release can break a rule that came later; 0 s is no valid timeout.
-      const stored = (timeout_seconds: number, createdAt: Date) => ({
-        job_id: randomUUID(),
-        tenant: "default",
-        script_name: "outbox.py",
-        script_sha256: script.sha256,
-        script_bytes: script.size,
-        experiment_name: "outbox",
-        model_name: "outbox-model",
-        requirements: [],
-        environment_vars: {},
-        tags: {},
-        timeout_seconds,
-        idempotency_key: null,
-        request_hash: "h",
-        created_at: createdAt,
-        deadline_at: new Date(now.getTime() + 3_600_000),
-      });
-      // More than one relay page (100 rows) of them, all older than the valid job.
-      const invalid = Array.from({ length: 101 }, (_, i) => stored(0, new Date(now.getTime() - 10_000 + i)));
-      const valid = stored(60, now);
+      const invalid = Array.from({ length: 101 }, (_, i) => storedJob(script, { timeout_seconds: 0, created_at: new Date(now.getTime() - 10_000 + i) }));
+      const valid = storedJob(script, { created_at: now });
       for (const row of invalid) await insertJob(db(), row);
       await insertJob(db(), valid);
       const submitted = await collectSubmitted(env.bus);

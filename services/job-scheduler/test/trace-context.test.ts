@@ -5,7 +5,7 @@ import { putContentAddressed } from "@asgard/storage";
 import { parseTraceparent } from "@asgard/telemetry";
 import { findJob, insertJob } from "../src/db/jobs.js";
 import type { SchedulerDb } from "../src/db/schema.js";
-import { collectSubmitted, createRequest, engines, eventually, startTestEnv, suiteTitle, type TestEnv } from "./support/harness.js";
+import { collectSubmitted, createRequest, engines, eventually, startTestEnv, storedJob, suiteTitle, type TestEnv } from "./support/harness.js";
 
 const TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736";
 const GATEWAY_SPAN = "00f067aa0ba902b7";
@@ -65,28 +65,11 @@ describe(suiteTitle("job-scheduler: trace context of jobs"), () => {
     it("the relay of a restarted scheduler sends a stored traceparent; a job stored without one goes out without", async () => {
       await env.scheduler.stop();
       const script = await putContentAddressed(env.blobs, "scripts", "print('traced outbox')\n");
-      const now = new Date();
       const stored = `00-${"a".repeat(32)}-${"b".repeat(16)}-00`;
-      const base = {
-        tenant: "default",
-        script_name: "outbox.py",
-        script_sha256: script.sha256,
-        script_bytes: script.size,
-        experiment_name: "outbox",
-        model_name: "outbox-model",
-        requirements: [],
-        environment_vars: {},
-        tags: {},
-        timeout_seconds: 60,
-        idempotency_key: null,
-        request_hash: "h",
-        created_at: now,
-        deadline_at: new Date(now.getTime() + 3_600_000),
-      };
       const traced = randomUUID();
       const untraced = randomUUID();
-      await insertJob(db(), { ...base, job_id: traced, traceparent: stored, tracestate: "k=v" });
-      await insertJob(db(), { ...base, job_id: untraced });
+      await insertJob(db(), storedJob(script, { job_id: traced, traceparent: stored, tracestate: "k=v" }));
+      await insertJob(db(), storedJob(script, { job_id: untraced }));
       const submitted = await collectSubmitted(env.bus);
       try {
         await env.restart();

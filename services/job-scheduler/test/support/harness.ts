@@ -21,6 +21,7 @@ import { startNatsServer, type NatsServer } from "@asgard/infra";
 import { createFsBlobStore, type BlobStore } from "@asgard/storage";
 import { createLogger, Registry } from "@asgard/telemetry";
 import { createScratchDatabase } from "@asgard/test-support";
+import type { NewJob } from "../../src/db/jobs.js";
 import { migrations } from "../../src/migrations/index.js";
 import { createScheduler, type Scheduler } from "../../src/scheduler.js";
 import type { SchedulerConfig } from "../../src/config.js";
@@ -170,6 +171,32 @@ export function createRequest(overrides: Partial<RpcRequest<typeof RPC.createJob
     tags: { team: "test" },
     idempotency_key: null,
     request_hash: `hash-${rand()}`,
+    ...overrides,
+  };
+}
+
+/**
+ * A queued job's row as a scheduler stores it, for tests that write rows directly (as a
+ * scheduler that stopped before publishing, or an older release, left them).
+ */
+export function storedJob(script: { sha256: string; size: number }, overrides: Partial<NewJob> = {}): NewJob {
+  const now = new Date();
+  return {
+    job_id: randomUUID(),
+    tenant: "default",
+    script_name: "outbox.py",
+    script_sha256: script.sha256,
+    script_bytes: script.size,
+    experiment_name: "outbox",
+    model_name: "outbox-model",
+    requirements: [],
+    environment_vars: {},
+    tags: {},
+    timeout_seconds: 60,
+    idempotency_key: null,
+    request_hash: "h",
+    created_at: now,
+    deadline_at: new Date(now.getTime() + 3_600_000),
     ...overrides,
   };
 }
