@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RPC } from "@asgard/contracts";
 import { admitBatch, type Admission, type AdmissionContext } from "../src/admission.js";
@@ -15,6 +14,7 @@ import {
   memberOf,
   rand,
   startTestEnv,
+  storedJob,
   suiteTitle,
   type SubmittedCollector,
   type TestEnv,
@@ -45,27 +45,8 @@ describe(suiteTitle("job-scheduler: creates stored in batches"), () => {
       await env?.dispose();
     });
 
-    const newJob = (fields: Partial<NewJob> = {}): NewJob => {
-      const now = new Date();
-      return {
-        job_id: randomUUID(),
-        tenant: `batch-${rand()}`,
-        script_name: "train.py",
-        script_sha256: "0".repeat(64),
-        script_bytes: 10,
-        experiment_name: `batch-${rand()}`,
-        model_name: "m",
-        requirements: [],
-        environment_vars: {},
-        tags: {},
-        timeout_seconds: 60,
-        idempotency_key: null,
-        request_hash: "h",
-        created_at: now,
-        deadline_at: new Date(now.getTime() + 3_600_000),
-        ...fields,
-      };
-    };
+    const newJob = (fields: Partial<NewJob> = {}): NewJob =>
+      storedJob({ sha256: "0".repeat(64), size: 10 }, { tenant: `batch-${rand()}`, script_name: "train.py", experiment_name: `batch-${rand()}`, model_name: "m", ...fields });
     const created = (outcome: ItemOutcome<Admission> | undefined) => (outcome?.ok && outcome.value.kind === "created" ? outcome.value.row : undefined);
 
     it("stores every one of a burst of concurrent creates exactly once and publishes each once", async () => {
